@@ -1,0 +1,1 @@
+"""The Faust application that keeps the scorecard live (topics, agents, tables)."""
