@@ -67,9 +67,7 @@ def parse_time(value: object) -> float:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise TimeFormatError(
-            f"expected RFC 3339 time like 2026-11-27T10:15:00Z, got {value!r}"
-        ) from None
+        raise TimeFormatError(f"expected RFC 3339 time like 2026-11-27T10:15:00Z, got {value!r}") from None
     if parsed.tzinfo is None:
         raise TimeFormatError(f"time {value!r} has no offset; add Z or +HH:MM")
     return parsed.timestamp()
