@@ -1,0 +1,287 @@
+"""The event model and its structural validation.
+
+One JSON object per event::
+
+    {"id": "e-42", "type": "order_completed", "unit": "sales-emea",
+     "time": "2026-11-27T10:15:00Z", "fields": {"amount": 120.5, "channel": "online"}}
+
+This module checks what every event must have, whatever the scorecard: a JSON object with a non-empty ``id``,
+``type``, ``unit`` and a ``time`` that is RFC 3339 with an offset or epoch seconds, and ``fields`` (optional) that
+is an object. Checks that depend on the definition (is the unit known, does the KPI's field exist and is it a
+number, is an NPS answer within 0-10) belong to the engine, but their reason codes and small helpers live here too,
+so that every rejection reason — a Prometheus label and a dead-letter key — is spelled in one place.
+
+Choices:
+
+* ``id`` may be a string or an integer; integers are turned into their decimal text (``42`` -> ``"42"``) because
+  database-generated numeric ids are common and the conversion is lossless. Floats and booleans are refused.
+  ``type`` and ``unit`` must be strings: they are names from the definition, a number there is a mistake.
+* Keys other than the five above are ignored, so producers can add metadata without breaking consumers.
+* Epoch times must fall in years 1-9999; the usual culprit outside it is milliseconds sent as seconds, and the
+  message says so.
+* Decoding is a typed ``msgspec`` decode (types checked in C) plus a few emptiness checks: measured at about
+  0.9 µs per event against 1.4 µs for ``orjson.loads`` followed by the same checks in Python, and most of what is
+  left is ``parse_time``. When anything is wrong the event is decoded again, untyped with the same ``msgspec``
+  parser, and ``event_from_mapping`` names the precise reason; one parser for both paths means numbers (e.g.
+  integers above 64 bits, kept exact) are read identically whichever path an event takes.
+* ``Event`` is a ``msgspec.Struct`` rather than a dataclass: it is built once per event and a Struct is about
+  twice as fast to create. It is declared ``gc=False`` (not tracked by the cycle collector, which matters at
+  millions of events); an event holds only JSON data, which cannot refer back to the event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+import msgspec
+
+from scorecard.timeutil import TimeFormatError, format_time, parse_time
+
+
+class Reason(StrEnum):
+    """Stable short codes for rejected events: metric labels and dead-letter keys, so never rename one."""
+
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    MISSING_ID = "missing_id"
+    MISSING_TYPE = "missing_type"
+    MISSING_UNIT = "missing_unit"
+    MISSING_TIME = "missing_time"
+    BAD_TIME = "bad_time"
+    BAD_FIELDS = "bad_fields"
+    # Checked by the engine against the definition:
+    UNKNOWN_UNIT = "unknown_unit"
+    MISSING_FIELD = "missing_field"
+    NOT_A_NUMBER = "not_a_number"
+    NPS_OUT_OF_RANGE = "nps_out_of_range"
+
+
+REASONS: Final[tuple[str, ...]] = tuple(reason.value for reason in Reason)
+
+_EXAMPLE_TIME: Final = "2026-11-27T10:15:00Z"
+# datetime's range: years 1..9999. Anything outside cannot be windowed or printed.
+_MIN_EPOCH: Final = -62135596800.0
+_MAX_EPOCH: Final = 253402300800.0
+
+
+class InvalidEvent(Exception):
+    """An event that cannot be scored: ``reason`` is a ``Reason`` code, ``detail`` names the field and the fix."""
+
+    def __init__(self, reason: Reason, detail: str, event_id: str | None = None) -> None:
+        super().__init__(reason, detail, event_id)
+        self.reason = reason
+        self.detail = detail
+        self.event_id = event_id
+
+    def __str__(self) -> str:
+        where = f" (event {self.event_id})" if self.event_id is not None else ""
+        return f"{self.reason.value}: {self.detail}{where}"
+
+
+class Event(msgspec.Struct, gc=False):
+    """A validated event; ``time`` is epoch seconds, ``fields`` the free-form payload the KPIs read."""
+
+    id: str
+    type: str
+    unit: str
+    time: float
+    fields: dict[str, Any] = {}  # msgspec gives every instance its own empty dict
+
+
+class _WireEvent(msgspec.Struct, gc=False):
+    """The JSON shape as the fast decoder sees it: types only, emptiness and time are checked afterwards."""
+
+    id: str | int
+    type: str
+    unit: str
+    time: str | float
+    fields: dict[str, Any] = {}
+
+
+_FAST_DECODER: Final = msgspec.json.Decoder(_WireEvent)
+_ANY_DECODER: Final = msgspec.json.Decoder()
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def decode_event(raw: bytes | bytearray | memoryview | str) -> Event:
+    """Parse and structurally validate one event from its JSON text; raises ``InvalidEvent``.
+
+    This runs once per Kafka message and per replayed line. The fast path accepts only well-formed events; any
+    doubt goes to the slow path, which accepts exactly what ``event_from_mapping`` accepts and explains the rest.
+    """
+    try:
+        wire = _FAST_DECODER.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _decode_slowly(raw)
+    event_id = wire.id
+    if type(event_id) is not str:
+        event_id = str(event_id)
+    time = wire.time
+    if not (event_id and wire.type and wire.unit and time != ""):
+        return _decode_slowly(raw)
+    try:
+        epoch = parse_time(time)
+    except (TimeFormatError, OverflowError):
+        return _decode_slowly(raw)
+    if not _MIN_EPOCH <= epoch < _MAX_EPOCH:
+        return _decode_slowly(raw)
+    return Event(event_id, wire.type, wire.unit, epoch, wire.fields)
+
+
+def _decode_slowly(raw: bytes | bytearray | memoryview | str) -> Event:
+    """Decode untyped and validate field by field, so the error names the first thing wrong."""
+    try:
+        obj = _ANY_DECODER.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidEvent(Reason.NOT_JSON, f"not valid JSON ({exc}); send one JSON object per event") from None
+    return event_from_mapping(obj)
+
+
+def event_from_mapping(obj: object) -> Event:
+    """Validate an already decoded JSON value (e.g. a dict from YAML, a test, or another decoder) as an event."""
+    if not isinstance(obj, Mapping):
+        raise InvalidEvent(
+            Reason.NOT_OBJECT,
+            f'expected a JSON object like {{"id": ..., "type": ..., "unit": ..., "time": ...}}, got {_kind(obj)}',
+        )
+    event_id = _event_id(obj.get("id"))
+    event_type = obj.get("type")
+    if type(event_type) is not str or not event_type:
+        raise InvalidEvent(Reason.MISSING_TYPE, _need_text("type", event_type, "order_completed"), event_id)
+    unit = obj.get("unit")
+    if type(unit) is not str or not unit:
+        raise InvalidEvent(Reason.MISSING_UNIT, _need_text("unit", unit, "sales-emea"), event_id)
+    time = _event_time(obj.get("time"), event_id)
+    fields = obj.get("fields")
+    if fields is None:
+        if "fields" in obj:
+            raise InvalidEvent(Reason.BAD_FIELDS, "fields: null is not an object; omit it or send {}", event_id)
+        fields = {}
+    elif type(fields) is not dict:
+        if not isinstance(fields, Mapping):
+            raise InvalidEvent(
+                Reason.BAD_FIELDS,
+                f'fields: expected an object like {{"amount": 120.5}}, got {_kind(fields)}',
+                event_id,
+            )
+        fields = dict(fields)
+    return Event(event_id, event_type, unit, time, fields)
+
+
+def encode_event(event: Event) -> bytes:
+    """Serialize an event back to its JSON form (dead letters, replay files); ``decode_event`` reverses it exactly.
+
+    The time is written as RFC 3339 when that text reads back to the very same float, and as epoch seconds
+    otherwise (sub-millisecond times), so a re-decoded event always falls in the same buckets.
+    """
+    time: str | float = event.time
+    try:
+        text = format_time(event.time)
+        if parse_time(text) == event.time:
+            time = text
+    except (TimeFormatError, ValueError, OverflowError):  # e.g. years before 1000, which format_time does not pad
+        pass
+    return _ENCODER.encode(
+        {"id": event.id, "type": event.type, "unit": event.unit, "time": time, "fields": event.fields}
+    )
+
+
+# ----------------------------------------------------------------------------------- checks made by the engine
+
+
+def number_field(event: Event, name: str) -> float:
+    """The KPI field ``name`` as a number; ``missing_field`` or ``not_a_number`` otherwise.
+
+    Booleans and numeric strings are refused: ``true`` or ``"12.5"`` in an amount is a producer bug to report, not
+    to guess around. JSON numbers are always finite (the decoder refuses NaN and overflow).
+    """
+    if name not in event.fields:
+        raise InvalidEvent(
+            Reason.MISSING_FIELD,
+            f"fields.{name}: missing; this {event.type!r} event must carry {name} for its KPI",
+            event.id,
+        )
+    value = event.fields[name]
+    if type(value) is float or type(value) is int:
+        if not math.isfinite(value):
+            raise InvalidEvent(Reason.NOT_A_NUMBER, f"fields.{name}: {value!r} is not a finite number", event.id)
+        return value
+    raise InvalidEvent(
+        Reason.NOT_A_NUMBER, f"fields.{name}: expected a JSON number, got {_kind(value)} {value!r}", event.id
+    )
+
+
+def nps_field(event: Event, name: str) -> float:
+    """The KPI field ``name`` as an NPS answer in 0..10; adds ``nps_out_of_range`` to ``number_field``'s checks."""
+    value = number_field(event, name)
+    if not 0 <= value <= 10:
+        raise InvalidEvent(
+            Reason.NPS_OUT_OF_RANGE, f"fields.{name}: {value!r} is outside the 0-10 NPS scale; send 0..10", event.id
+        )
+    return value
+
+
+def unknown_unit(event: Event) -> InvalidEvent:
+    """The error for an event whose unit is not in the org tree (the engine knows the tree, this module the words)."""
+    return InvalidEvent(
+        Reason.UNKNOWN_UNIT, f"unit: {event.unit!r} is not a unit of the scorecard; check the spelling", event.id
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _event_id(value: object) -> str:
+    if type(value) is str and value:
+        return value
+    if type(value) is int:
+        return str(value)
+    raise InvalidEvent(Reason.MISSING_ID, _need_text("id", value, "e-42", also="or an integer"))
+
+
+def _event_time(value: object, event_id: str) -> float:
+    if value is None or value == "":
+        raise InvalidEvent(Reason.MISSING_TIME, f"time: missing; send e.g. {_EXAMPLE_TIME} or epoch seconds", event_id)
+    try:
+        epoch = parse_time(value)
+    except (TimeFormatError, OverflowError):  # OverflowError: an integer too large for a float
+        raise InvalidEvent(Reason.BAD_TIME, _bad_time(value), event_id) from None
+    if not _MIN_EPOCH <= epoch < _MAX_EPOCH:
+        hint = " (milliseconds? divide by 1000)" if epoch >= _MAX_EPOCH else ""
+        raise InvalidEvent(
+            Reason.BAD_TIME, f"time: {value!r} is outside years 1-9999{hint}; send epoch seconds", event_id
+        )
+    return epoch
+
+
+def _bad_time(value: object) -> str:
+    if isinstance(value, str):
+        return f"time: {value!r} is not RFC 3339 with an offset; send e.g. {_EXAMPLE_TIME}"
+    return f"time: expected RFC 3339 text or epoch seconds, got {_kind(value)} {value!r}; send e.g. {_EXAMPLE_TIME}"
+
+
+def _need_text(name: str, value: object, example: str, also: str = "") -> str:
+    wanted = f"a non-empty string {also}".rstrip()
+    if value is None:
+        return f'{name}: missing; send {wanted}, e.g. "{name}": "{example}"'
+    return f'{name}: expected {wanted}, got {_kind(value)} {value!r}; e.g. "{name}": "{example}"'
+
+
+def _kind(value: object) -> str:
+    """JSON's name for a value's type: messages speak the producer's language, not Python's."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__

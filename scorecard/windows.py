@@ -1,0 +1,284 @@
+"""Windows as functions from a time to bucket keys.
+
+A KPI's value at time T is the merge of the aggregate states of a few buckets; the window decides which. Stream and
+replay both key their states by ``bucket(event_time)`` and read ``buckets_at(T)``, so they agree as long as these
+functions are pure and exact:
+
+* ``Tumbling(size)`` and ``Rolling(size, step)`` are aligned to the Unix epoch and computed in integer arithmetic
+  (``floor(t) // step * step``), never with a float division that could put a boundary event on the wrong side.
+* ``Calendar(period, timezone)`` is period-to-date in an IANA timezone, with day/week/month/quarter/year periods and
+  weeks starting on Monday. Period starts are local midnights converted with ``zoneinfo``, so a DST day lasts 23
+  or 25 hours. Because this runs per event, the boundaries of recently used periods are cached.
+
+Bucket keys are the bucket start in whole epoch seconds (an ``int``): small, exact, sortable, and meaningful in
+Redis. ``oldest_needed`` gives the expiry horizon: states older than it can be dropped, keeping the current and
+previous window (the window that ends where the current one starts) so "now vs previous" stays answerable.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Final, Literal, Protocol, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scorecard.timeutil import parse_duration
+
+Period: TypeAlias = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: Final[tuple[str, ...]] = ("day", "week", "month", "quarter", "year")
+WINDOW_KINDS: Final[tuple[str, ...]] = ("tumbling", "calendar", "rolling")
+
+# Periods remembered per Calendar; 1024 days is almost three years of late events before the cache is rebuilt.
+_CACHE_LIMIT: Final = 1024
+
+
+class WindowError(ValueError):
+    """A window that cannot be built from the parameters given; the message names the parameter and the fix."""
+
+
+class Window(Protocol):
+    """What the engine needs from any window; all methods are pure functions of ``t`` (epoch seconds)."""
+
+    kind: str
+
+    def bucket(self, t: float) -> int:
+        """Start (epoch seconds) of the bucket that contains ``t``; the key an event at ``t`` is stored under."""
+        ...
+
+    def buckets_at(self, t: float) -> tuple[int, ...]:
+        """The buckets whose merged states are the value at ``t``, oldest first."""
+        ...
+
+    def span(self, t: float) -> tuple[int, int]:
+        """``(start, end)`` of the window reported for ``t``, end exclusive."""
+        ...
+
+    def oldest_needed(self, t: float) -> int:
+        """Earliest bucket start needed by the value at ``t`` or by the previous window; older buckets can expire."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tumbling:
+    """Back-to-back windows of ``size`` seconds aligned to the Unix epoch; a time on a boundary opens the new one."""
+
+    size: int
+    kind: str = field(default="tumbling", init=False)
+
+    def __post_init__(self) -> None:
+        _check_seconds("size", self.size)
+
+    def bucket(self, t: float) -> int:
+        # floor(t / size) == floor(t) // size for an int size: integer arithmetic, no float division at boundaries
+        return math.floor(t) // self.size * self.size
+
+    def buckets_at(self, t: float) -> tuple[int, ...]:
+        return (self.bucket(t),)
+
+    def span(self, t: float) -> tuple[int, int]:
+        start = self.bucket(t)
+        return start, start + self.size
+
+    def oldest_needed(self, t: float) -> int:
+        return self.bucket(t) - self.size
+
+
+@dataclass(frozen=True, slots=True)
+class Rolling:
+    """The last ``size`` seconds, moving in ``step`` increments: the merge of ``size // step`` epoch-aligned buckets.
+
+    The newest bucket is the one containing the evaluation time, so the value at T covers
+    ``[bucket(T) - size + step, bucket(T) + step)``. Events are stored once, in their step bucket, and the rolling
+    value is a merge at read time; ``size`` must be a whole multiple of ``step`` for that to cover exactly ``size``.
+    """
+
+    size: int
+    step: int
+    kind: str = field(default="rolling", init=False)
+
+    def __post_init__(self) -> None:
+        _check_seconds("size", self.size)
+        _check_seconds("step", self.step)
+        if self.size % self.step:
+            raise WindowError(f"rolling size ({self.size}s) must be a whole multiple of step ({self.step}s)")
+
+    @property
+    def count(self) -> int:
+        """How many step buckets one value merges."""
+        return self.size // self.step
+
+    def bucket(self, t: float) -> int:
+        return math.floor(t) // self.step * self.step
+
+    def buckets_at(self, t: float) -> tuple[int, ...]:
+        newest = self.bucket(t)
+        step = self.step
+        first = newest - self.size + step
+        return tuple(range(first, newest + step, step))
+
+    def span(self, t: float) -> tuple[int, int]:
+        newest = self.bucket(t)
+        return newest - self.size + self.step, newest + self.step
+
+    def oldest_needed(self, t: float) -> int:
+        # previous window = the one ending where the current one starts: size seconds further back
+        return self.bucket(t) - 2 * self.size + self.step
+
+
+@dataclass(slots=True)
+class Calendar:
+    """Period-to-date windows (day, week from Monday, month, quarter, year) in an IANA timezone.
+
+    ``bucket`` is the epoch second of the local midnight that starts the period. Computing it needs a timezone
+    conversion (a few microseconds), too slow per event, so the last period used is checked first and a sorted cache
+    of recent periods second (late or out-of-order events usually hit it); only a miss does the zoneinfo work.
+    The reported span is the whole period; the value is period-to-date because no later events exist yet (a replay
+    evaluated at T must likewise ignore events after T).
+    """
+
+    period: Period
+    timezone: str = "UTC"
+    kind: str = field(default="calendar", init=False)
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _last_start: int = field(default=1, init=False, repr=False, compare=False)
+    _last_end: int = field(default=0, init=False, repr=False, compare=False)
+    _starts: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _ends: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.period not in PERIODS:
+            raise WindowError(f"calendar period must be one of {', '.join(PERIODS)}; got {self.period!r}")
+        self._zone = _zone(self.timezone)
+
+    def bucket(self, t: float) -> int:
+        if self._last_start <= t < self._last_end:
+            return self._last_start
+        return self._lookup(t)[0]
+
+    def buckets_at(self, t: float) -> tuple[int, ...]:
+        return (self.bucket(t),)
+
+    def span(self, t: float) -> tuple[int, int]:
+        if self._last_start <= t < self._last_end:
+            return self._last_start, self._last_end
+        return self._lookup(t)
+
+    def oldest_needed(self, t: float) -> int:
+        return self.bucket(self.bucket(t) - 1)
+
+    def _lookup(self, t: float) -> tuple[int, int]:
+        """Find (or compute and remember) the period containing ``t``, and make it the fast-path period."""
+        starts = self._starts
+        i = bisect_right(starts, t) - 1
+        if i >= 0 and t < self._ends[i]:
+            start, end = starts[i], self._ends[i]
+        else:
+            start, end = self._compute(t)
+            if len(starts) >= _CACHE_LIMIT:
+                starts.clear()
+                self._ends.clear()
+            i = bisect_right(starts, start)
+            starts.insert(i, start)
+            self._ends.insert(i, end)
+        self._last_start, self._last_end = start, end
+        return start, end
+
+    def _compute(self, t: float) -> tuple[int, int]:
+        local = datetime.fromtimestamp(math.floor(t), self._zone).date()
+        first = _period_start(local, self.period)
+        return self._midnight(first), self._midnight(_next_period_start(first, self.period))
+
+    def _midnight(self, day: date) -> int:
+        """Epoch of the first instant of ``day`` in the zone.
+
+        ``fold=0`` picks the earlier of two ambiguous midnights, and for a midnight skipped by a DST jump it maps to
+        the transition instant itself, which is the first instant of that local day: both are what a period start
+        means. Offsets are whole seconds for every IANA zone, so the result is an exact int.
+        """
+        return int(datetime(day.year, day.month, day.day, tzinfo=self._zone).timestamp())
+
+
+def _period_start(day: date, period: str) -> date:
+    if period == "day":
+        return day
+    if period == "week":
+        return day - timedelta(days=day.weekday())  # Monday is weekday 0
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, 1, 1)
+
+
+def _next_period_start(first: date, period: str) -> date:
+    if period == "day":
+        return first + timedelta(days=1)
+    if period == "week":
+        return first + timedelta(days=7)
+    if period == "year":
+        return date(first.year + 1, 1, 1)
+    months = 1 if period == "month" else 3
+    month_index = first.month - 1 + months
+    return date(first.year + month_index // 12, month_index % 12 + 1, 1)
+
+
+def _zone(name: str) -> ZoneInfo:
+    if not isinstance(name, str) or not name:
+        raise WindowError(f"timezone must be an IANA name such as Europe/Berlin, got {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WindowError(f"unknown timezone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise WindowError(f"{name} must be a positive whole number of seconds, got {value!r}")
+
+
+def _seconds(name: str, value: int | str | None, kind: str) -> int:
+    """Accept ``900`` or ``"15m"``: the definition file writes durations, the code passes seconds."""
+    if value is None:
+        raise WindowError(f"a {kind} window needs {name} (e.g. {name}: 1h)")
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise WindowError(f"{kind} window {name}: {exc}") from None
+
+
+def make_window(
+    kind: str,
+    *,
+    size: int | str | None = None,
+    step: int | str | None = None,
+    period: str | None = None,
+    timezone: str = "UTC",
+) -> Tumbling | Calendar | Rolling:
+    """Build a window from plain configuration values; sizes are seconds or durations such as ``"15m"``.
+
+    Parameters that do not apply to ``kind`` are refused (a ``step`` on a tumbling window is a misunderstanding
+    worth reporting), except ``timezone``: tumbling and rolling windows are epoch-aligned and ignore it, so a
+    scorecard-wide default timezone can be passed to every window.
+    """
+    if kind == "tumbling":
+        _refuse(kind, step=step, period=period)
+        return Tumbling(_seconds("size", size, kind))
+    if kind == "rolling":
+        _refuse(kind, period=period)
+        return Rolling(_seconds("size", size, kind), _seconds("step", step, kind))
+    if kind == "calendar":
+        _refuse(kind, size=size, step=step)
+        if period is None:
+            raise WindowError(f"a calendar window needs period: one of {', '.join(PERIODS)}")
+        if period not in PERIODS:
+            raise WindowError(f"calendar period must be one of {', '.join(PERIODS)}; got {period!r}")
+        return Calendar(period, timezone)  # type: ignore[arg-type]
+    raise WindowError(f"window must be one of {', '.join(WINDOW_KINDS)}; got {kind!r}")
+
+
+def _refuse(kind: str, **params: object) -> None:
+    for name, value in params.items():
+        if value is not None:
+            raise WindowError(f"{name} does not apply to a {kind} window (got {value!r}); remove it")
