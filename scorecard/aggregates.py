@@ -280,7 +280,10 @@ class Aggregation:
 
     ``numerator`` / ``denominator`` (``"sum"`` or ``"count"``) and ``multiplier`` only apply to ``ratio``. Which
     events feed which side (each side has its own source) is the engine's business; this object only knows how a
-    side accumulates.
+    side accumulates. The multiplier is used in fixed point like every other number (exact to 6 decimals: 100,
+    1000 or 0.5 are exact).
+
+    Specs are immutable, hashable and compare by configuration, so one can be shared by every unit and window.
     """
 
     kind: AggregationKind

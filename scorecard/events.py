@@ -17,8 +17,9 @@ Choices:
   database-generated numeric ids are common and the conversion is lossless. Floats and booleans are refused.
   ``type`` and ``unit`` must be strings: they are names from the definition, a number there is a mistake.
 * Keys other than the five above are ignored, so producers can add metadata without breaking consumers.
-* Epoch times must fall in years 1-9999; the usual culprit outside it is milliseconds sent as seconds, and the
-  message says so.
+* Times must fall in years 1000-9997 (UTC). Outside that range a timezone shift or a "next year" boundary would
+  leave datetime's range (years 1-9999) and ``format_time`` stops writing 4-digit years; the usual culprit is
+  milliseconds sent as seconds, and the message says so.
 * Decoding is a typed ``msgspec`` decode (types checked in C) plus a few emptiness checks: measured at about
   0.9 µs per event against 1.4 µs for ``orjson.loads`` followed by the same checks in Python, and most of what is
   left is ``parse_time``. When anything is wrong the event is decoded again, untyped with the same ``msgspec``
@@ -62,9 +63,9 @@ class Reason(StrEnum):
 REASONS: Final[tuple[str, ...]] = tuple(reason.value for reason in Reason)
 
 _EXAMPLE_TIME: Final = "2026-11-27T10:15:00Z"
-# datetime's range: years 1..9999. Anything outside cannot be windowed or printed.
-_MIN_EPOCH: Final = -62135596800.0
-_MAX_EPOCH: Final = 253402300800.0
+# 1000-01-01T00:00:00Z and 9998-01-01T00:00:00Z: every calendar period (and the next) fits in datetime's range.
+_MIN_EPOCH: Final = -30610224000.0
+_MAX_EPOCH: Final = 253339228800.0
 
 
 class InvalidEvent(Exception):
@@ -252,7 +253,7 @@ def _event_time(value: object, event_id: str) -> float:
     if not _MIN_EPOCH <= epoch < _MAX_EPOCH:
         hint = " (milliseconds? divide by 1000)" if epoch >= _MAX_EPOCH else ""
         raise InvalidEvent(
-            Reason.BAD_TIME, f"time: {value!r} is outside years 1-9999{hint}; send epoch seconds", event_id
+            Reason.BAD_TIME, f"time: {value!r} is outside years 1000-9997{hint}; send epoch seconds", event_id
         )
     return epoch
 

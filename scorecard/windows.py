@@ -21,7 +21,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Final, Literal, Protocol, TypeAlias
+from typing import ClassVar, Final, Literal, Protocol, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scorecard.timeutil import parse_duration
@@ -41,7 +41,10 @@ class WindowError(ValueError):
 class Window(Protocol):
     """What the engine needs from any window; all methods are pure functions of ``t`` (epoch seconds)."""
 
-    kind: str
+    @property
+    def kind(self) -> str:
+        """``"tumbling"``, ``"calendar"`` or ``"rolling"``: what the definition called it."""
+        ...
 
     def bucket(self, t: float) -> int:
         """Start (epoch seconds) of the bucket that contains ``t``; the key an event at ``t`` is stored under."""
@@ -65,7 +68,7 @@ class Tumbling:
     """Back-to-back windows of ``size`` seconds aligned to the Unix epoch; a time on a boundary opens the new one."""
 
     size: int
-    kind: str = field(default="tumbling", init=False)
+    kind: ClassVar[str] = "tumbling"
 
     def __post_init__(self) -> None:
         _check_seconds("size", self.size)
@@ -96,7 +99,7 @@ class Rolling:
 
     size: int
     step: int
-    kind: str = field(default="rolling", init=False)
+    kind: ClassVar[str] = "rolling"
 
     def __post_init__(self) -> None:
         _check_seconds("size", self.size)
@@ -134,16 +137,17 @@ class Calendar:
     ``bucket`` is the epoch second of the local midnight that starts the period. Computing it needs a timezone
     conversion (a few microseconds), too slow per event, so the last period used is checked first and a sorted cache
     of recent periods second (late or out-of-order events usually hit it); only a miss does the zoneinfo work.
+    The cache makes an instance cheap but not thread-safe: give each thread its own (Faust and the replay are
+    single-threaded, and equality ignores the cache).
     The reported span is the whole period; the value is period-to-date because no later events exist yet (a replay
     evaluated at T must likewise ignore events after T).
     """
 
     period: Period
     timezone: str = "UTC"
-    kind: str = field(default="calendar", init=False)
+    kind: ClassVar[str] = "calendar"
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
-    _last_start: int = field(default=1, init=False, repr=False, compare=False)
-    _last_end: int = field(default=0, init=False, repr=False, compare=False)
+    _current: tuple[int, int] = field(default=(1, 0), init=False, repr=False, compare=False)  # empty at first
     _starts: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
     _ends: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
 
@@ -153,16 +157,18 @@ class Calendar:
         self._zone = _zone(self.timezone)
 
     def bucket(self, t: float) -> int:
-        if self._last_start <= t < self._last_end:
-            return self._last_start
+        start, end = self._current
+        if start <= t < end:
+            return start
         return self._lookup(t)[0]
 
     def buckets_at(self, t: float) -> tuple[int, ...]:
         return (self.bucket(t),)
 
     def span(self, t: float) -> tuple[int, int]:
-        if self._last_start <= t < self._last_end:
-            return self._last_start, self._last_end
+        current = self._current
+        if current[0] <= t < current[1]:
+            return current
         return self._lookup(t)
 
     def oldest_needed(self, t: float) -> int:
@@ -182,8 +188,8 @@ class Calendar:
             i = bisect_right(starts, start)
             starts.insert(i, start)
             self._ends.insert(i, end)
-        self._last_start, self._last_end = start, end
-        return start, end
+        self._current = (start, end)
+        return self._current
 
     def _compute(self, t: float) -> tuple[int, int]:
         local = datetime.fromtimestamp(math.floor(t), self._zone).date()
@@ -255,7 +261,7 @@ def make_window(
     step: int | str | None = None,
     period: str | None = None,
     timezone: str = "UTC",
-) -> Tumbling | Calendar | Rolling:
+) -> Window:
     """Build a window from plain configuration values; sizes are seconds or durations such as ``"15m"``.
 
     Parameters that do not apply to ``kind`` are refused (a ``step`` on a tumbling window is a misunderstanding

@@ -208,3 +208,11 @@ def test_unknown_unit_error() -> None:
     assert error.reason == Reason.UNKNOWN_UNIT
     assert "'support'" in error.detail
     assert error.event_id == "e-7"
+
+
+def test_time_range_edges() -> None:
+    assert decode_event(raw(time="1000-01-01T00:00:00Z")).time == -30_610_224_000.0
+    assert decode_event(raw(time="9997-12-31T23:59:59Z")).time == 253_339_228_799.0
+    assert reason_of(raw(time="0999-12-31T23:59:59Z")).reason == Reason.BAD_TIME
+    assert reason_of(raw(time="9998-01-01T00:00:00Z")).reason == Reason.BAD_TIME
+    assert "years 1000-9997" in reason_of(raw(time=-(10**12))).detail

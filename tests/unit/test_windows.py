@@ -219,3 +219,13 @@ def test_make_window_refuses_bad_parameters(kind: str, kwargs: dict[str, object]
 def test_window_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         Tumbling(-5)
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month", "quarter", "year"])
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12", "UTC"])
+def test_calendar_works_at_the_edges_of_the_accepted_event_range(period: str, zone: str) -> None:
+    window = Calendar(period, zone)  # type: ignore[arg-type]
+    for t in (at("1000-01-01T00:00:00Z"), at("9997-12-31T23:59:59Z")):
+        start, end = window.span(t)
+        assert start <= t < end
+        assert window.oldest_needed(t) < start
