@@ -1,0 +1,94 @@
+"""Fixtures for integration tests against the real services started by `deploy/local/services`.
+
+The services are started by `make test` (or `make services-up`) before pytest runs; these fixtures only connect.
+A service that cannot be reached FAILS the test with the command to fix it: a skipped integration test would let
+CI look green without ever touching Kafka or Redis.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import pytest
+import redis
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from scorecard.config import Settings
+
+START_HINT = "start the local services with `make services-up` (or run the suite with `make test`)"
+
+
+def _require_port(what: str, host: str, port: int) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return
+    except OSError as error:
+        pytest.fail(f"{what} is not reachable at {host}:{port} ({error}); {START_HINT}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(settings: Settings) -> str:
+    host, _, port = settings.kafka_bootstrap.split(",")[0].rpartition(":")
+    _require_port("Kafka", host, int(port))
+    return settings.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings: Settings) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis is not reachable at {settings.redis_url} ({error}); {START_HINT}", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Names unique to this test run, so tests never see each other's topics or keys."""
+    token = uuid.uuid4().hex[:8]
+    test = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:40]
+
+    def make(prefix: str) -> str:
+        return f"t.{prefix}.{test}.{token}"
+
+    return make
+
+
+TopicFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+async def kafka_admin(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    yield admin
+    await admin.close()
+
+
+@pytest.fixture
+async def create_topic(
+    kafka_admin: AIOKafkaAdminClient, unique_name: Callable[[str], str]
+) -> AsyncIterator[TopicFactory]:
+    """Create uniquely named topics for one test and delete them (and only them) afterwards."""
+    created: list[str] = []
+
+    async def create(prefix: str = "topic", partitions: int = 1, configs: dict[str, str] | None = None) -> str:
+        name = unique_name(prefix)
+        await kafka_admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=configs or {})]
+        )
+        created.append(name)
+        return name
+
+    yield create
+    if created:
+        await kafka_admin.delete_topics(created)
