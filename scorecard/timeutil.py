@@ -74,8 +74,11 @@ def parse_time(value: object) -> float:
 
 
 def format_time(epoch: float) -> str:
-    """Render epoch seconds as RFC 3339 in UTC, with a ``Z`` and no fraction when it is whole."""
+    """Render epoch seconds as RFC 3339 in UTC, with a ``Z`` and no fraction when it is whole.
+
+    ``isoformat`` rather than ``strftime("%Y")``: the C library writes year 999 as ``999``, which is not RFC 3339
+    and does not parse back; ``isoformat`` always writes four digits.
+    """
     moment = datetime.fromtimestamp(epoch, tz=UTC)
-    if epoch == int(epoch):
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    timespec = "seconds" if epoch == int(epoch) else "milliseconds"
+    return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
