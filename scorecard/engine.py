@@ -1,0 +1,464 @@
+"""The event engine: one accepted-or-not decision per event and the unit's own aggregate states, shared by the
+batch replay and the Faust stream.
+
+The stream keeps one table record per unit (so a unit's update is atomic) and the replay keeps a dict of the same
+records; both call ``Engine.process`` on it, which is the only code that decides what an event does. That is how
+"the replay gives exactly the numbers of the stream" is made true by construction rather than by testing alone.
+
+Contract (docs/semantics.md has the worked example)
+--------------------------------------------------
+Checks run in this order, the first that fails decides the outcome:
+
+1. decode / structure (``decode``: JSON object, non-empty id/type/unit/time, parseable time) -> ``invalid``;
+2. unknown unit -> ``invalid`` (``unknown_unit``);
+3. a type no KPI reads -> ``ignored``;
+4. KPI field checks: every KPI reading this type whose ``where`` matches needs its field as a number (NPS: 0-10)
+   -> ``invalid`` (``missing_field``, ``not_a_number``, ``nps_out_of_range``);
+5. duplicate: the unit accepted this id and still remembers it -> ``duplicate``;
+6. late: older than the unit's stream time minus the type's grace -> ``late``;
+7. otherwise ``accepted``: the stream time and the dedupe memory are updated and every matching KPI that does not
+   find the event too late for itself folds it into the unit's *own* state for (KPI, bucket).
+
+*Stream time* is per unit: the newest ``time`` among the unit's accepted events, in arrival order. The *grace* of a
+type is the largest ``lateness`` of the KPIs reading it; a KPI with a smaller lateness skips an accepted event that
+is late for it (``EngineStats.late_skipped``). The dedupe horizon is in event time: an accepted id is a duplicate
+maker while its event time >= stream time - ``dedupe``; pruning (``expire``) is lazy and never changes an outcome.
+
+``where`` matches when every listed field is present and equal; ``true`` only equals ``true`` (not ``1``), because
+Python's ``True == 1`` would silently let a numeric flag match a boolean filter.
+
+Public API
+----------
+- ``Outcome`` (StrEnum: accepted, duplicate, late, invalid, ignored), ``OUTCOMES``.
+- ``Result(outcome, touched=(), error=None)`` with ``.reason`` / ``.detail``; ``touched`` lists the (kpi, bucket)
+  keys of the unit's own states the event changed: the stream cascades those to Redis.
+- ``UnitState(stream_time, seen, aggregates)`` with ``to_json()`` / ``UnitState.from_json(data)``.
+- ``Engine(scorecard)``: ``decode(raw)``, ``knows_unit(unit)``, ``process(state_or_getter, event)``,
+  ``process_raw(state_or_getter, raw)``, ``expire(state, at=None)``, ``stats``, ``kpis``, ``grace_of(type)``.
+- ``CompiledKpi`` and ``compile_kpis(scorecard)``: each KPI's aggregation spec, window and lateness, built once from
+  the definition; the evaluation uses the same objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final, TypeAlias
+
+from scorecard.aggregates import (
+    Aggregation,
+    MinMax,
+    NpsCounts,
+    Ratio,
+    State,
+    SumCount,
+    make_aggregation,
+)
+from scorecard.definition import Kpi, Scorecard
+from scorecard.events import Event, InvalidEvent, Reason, decode_event, nps_field, number_field, unknown_unit
+from scorecard.hierarchy import OrgTree
+from scorecard.windows import Window, make_window
+
+__all__ = [
+    "OUTCOMES",
+    "BucketKey",
+    "CompiledKpi",
+    "Engine",
+    "EngineStats",
+    "Outcome",
+    "Result",
+    "UnitState",
+    "compile_kpis",
+]
+
+BucketKey: TypeAlias = tuple[str, int]
+"""(KPI id, bucket start in epoch seconds): the key of one aggregate state."""
+
+
+class Outcome(StrEnum):
+    """What happened to one event; also the keys of the ``events`` counts in the JSON report."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    LATE = "late"
+    INVALID = "invalid"
+    IGNORED = "ignored"
+
+
+OUTCOMES: Final[tuple[Outcome, ...]] = tuple(Outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one event, why it was refused (invalid only) and which own states it changed (accepted)."""
+
+    outcome: Outcome
+    touched: tuple[BucketKey, ...] = ()
+    error: InvalidEvent | None = None
+
+    @property
+    def reason(self) -> Reason | None:
+        return self.error.reason if self.error is not None else None
+
+    @property
+    def detail(self) -> str | None:
+        return self.error.detail if self.error is not None else None
+
+
+# Results without payload are shared: the per-event path allocates only for accepted and invalid events.
+_IGNORED: Final = Result(Outcome.IGNORED)
+_DUPLICATE: Final = Result(Outcome.DUPLICATE)
+_LATE: Final = Result(Outcome.LATE)
+_ACCEPTED_UNUSED: Final = Result(Outcome.ACCEPTED)
+
+
+# ---------------------------------------------------------------------------------------------------- unit state
+
+_STATE_TAGS: Final[dict[type, str]] = {SumCount: "sc", MinMax: "mm", NpsCounts: "nps", Ratio: "ratio"}
+_STATE_OF_TAG: Final[dict[str, Any]] = {tag: cls for cls, tag in _STATE_TAGS.items()}
+
+
+@dataclass(slots=True)
+class UnitState:
+    """Everything the engine remembers about one unit: one Faust table record, one dict entry in the replay.
+
+    ``aggregates`` holds the unit's *own* events only (never its children's): a unit's record is then written by
+    the one partition that owns the unit, and subtree values are merges made at read time (``scorecard.evaluation``).
+    """
+
+    stream_time: float | None = None
+    seen: dict[str, float] = field(default_factory=dict)
+    aggregates: dict[BucketKey, State] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A compact JSON-able form: ``{"t": stream_time, "seen": {id: time}, "agg": [[kpi, bucket, tag, ints]]}``.
+
+        The state's class travels as a short tag so the record reads back without the definition; rows are sorted
+        so equal states serialize to equal bytes.
+        """
+        rows = [
+            [kpi, bucket, _STATE_TAGS[type(state)], state.to_list()] for (kpi, bucket), state in self.aggregates.items()
+        ]
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return {"t": self.stream_time, "seen": dict(self.seen), "agg": rows}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> UnitState:
+        """Rebuild a state from ``to_json`` output; a malformed record raises ``ValueError`` instead of misreading."""
+        try:
+            stream_time = data["t"]
+            seen = {str(k): float(v) for k, v in dict(data["seen"]).items()}
+            aggregates: dict[BucketKey, State] = {}
+            for kpi, bucket, tag, ints in data["agg"]:
+                if type(bucket) is not int or tag not in _STATE_OF_TAG:
+                    raise ValueError(f"bad aggregate row {[kpi, bucket, tag, ints]!r}")
+                aggregates[(str(kpi), bucket)] = _STATE_OF_TAG[tag].from_list(ints)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a unit state record: {exc}") from None
+        if stream_time is not None and not isinstance(stream_time, int | float):
+            raise ValueError(f"stream time must be a number or null, got {stream_time!r}")
+        return cls(None if stream_time is None else float(stream_time), seen, aggregates)
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Counters that are not event outcomes: ``late_skipped[kpi]`` counts accepted events a KPI found too late."""
+
+    late_skipped: dict[str, int] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------ compiled plan
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledKpi:
+    """A KPI with what it takes to fold and read it: the aggregation spec, the window and the lateness (seconds)."""
+
+    kpi: Kpi
+    aggregation: Aggregation
+    window: Window
+    lateness: int
+
+    @property
+    def id(self) -> str:
+        return self.kpi.id
+
+
+def compile_kpis(scorecard: Scorecard) -> dict[str, CompiledKpi]:
+    """Each KPI of the definition, in file order, with its aggregation and window built once."""
+    out: dict[str, CompiledKpi] = {}
+    for kpi in scorecard.kpis:
+        if kpi.aggregation == "ratio":
+            assert kpi.numerator is not None and kpi.denominator is not None
+            aggregation = make_aggregation(
+                "ratio",
+                numerator=kpi.numerator.aggregation,
+                denominator=kpi.denominator.aggregation,
+                multiplier=kpi.multiplier if kpi.multiplier is not None else 1.0,
+            )
+        else:
+            aggregation = make_aggregation(kpi.aggregation)
+        window = kpi.window
+        if window.kind == "calendar":
+            built = make_window("calendar", period=window.period, timezone=scorecard.timezone)
+        elif window.kind == "rolling":
+            built = make_window("rolling", size=window.size, step=window.step)
+        else:
+            built = make_window("tumbling", size=window.size)
+        lateness = kpi.lateness if kpi.lateness is not None else scorecard.lateness
+        out[kpi.id] = CompiledKpi(kpi, aggregation, built, lateness)
+    return out
+
+
+WhereTest: TypeAlias = tuple[str, Any, bool]
+"""(field, expected value, expected is a boolean)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Feed:
+    """One way an event type feeds one KPI: a plain KPI source, or one side of a ratio."""
+
+    kpi: str
+    field: str | None
+    nps: bool
+    where: tuple[WhereTest, ...]
+    add: Callable[[Any, float], None]
+    new: Callable[[], State]
+    bucket: Callable[[float], int]
+    lateness: int
+
+
+@dataclass(frozen=True, slots=True)
+class _TypePlan:
+    """Everything one event type does, looked up once per event."""
+
+    feeds: tuple[_Feed, ...]
+    grace: int
+
+
+def _ratio_adder(side: str, aggregation: str) -> Callable[[Any, float], None]:
+    if side == "numerator":
+        return Ratio.add_numerator_sum if aggregation == "sum" else Ratio.add_numerator_count
+    return Ratio.add_denominator_sum if aggregation == "sum" else Ratio.add_denominator_count
+
+
+def _feed(
+    compiled: CompiledKpi, field: str | None, where: Mapping[str, Any], add: Callable[[Any, float], None]
+) -> _Feed:
+    return _Feed(
+        kpi=compiled.id,
+        field=field,
+        nps=compiled.kpi.aggregation == "nps",
+        where=tuple((name, value, type(value) is bool) for name, value in where.items()),
+        add=add,
+        new=compiled.aggregation.new,
+        bucket=compiled.window.bucket,
+        lateness=compiled.lateness,
+    )
+
+
+def _feeds_of(compiled: CompiledKpi) -> list[tuple[str, _Feed]]:
+    """(event type, feed) for each source of a KPI: one for plain KPIs, two (numerator, denominator) for ratios."""
+    kpi = compiled.kpi
+    if kpi.aggregation == "ratio":
+        assert kpi.numerator is not None and kpi.denominator is not None
+        return [
+            (term.event, _feed(compiled, term.field if term.aggregation == "sum" else None, term.where, adder))
+            for term, adder in (
+                (kpi.numerator, _ratio_adder("numerator", kpi.numerator.aggregation)),
+                (kpi.denominator, _ratio_adder("denominator", kpi.denominator.aggregation)),
+            )
+        ]
+    assert kpi.source is not None
+    source = kpi.source
+    field = source.field if kpi.aggregation != "count" else None
+    return [(source.event, _feed(compiled, field, source.where, compiled.aggregation.adder))]
+
+
+# ---------------------------------------------------------------------------------------------------- the engine
+
+_MISSING: Final = object()
+_INT_LIMIT: Final = 2**63  # beyond int64 an "amount" is a producer bug, and a float could no longer hold its sum
+
+StateSource: TypeAlias = UnitState | Callable[[str], UnitState]
+
+
+class Engine:
+    """Applies the contract to one event at a time, against the state of the event's unit.
+
+    Built once per definition: per event type it precompiles the list of feeds (KPI, ratio side, field, where,
+    adder, window) and the type's grace, so processing an event is a dict lookup, a few comparisons and a few
+    integer additions. The engine holds no per-unit data: units live in ``UnitState`` records owned by the caller.
+    """
+
+    def __init__(self, scorecard: Scorecard) -> None:
+        self.scorecard = scorecard
+        self.tree = OrgTree.from_scorecard(scorecard)
+        self.kpis = compile_kpis(scorecard)
+        self.dedupe = scorecard.dedupe
+        self.stats = EngineStats(late_skipped=dict.fromkeys(self.kpis, 0))
+        self._units = frozenset(self.tree.units)
+        by_type: dict[str, list[_Feed]] = {}
+        for compiled in self.kpis.values():
+            for event_type, feed in _feeds_of(compiled):
+                by_type.setdefault(event_type, []).append(feed)
+        self._types = {
+            event_type: _TypePlan(tuple(feeds), max(feed.lateness for feed in feeds))
+            for event_type, feeds in by_type.items()
+        }
+
+    # ------------------------------------------------------------------------------------------ lookups
+
+    def decode(self, raw: bytes | bytearray | memoryview | str) -> Event:
+        """Parse one event's JSON text; raises ``InvalidEvent`` (the structural checks of ``scorecard.events``)."""
+        return decode_event(raw)
+
+    def knows_unit(self, unit: str) -> bool:
+        return unit in self._units
+
+    def grace_of(self, event_type: str) -> int | None:
+        """The lateness grace (seconds) of an event type: the largest of its KPIs'; None for an unused type."""
+        plan = self._types.get(event_type)
+        return plan.grace if plan is not None else None
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The event types some KPI reads; any other type is ``ignored``."""
+        return tuple(self._types)
+
+    # ----------------------------------------------------------------------------------------- the hot path
+
+    def process_raw(self, state: StateSource, raw: bytes | bytearray | memoryview | str) -> Result:
+        """Decode then ``process``; a decoding failure is an ``invalid`` result, not an exception."""
+        try:
+            event = decode_event(raw)
+        except InvalidEvent as error:
+            return Result(Outcome.INVALID, error=error)
+        return self.process(state, event)
+
+    def process(self, state: StateSource, event: Event) -> Result:
+        """Judge one decoded event and, when accepted, fold it into its unit's own states.
+
+        ``state`` is the unit's ``UnitState`` or a function returning it for a unit id (called only for a known
+        unit of a used type, so a getter that creates records never creates one for junk).
+        """
+        unit = event.unit
+        if unit not in self._units:
+            return Result(Outcome.INVALID, error=unknown_unit(event))
+        plan = self._types.get(event.type)
+        if plan is None:
+            return _IGNORED
+        try:
+            matched = self._match(plan.feeds, event)
+        except InvalidEvent as error:
+            return Result(Outcome.INVALID, error=error)
+        record = state if isinstance(state, UnitState) else state(unit)
+        time = event.time
+        stream_time = record.stream_time
+        seen = record.seen
+        if stream_time is not None:
+            first = seen.get(event.id)
+            if first is not None and first >= stream_time - self.dedupe:
+                return _DUPLICATE
+            if time < stream_time - plan.grace:
+                return _LATE
+            if time > stream_time:
+                record.stream_time = time
+        else:
+            record.stream_time = time
+        seen[event.id] = time
+        if not matched:
+            return _ACCEPTED_UNUSED
+        return Result(Outcome.ACCEPTED, self._fold(record, matched, time, stream_time, plan.grace))
+
+    def _match(self, feeds: tuple[_Feed, ...], event: Event) -> list[tuple[_Feed, float]]:
+        """The feeds whose ``where`` matches, each with its checked value; raises ``InvalidEvent`` on a bad field."""
+        fields = event.fields
+        matched: list[tuple[_Feed, float]] = []
+        for feed in feeds:
+            if feed.where and not _where_matches(feed.where, fields):
+                continue
+            name = feed.field
+            if name is None:
+                matched.append((feed, 0.0))
+                continue
+            value = fields.get(name, _MISSING)
+            kind = type(value)
+            if not (
+                (kind is float and value - value == 0.0)  # finite
+                or (kind is int and -_INT_LIMIT < value < _INT_LIMIT)
+            ):
+                _refuse_number(event, name, value)
+            if feed.nps and not 0 <= value <= 10:
+                nps_field(event, name)  # raises nps_out_of_range with its message
+            matched.append((feed, value))
+        return matched
+
+    def _fold(
+        self,
+        record: UnitState,
+        matched: list[tuple[_Feed, float]],
+        time: float,
+        stream_time: float | None,
+        grace: int,
+    ) -> tuple[BucketKey, ...]:
+        aggregates = record.aggregates
+        touched: list[BucketKey] = []
+        for feed, value in matched:
+            if stream_time is not None and feed.lateness < grace and time < stream_time - feed.lateness:
+                self.stats.late_skipped[feed.kpi] += 1
+                continue
+            key = (feed.kpi, feed.bucket(time))
+            aggregate = aggregates.get(key)
+            if aggregate is None:
+                aggregate = aggregates[key] = feed.new()
+            feed.add(aggregate, value)
+            if key not in touched:
+                touched.append(key)
+        return tuple(touched)
+
+    # ------------------------------------------------------------------------------------------ expiry
+
+    def expire(self, state: UnitState, at: float | None = None) -> int:
+        """Drop what no future outcome or current value can need; returns how many entries were dropped.
+
+        For each KPI, buckets before ``window.oldest_needed(stream_time - lateness)`` go: the current and previous
+        window stay, and so does every bucket an event still acceptable for that KPI could land in, so a late but
+        accepted event never re-creates a half-empty bucket that the replay would have complete. Ids whose event
+        time is before ``stream_time - dedupe`` go; they could no longer make a duplicate anyway. ``at`` may only
+        move the horizon back (keep more, e.g. to answer an older query), never forward. The replay never expires.
+        """
+        stream_time = state.stream_time
+        if stream_time is None:
+            return 0
+        now = stream_time if at is None else min(at, stream_time)
+        horizons = {kpi_id: c.window.oldest_needed(now - c.lateness) for kpi_id, c in self.kpis.items()}
+        old_keys = [key for key in state.aggregates if key[1] < horizons.get(key[0], -math.inf)]
+        for key in old_keys:
+            del state.aggregates[key]
+        oldest_id = now - self.dedupe
+        old_ids = [event_id for event_id, time in state.seen.items() if time < oldest_id]
+        for event_id in old_ids:
+            del state.seen[event_id]
+        return len(old_keys) + len(old_ids)
+
+
+def _where_matches(where: tuple[WhereTest, ...], fields: Mapping[str, Any]) -> bool:
+    """Every listed field present and equal; booleans equal only booleans."""
+    for name, expected, is_bool in where:
+        value = fields.get(name, _MISSING)
+        if value is _MISSING or value != expected or (type(value) is bool) is not is_bool:
+            return False
+    return True
+
+
+def _refuse_number(event: Event, name: str, value: object) -> None:
+    """Raise the ``missing_field`` / ``not_a_number`` error for a value the fast check did not accept."""
+    if type(value) is int:
+        raise InvalidEvent(
+            Reason.NOT_A_NUMBER, f"fields.{name}: {value!r} is too large; send a number below 2**63", event.id
+        )
+    number_field(event, name)  # raises with the precise reason
+    raise InvalidEvent(Reason.NOT_A_NUMBER, f"fields.{name}: {value!r} is not a finite number", event.id)
