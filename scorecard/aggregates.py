@@ -270,6 +270,13 @@ _STATE_OF_KIND: Final[dict[str, type[SumCount] | type[MinMax] | type[NpsCounts] 
 }
 
 
+# One merge op per ``to_list`` position, the single statement of the merge rule outside the classes above: the Redis
+# cascade (scorecard/store.py) applies it in Lua, and tests/unit/test_store_ops.py checks it against ``merged``.
+# ``a`` adds; ``c`` adds and is the state's event count (0 = empty); ``n`` / ``x`` keep the min / max over non-empty
+# states, an empty side (its ``c`` is 0) contributing nothing.
+COMPONENT_OPS: Final[dict[type[State], str]] = {SumCount: "ac", MinMax: "cnx", NpsCounts: "aaa", Ratio: "aa"}
+
+
 def _refuse_plain_add(state: State, x: float) -> None:
     raise TypeError("a ratio has two sides: use add_numerator / add_denominator")
 
@@ -322,6 +329,11 @@ class Aggregation:
     def adder(self) -> Callable[[State, float], None]:
         """The plain ``(state, x)`` function behind ``add``, for the tightest replay loops (saves one call)."""
         return self._adder
+
+    @property
+    def component_ops(self) -> str:
+        """How each ``to_list`` position merges (see ``COMPONENT_OPS``), for code that merges serialized states."""
+        return COMPONENT_OPS[_STATE_OF_KIND[self.kind]]
 
     def new(self) -> State:
         """An empty state: the identity of ``merge``."""
