@@ -4,15 +4,26 @@
 (the shape editors and CI annotators already understand), and the exit code is 1; a valid file gets a one-screen
 summary on stdout and exit code 0 (``--strict`` also fails on balance warnings). Output is plain text so it reads
 the same in a terminal, a pipe or a CI log.
+
+``scorecard replay FILE EVENTS`` feeds a JSON Lines event file (``-`` for stdin) through the engine in file order
+and prints the whole scorecard at ``--at`` (default: the newest accepted event time), as a table (``scorecard.render``)
+or as the JSON report (``--format json``, the shape ``scorecard status`` prints too). Invalid events are listed on
+stderr, a few with their line number and reason; ``--errors FILE`` writes them all as JSON Lines. A progress bar is
+drawn on stderr only when stderr is a terminal, so pipes and logs stay clean.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from scorecard import __version__
 from scorecard.definition import (
@@ -24,8 +35,15 @@ from scorecard.definition import (
     lint_balance,
     load_scorecard,
 )
+from scorecard.evaluation import dumps
 from scorecard.hierarchy import OrgTree
-from scorecard.timeutil import format_duration
+from scorecard.render import print_report
+from scorecard.replay import InvalidLine, ReplayResult, invalid_lines_jsonl, replay
+from scorecard.timeutil import TimeFormatError, format_duration, parse_time
+
+# Invalid events listed on stderr; the rest are counted (and all of them go to --errors).
+_SHOWN_INVALID = 10
+_PROGRESS_LINES = 20_000
 
 
 @click.group()
@@ -50,6 +68,114 @@ def validate(file: Path, strict: bool) -> None:
     click.echo(_summary(scorecard, str(file), warnings))
     if strict and warnings:
         sys.exit(1)
+
+
+@main.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("events", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: newest accepted event]",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write every invalid event to this file as JSON Lines (line, id, reason, detail).",
+)
+def replay_command(file: Path, events: Path, at_text: str | None, output_format: str, errors_path: Path | None) -> None:
+    """Replay the EVENTS file (JSON Lines, - for stdin) against the scorecard FILE and print the scorecard."""
+    try:
+        scorecard = load_scorecard(file)
+    except DefinitionError as err:
+        for problem in err.problems:
+            click.echo(problem.format(str(file)), err=True)
+        click.echo(f"{file} is not a valid scorecard; see `scorecard validate {file}`", err=True)
+        sys.exit(1)
+    at = _parse_at(at_text)
+    result = _replay_file(scorecard, events, at)
+    _report_invalid(result.invalid, errors_path)
+    if result.at is None:
+        click.echo("no accepted event to evaluate at; give the time with --at", err=True)
+        sys.exit(1)
+    document = result.evaluate()
+    if output_format == "json":
+        sys.stdout.buffer.write(dumps(document))
+        sys.stdout.flush()
+        return
+    console = Console(width=None if sys.stdout.isatty() else max(120, _columns()))
+    print_report(console, scorecard, document)
+
+
+def _parse_at(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(float(text)) if _is_number(text) else parse_time(text)
+    except TimeFormatError as err:
+        raise click.BadParameter(str(err), param_hint="--at") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _columns() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        return 0
+
+
+def _replay_file(scorecard: Scorecard, events: Path, at: float | None) -> ReplayResult:
+    """Replay from a file or stdin, with a progress bar on stderr when a person is watching it."""
+    if str(events) == "-":
+        return replay(scorecard, sys.stdin.buffer, at)
+    with events.open("rb") as handle:
+        if not sys.stderr.isatty():
+            return replay(scorecard, handle, at)
+        with Progress(
+            TextColumn("replaying {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as progress:
+            task = progress.add_task(events.name, total=events.stat().st_size)
+            return replay(scorecard, _counted(handle, progress, task), at)
+
+
+def _counted(handle: IO[bytes], progress: Progress, task: TaskID) -> Iterator[bytes]:
+    done = 0
+    for number, line in enumerate(handle, 1):
+        done += len(line)
+        if number % _PROGRESS_LINES == 0:
+            progress.update(task, completed=done)
+        yield line
+    progress.update(task, completed=done)
+
+
+def _report_invalid(invalid: list[InvalidLine], errors_path: Path | None) -> None:
+    """A short list on stderr (a person reads it); everything in the --errors file (a program reads it)."""
+    if errors_path is not None:
+        errors_path.write_bytes(invalid_lines_jsonl(invalid))
+    if not invalid:
+        return
+    click.echo(f"{_plural(len(invalid), 'invalid event')}:", err=True)
+    for item in invalid[:_SHOWN_INVALID]:
+        click.echo(f"  {item.format()}", err=True)
+    if len(invalid) > _SHOWN_INVALID:
+        more = len(invalid) - _SHOWN_INVALID
+        where = f"all in {errors_path}" if errors_path is not None else "use --errors FILE to get them all"
+        click.echo(f"  ... and {more} more ({where})", err=True)
 
 
 def _summary(scorecard: Scorecard, source: str, warnings: list[Problem]) -> str:
