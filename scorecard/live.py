@@ -1,0 +1,41 @@
+"""The live scorecard as Redis holds it: subtree states read in one snapshot, scored by the replay's own code.
+
+``scorecard status`` and the exporter read here. Values, scores and statuses are computed at read time from the
+subtree states because they depend on the evaluation time (which window is current); the computation is
+``scorecard.evaluation.report``, the very function the replay prints, so the two can be compared with ``diff``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from scorecard.aggregates import State
+from scorecard.definition import Scorecard
+from scorecard.engine import BucketKey, compile_kpis
+from scorecard.evaluation import buckets_at, report
+from scorecard.hierarchy import OrgTree
+from scorecard.store import RedisStore
+
+
+def live_report(scorecard: Scorecard, store: RedisStore, at: float) -> dict[str, Any]:
+    """The JSON report at ``at`` from the subtree states and outcome counts in Redis."""
+    compiled = compile_kpis(scorecard)
+    tree = OrgTree.from_scorecard(scorecard)
+    needed = buckets_at(scorecard, at, compiled)
+    raw = store.read_subtree((kpi_id, bucket) for kpi_id, buckets in needed.items() for bucket in buckets)
+    subtree: dict[str, dict[BucketKey, State]] = {}
+    for (kpi_id, bucket), by_unit in raw.items():
+        aggregation = compiled[kpi_id].aggregation
+        for unit, ints in by_unit.items():
+            subtree.setdefault(unit, {})[(kpi_id, bucket)] = aggregation.from_list(ints)
+    return report(scorecard, tree, subtree, at, live_counts(store), compiled)
+
+
+def live_counts(store: RedisStore) -> Counter[str]:
+    """Event outcome counts summed over every unit record (and so over every worker)."""
+    total: Counter[str] = Counter()
+    counts = store.read_counts()
+    for payload in (*counts.units.values(), *counts.partitions.values()):
+        total.update(payload.get("counts", {}))
+    return total

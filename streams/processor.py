@@ -1,0 +1,206 @@
+"""The stream's batch step: Kafka messages -> engine decisions -> unit records -> Redis cascade updates.
+
+This module holds everything the worker does with a batch except talking to Kafka, so it can be tested against a
+plain dict (standing in for the Faust table) and the real Redis. The Faust agents in ``streams.app`` only collect
+batches, call ``BatchProcessor.process`` and send the dead letters it returns.
+
+Why a record per routing key, with the input offsets it applied
+-----------------------------------------------------------------
+Faust's at-least-once delivery replays messages after a crash, and its changelog writes are not atomic across keys.
+So everything one message changes lives in ONE table record, the one of its unit: the unit's engine state (stream
+time, remembered ids, own aggregates), its outcome counts, a version (events applied, monotone and determined by
+content) and, per input partition, the offset of the newest message applied. A replayed message whose offset is not
+newer than the record's is skipped: nothing is counted twice, whatever was or was not persisted before the crash.
+Messages that name no known unit are kept in the record of the pseudo unit ``INVALID_KEY``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from scorecard.engine import Engine, Outcome, UnitState
+from scorecard.events import InvalidEvent
+from scorecard.store import CountsUpdate, OwnUpdate
+
+INVALID_KEY: Final = "__invalid__"
+"""The routing key (and table record) of messages that name no known unit: undecodable ones and unknown units."""
+
+DEAD_OUTCOMES: Final = frozenset({Outcome.INVALID, Outcome.DUPLICATE, Outcome.LATE})
+"""Outcomes whose message goes to the dead-letter topic, so an operator can see, fix and re-publish it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One input message, identified by its input partition and offset wherever it is processed."""
+
+    key: str
+    raw: bytes
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A refused message with its reason; ``streams.app`` publishes it to the dead-letter topic."""
+
+    item: Item
+    reason: str
+    detail: str
+    event_id: str | None
+
+
+@dataclass(slots=True)
+class Record:
+    """One table record: a unit's engine state plus what makes replays harmless (see the module docstring)."""
+
+    state: UnitState = field(default_factory=UnitState)
+    applied: dict[int, int] = field(default_factory=dict)
+    version: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state.to_json(),
+            "applied": {str(p): o for p, o in self.applied.items()},
+            "version": self.version,
+            "counts": dict(self.counts),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Record:
+        if not data:
+            return cls()
+        return cls(
+            UnitState.from_json(data["state"]),
+            {int(p): int(o) for p, o in data["applied"].items()},
+            int(data["version"]),
+            {str(k): int(v) for k, v in data["counts"].items()},
+        )
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one batch did: outcome counts, dead letters, and the Redis updates to flush."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    replayed: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    updates: list[OwnUpdate] = field(default_factory=list)
+    counts: list[CountsUpdate] = field(default_factory=list)
+
+
+def routing_key(engine: Engine, raw: bytes) -> str:
+    """The unit a message belongs to (its record and partition), or ``INVALID_KEY`` when it names no known unit."""
+    try:
+        unit = engine.decode(raw).unit
+    except InvalidEvent:
+        return INVALID_KEY
+    return unit if engine.knows_unit(unit) else INVALID_KEY
+
+
+class BatchProcessor:
+    """Applies batches of messages to unit records in a table (a Faust table, or a dict in tests).
+
+    ``retention_ms`` per KPI sets how long Redis keeps a bucket after its last write: the tables expire by event
+    time and are the source of truth, Redis is the readers' copy.
+    """
+
+    def __init__(self, engine: Engine, table: MutableMapping[str, Any], retention_ms: dict[str, int]) -> None:
+        self.engine = engine
+        self.table = table
+        self.retention_ms = retention_ms
+        self._ops = {kpi_id: c.aggregation.component_ops for kpi_id, c in engine.kpis.items()}
+
+    def process(self, items: Iterable[Item]) -> BatchResult:
+        """Apply a batch: each record is read once, updated in memory and written back once (coalesced)."""
+        result = BatchResult()
+        records: dict[str, Record] = {}
+        touched: dict[str, set[tuple[str, int]]] = {}
+        for item in items:
+            record = records.get(item.key)
+            if record is None:
+                record = records[item.key] = Record.from_json(self.table.get(item.key))
+            if item.offset <= record.applied.get(item.partition, -1):
+                result.replayed += 1
+                continue
+            record.applied[item.partition] = item.offset
+            record.version += 1
+            outcome = self._apply(record, item, result, touched.setdefault(item.key, set()))
+            record.counts[outcome] = record.counts.get(outcome, 0) + 1
+            result.outcomes[outcome] += 1
+        for key, record in records.items():
+            self.engine.expire(record.state)
+            self.table[key] = record.to_json()
+            result.counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
+            result.updates.extend(self.own_updates(key, record, touched.get(key, ())))
+        return result
+
+    def _apply(self, record: Record, item: Item, result: BatchResult, touched: set[tuple[str, int]]) -> str:
+        engine_result = self.engine.process_raw(record.state, item.raw)
+        outcome = engine_result.outcome
+        if outcome in DEAD_OUTCOMES:
+            error = engine_result.error
+            result.dead_letters.append(
+                DeadLetter(
+                    item,
+                    str(error.reason) if error is not None else outcome.value,
+                    error.detail if error is not None else _DEAD_DETAIL[outcome],
+                    error.event_id if error is not None else _event_id(self.engine, item.raw),
+                )
+            )
+        touched.update(engine_result.touched)
+        return outcome.value
+
+    def own_updates(self, unit: str, record: Record, keys: Iterable[tuple[str, int]]) -> list[OwnUpdate]:
+        """Redis updates for some of a unit's own states (all of them when resyncing)."""
+        if unit == INVALID_KEY:
+            return []
+        ancestors = self.engine.tree.ancestors(unit)
+        updates = []
+        for kpi_id, bucket in keys:
+            state = record.state.aggregates.get((kpi_id, bucket))
+            if state is None:  # expired in this very batch
+                continue
+            updates.append(
+                OwnUpdate(
+                    kpi_id,
+                    bucket,
+                    unit,
+                    record.version,
+                    state.to_list(),
+                    ancestors,
+                    self._ops[kpi_id],
+                    self.retention_ms[kpi_id],
+                )
+            )
+        return updates
+
+    @staticmethod
+    def counts_payload(record: Record) -> dict[str, Any]:
+        return {"counts": record.counts, "stream_time": record.state.stream_time}
+
+    def resync_updates(self, keys: Sequence[str]) -> tuple[list[OwnUpdate], list[CountsUpdate]]:
+        """Every own state and counts record of the given table keys: what Redis needs after it lost its data."""
+        updates: list[OwnUpdate] = []
+        counts: list[CountsUpdate] = []
+        for key in keys:
+            record = Record.from_json(self.table.get(key))
+            updates.extend(self.own_updates(key, record, list(record.state.aggregates)))
+            counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
+        return updates, counts
+
+
+_DEAD_DETAIL: Final = {
+    Outcome.DUPLICATE: "an event with this unit and id was already accepted within the dedupe horizon",
+    Outcome.LATE: "older than the unit's stream time minus the lateness grace",
+}
+
+
+def _event_id(engine: Engine, raw: bytes) -> str | None:
+    try:
+        return engine.decode(raw).id
+    except InvalidEvent:
+        return None

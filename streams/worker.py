@@ -1,0 +1,21 @@
+"""Run the Faust worker for one scorecard (``scorecard worker``): create the topics, then hand over to Faust."""
+
+from __future__ import annotations
+
+import asyncio
+
+from faust import Worker
+
+from scorecard.config import Settings
+from scorecard.definition import load_scorecard
+from streams.app import create_app
+from streams.topics import TopicNames, ensure_topics
+
+
+def run_worker(settings: Settings, scorecard_path: str, *, loglevel: str = "warning", store: str = "memory://") -> None:
+    """Block until the worker is stopped (SIGTERM / Ctrl-C)."""
+    scorecard = load_scorecard(scorecard_path)
+    asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings)))
+    app, _pipeline = create_app(settings, scorecard, store=store)
+    worker = Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
