@@ -3,7 +3,9 @@
 The replay is the reference the live stream is checked against, so it does nothing of its own: every decision is
 ``Engine.process_raw`` on one ``UnitState`` per unit, exactly what a Faust worker calls on its table records. File
 order plays the part of arrival order. Buckets are never expired here, so the result can be evaluated at any time
-(``ReplayResult.evaluate(at)``), not only at the end.
+(``ReplayResult.evaluate(at)``), not only at the end; remembered event ids beyond the dedupe horizon are forgotten
+every ``FORGET_EVERY`` lines (``Engine.forget_ids``, which never changes an outcome), so memory follows the number of
+buckets rather than the length of the file.
 
 Blank lines (and a final newline) are skipped and not counted; any other line is an event, counted under one
 outcome. Line numbers are 1-based physical lines, blank ones included, so they match an editor.
@@ -37,6 +39,8 @@ __all__ = ["InvalidLine", "ReplayResult", "invalid_lines_jsonl", "replay"]
 
 # How often (in lines) the progress callback hears from the replay: rare enough to cost nothing per event.
 PROGRESS_EVERY = 10_000
+# How often (in lines) ids beyond the dedupe horizon are forgotten: a scan of every remembered id, so not too often.
+FORGET_EVERY = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +123,12 @@ def replay(
             error = result.error
             assert error is not None
             invalid.append(InvalidLine(number, error.event_id, error.reason.value, error.detail))
-        if progress is not None and number % PROGRESS_EVERY == 0:
-            progress(number)
+        if number % PROGRESS_EVERY == 0:
+            if progress is not None:
+                progress(number)
+            if number % FORGET_EVERY == 0:
+                for state in states.values():
+                    engine.forget_ids(state)
     if progress is not None:
         progress(number)
     return ReplayResult(

@@ -433,3 +433,15 @@ def test_expire_with_an_older_at_keeps_more_never_less(engine: Engine) -> None:
 
 def test_expire_on_an_empty_state_does_nothing(engine: Engine) -> None:
     assert engine.expire(UnitState()) == 0
+    assert engine.forget_ids(UnitState()) == 0
+
+
+def test_forget_ids_drops_only_ids_beyond_the_dedupe_horizon_and_keeps_buckets(engine: Engine) -> None:
+    state = UnitState()
+    engine.process(state, ev("e1", "order", "a", -3 * 1440, amount=1))
+    engine.process(state, ev("e2", "order", "a", -31, amount=1))
+    engine.process(state, ev("e3", "order", "a", -30, amount=1))
+    engine.process(state, ev("e4", "order", "a", 0, amount=1))
+    assert engine.forget_ids(state) == 2  # e1 and e2 are older than 10:00 - 30m; e3 is on the horizon
+    assert sorted(state.seen) == ["e3", "e4"]
+    assert len(state.aggregates) == 2  # buckets are expire's business

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from unittest import mock
 
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scorecard import replay as replay_module
 from scorecard.aggregates import State
 from scorecard.definition import Scorecard, parse_scorecard
 from scorecard.engine import Engine, UnitState, compile_kpis
@@ -250,3 +252,17 @@ def test_batches_with_saved_reloaded_and_expired_records_give_the_same_report(
     times = [whole.newest] if expire else [whole.newest, BASE + data.draw(st.integers(-3600, 10 * 3600))]
     for at in times:
         assert dumps(evaluate(scorecard, tree, own, at, counts)) == dumps(whole.evaluate(at))
+
+
+@settings(settings.get_profile("replay"))
+@given(event_lists)
+def test_forgetting_ids_during_the_replay_changes_nothing(items: list[dict[str, Any]]) -> None:
+    scorecard = parse_scorecard(PROP)
+    lines = encode(items)
+    reference = replay(scorecard, lines)
+    with mock.patch.object(replay_module, "PROGRESS_EVERY", 1), mock.patch.object(replay_module, "FORGET_EVERY", 1):
+        pruned = replay(scorecard, lines)
+    assert pruned.counts == reference.counts
+    if reference.newest is not None:
+        assert dumps(pruned.evaluate()) == dumps(reference.evaluate())
+    assert sum(len(s.seen) for s in pruned.states.values()) <= sum(len(s.seen) for s in reference.states.values())
