@@ -41,7 +41,7 @@ from typing import Any, Final
 import orjson
 
 from scorecard.definition import Kpi, Scorecard, load_scorecard
-from scorecard.engine import compile_kpis
+from scorecard.engine import Engine, compile_kpis
 from scorecard.hierarchy import OrgTree
 from scorecard.timeutil import format_time, parse_time
 
@@ -437,8 +437,8 @@ def generate_events(
     end = begin + days * DAY
     planner = _Planner(scorecard, begin, end, events_per_day, rng)
     profiles = sorted(planner.plan().items())
-    types = {event_type for (_, event_type), _ in profiles}
-    graces = {t: max(c.lateness for c in planner.compiled.values() if t in c.kpi.event_types) for t in types}
+    engine = Engine(scorecard)  # the engine's own rule for a type's grace, so "late" means late
+    graces = {event_type: engine.grace_of(event_type) or 0 for (_, event_type), _ in profiles}
     tz = scorecard.tz
     pending: list[tuple[int, int, dict[str, Any]]] = []  # (emit after this many events, tie-break, event)
     emitted = 0
