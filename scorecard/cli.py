@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from scorecard import __version__
+from scorecard.config import ENV_DEFAULTS, Settings
 from scorecard.definition import (
     AGGREGATIONS,
     CalendarWindow,
@@ -108,6 +109,68 @@ def replay_command(file: Path, events: Path, at_text: str | None, output_format:
         return
     console = Console(width=None if sys.stdout.isatty() else max(120, _columns()))
     print_report(console, scorecard, document)
+
+
+@main.command("worker")
+@click.option(
+    "--scorecard", "scorecard_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Definition."
+)
+@click.option(
+    "--kafka-bootstrap",
+    envvar="SCORECARD_KAFKA_BOOTSTRAP",
+    default=ENV_DEFAULTS["SCORECARD_KAFKA_BOOTSTRAP"],
+    show_default=True,
+    show_envvar=True,
+    help="Kafka bootstrap servers.",
+)
+@click.option(
+    "--redis-url",
+    envvar="SCORECARD_REDIS_URL",
+    default=ENV_DEFAULTS["SCORECARD_REDIS_URL"],
+    show_default=True,
+    show_envvar=True,
+    help="Redis holding the live scorecard.",
+)
+@click.option(
+    "--topic",
+    envvar="SCORECARD_TOPIC",
+    default=ENV_DEFAULTS["SCORECARD_TOPIC"],
+    show_default=True,
+    show_envvar=True,
+    help="Input topic; the dead-letter topic is TOPIC.dlq.",
+)
+@click.option(
+    "--app-id",
+    envvar="SCORECARD_APP_ID",
+    default=ENV_DEFAULTS["SCORECARD_APP_ID"],
+    show_default=True,
+    show_envvar=True,
+    help="Faust app id: consumer group, changelog topics and Redis key prefix.",
+)
+@click.option(
+    "--partitions",
+    envvar="SCORECARD_PARTITIONS",
+    default=int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
+    type=click.IntRange(min=1),
+    show_default=True,
+    show_envvar=True,
+    help="Partitions of the topics it creates.",
+)
+@click.option(
+    "--loglevel",
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+    default="warn",
+    show_default=True,
+    help="Faust log level.",
+)
+def worker_command(
+    scorecard_path: str, kafka_bootstrap: str, redis_url: str, topic: str, app_id: str, partitions: int, loglevel: str
+) -> None:
+    """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
+    from streams.worker import run_worker  # Faust is slow to import; only this command needs it
+
+    settings = Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
+    run_worker(settings, scorecard_path, loglevel=loglevel)
 
 
 def _parse_at(text: str | None) -> float | None:
