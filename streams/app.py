@@ -212,17 +212,5 @@ class _BytesKeys:
     def __setitem__(self, key: str, value: Any) -> None:
         self._table[key.encode()] = value
 
-    def __getitem__(self, key: str) -> Any:
-        return self._table[key.encode()]
-
-    def __delitem__(self, key: str) -> None:
-        del self._table[key.encode()]
-
-    def __iter__(self) -> Any:
-        return (_text(k) for k in self._table)
-
-    def __len__(self) -> int:
-        return len(self._table)
-
     def keys(self) -> list[str]:
         return [_text(k) for k in self._table]
