@@ -1,0 +1,407 @@
+"""The generated alert rules under the real `promtool` and the Alertmanager config under the real `amtool`.
+
+`promtool test rules` runs the generated rules over synthetic exporter series (the metric contract of the exporter)
+and compares the firing alerts, their labels and their rendered annotations with what a person expects to read;
+`test_a_broken_rule_fails_the_rule_tests` proves those tests can fail. `promtool` comes with Debian's `prometheus`,
+which `deploy/local/services up prometheus` installs.
+
+`amtool` comes with Debian's `prometheus-alertmanager`. It is *not* apt-installed: on a systemd host the package
+starts an Alertmanager listening on :9093 and :9094, and :9093 is the local Kafka controller's port. The fixture
+below fetches the package with `apt-get download` and unpacks only `amtool` into `.cache/tools` (no service, no root
+needed), once per machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scorecard.definition import load_scorecard, parse_scorecard
+from scorecard.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
+
+REPO = Path(__file__).resolve().parents[2]
+RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
+ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+OWNERS = REPO / "tests" / "fixtures" / "definitions" / "owners.yaml"
+TOOLS = REPO / ".cache" / "tools"
+
+# Labels the exporter puts on every series it serves (Prometheus adds job and instance at scrape time).
+EXPORTER = 'job="scorecard-exporter",instance="exporter:9108"'
+
+
+# ---------------------------------------------------------------------------------------------------------- tools
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if not found:
+        pytest.fail("promtool is missing; `deploy/local/services up prometheus` installs Debian's prometheus")
+    return found
+
+
+@pytest.fixture(scope="session")
+def amtool() -> str:
+    found = shutil.which("amtool") or _unpacked_amtool()
+    if found is None:
+        pytest.fail(
+            "amtool is missing and could not be fetched with `apt-get download prometheus-alertmanager`; "
+            "install it (apt-get install prometheus-alertmanager) or put amtool on PATH",
+            pytrace=False,
+        )
+    return found
+
+
+def _unpacked_amtool() -> str | None:
+    binary = TOOLS / "alertmanager" / "usr" / "bin" / "amtool"
+    if binary.exists():
+        return str(binary)
+    download = TOOLS / "download"
+    download.mkdir(parents=True, exist_ok=True)
+    fetched = subprocess.run(
+        ["apt-get", "download", "prometheus-alertmanager"], cwd=download, capture_output=True, text=True
+    )
+    packages = sorted(download.glob("prometheus-alertmanager_*.deb"))
+    if fetched.returncode != 0 or not packages:
+        return None
+    subprocess.run(["dpkg-deb", "-x", str(packages[-1]), str(TOOLS / "alertmanager")], check=True)
+    shutil.rmtree(download)
+    return str(binary) if binary.exists() else None
+
+
+def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+# ----------------------------------------------------------------------------------------------- rule generation
+def write_rules(directory: Path, definition: Path, options: RuleOptions | None = None) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    scorecard = load_scorecard(definition)
+    paths = []
+    for name, document in rule_files(scorecard, options or RuleOptions()).items():
+        path = directory / name
+        path.write_text(to_yaml(document))
+        paths.append(path)
+    return paths
+
+
+def series(metric: str, values: str, **labels: str) -> dict[str, str]:
+    inner = ",".join([EXPORTER, *(f'{k}="{v}"' for k, v in labels.items())])
+    return {"series": f"{metric}{{{inner}}}", "values": values}
+
+
+def kpi_series(unit: str, kpi: str, perspective: str, objective: str, **metrics: str) -> list[dict[str, str]]:
+    """Series of one (unit, KPI) as the exporter serves them; each keyword is a metric suffix and its values."""
+    labels = {"unit": unit, "kpi": kpi, "perspective": perspective, "objective": objective}
+    return [series(f"scorecard_kpi_{name}", values, **labels) for name, values in metrics.items()]
+
+
+def alert(labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    """An expected alert; promtool compares every annotation, so all of them are spelled out."""
+    return {"exp_labels": labels, "exp_annotations": annotations}
+
+
+def promtool_test(promtool: str, directory: Path, rule_names: list[str], tests: list[dict[str, Any]]) -> str:
+    """Run `promtool test rules`; return its output, failing the test with it when promtool reports a failure."""
+    test_file = directory / "rules-test.yml"
+    test_file.write_text(yaml.safe_dump({"rule_files": rule_names, "evaluation_interval": "1m", "tests": tests}))
+    result = run(promtool, "test", "rules", str(test_file), cwd=directory)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+# --------------------------------------------------------------------------------------------- synthetic scenario
+# The owners fixture: hq is owned by leadership, shop by nobody; sales is owned by sales-team, wait-time by nobody.
+UNIT_INFO = [
+    series("scorecard_unit_info", "1x300", unit="hq", name="Head office", parent="", depth="0", owner="leadership"),
+    series("scorecard_unit_info", "1x300", unit="shop", name="shop", parent="hq", depth="1", owner=""),
+]
+KPI_INFO = [
+    series(
+        "scorecard_kpi_info",
+        "1x300",
+        kpi="sales",
+        name="Sales today",
+        perspective="financial",
+        objective="sell",
+        display_unit="EUR",
+        polarity="higher_is_better",
+        owner="sales-team",
+    ),
+    series(
+        "scorecard_kpi_info",
+        "1x300",
+        kpi="wait-time",
+        name="Average wait",
+        perspective="customer",
+        objective="serve",
+        display_unit="min",
+        polarity="lower_is_better",
+        owner="",
+    ),
+]
+KPI_SERIES = [
+    # hq/sales: red from the start, green again from minute 12.
+    *kpi_series(
+        "hq", "sales", "financial", "sell", status="0x11 2x20", value="1500x30", goal="5000x30", red_flag="2000x30"
+    ),
+    # shop/sales: amber; shop has no owner, so the KPI's owner (sales-team) gets it.
+    *kpi_series(
+        "shop", "sales", "financial", "sell", status="1x30", value="3250x30", goal="5000x30", red_flag="2000x30"
+    ),
+    # shop/wait-time: red; neither shop nor wait-time has an owner, so the alert has none (default receiver).
+    *kpi_series(
+        "shop", "wait-time", "customer", "serve", status="0x30", value="22.25x30", goal="5x30", red_flag="15x30"
+    ),
+    # hq/wait-time: green, never alerts.
+    *kpi_series("hq", "wait-time", "customer", "serve", status="2x30", value="0.75x30", goal="5x30", red_flag="15x30"),
+]
+# A second exporter replica that serves a status but no info and no value series: the alert must survive the join.
+ORPHAN = {
+    "series": 'scorecard_kpi_status{job="scorecard-exporter",instance="replica:9108",unit="hq",kpi="wait-time",'
+    'perspective="customer",objective="serve"}',
+    "values": "0x30",
+}
+HEALTH_SERIES = [
+    series("scorecard_last_event_timestamp_seconds", "0x300", unit="hq"),  # no event since t=0
+    series("scorecard_last_event_timestamp_seconds", "9000x300", unit="shop"),  # event at 2h30m
+    series("up", "0x300"),
+    series("scorecard_exporter_redis_up", "1x3 0x300"),
+]
+
+HQ_SALES = {"unit": "hq", "kpi": "sales", "perspective": "financial", "objective": "sell"}
+SHOP_SALES = {"unit": "shop", "kpi": "sales", "perspective": "financial", "objective": "sell"}
+SHOP_WAIT = {"unit": "shop", "kpi": "wait-time", "perspective": "customer", "objective": "serve"}
+EXPORTER_LABELS = {"job": "scorecard-exporter", "instance": "exporter:9108"}
+
+
+GRAFANA = "http://grafana.example:3000/d/scorecard-kpi/"
+NO_OWNER = "Owner: none (set owner on the unit or the KPI)."
+HQ_SALES_RED = {
+    "summary": "Sales today is red at hq: 1.5k EUR (goal 5k EUR, red flag 2k EUR)",
+    "description": "Sales today (sales, Financial) has been worse than its red flag (higher is better) at unit hq for"
+    " at least 5m. Owner: leadership.",
+    "dashboard": f"{GRAFANA}?var-unit=hq&var-kpi=sales",
+}
+SHOP_SALES_AMBER = {
+    "summary": "Sales today is amber at shop: 3.25k EUR (goal 5k EUR, red flag 2k EUR)",
+    "description": "Sales today (sales, Financial) has been between its red flag and its goal (higher is better) at"
+    " unit shop for at least 5m. Owner: sales-team.",
+    "dashboard": f"{GRAFANA}?var-unit=shop&var-kpi=sales",
+}
+SHOP_WAIT_RED = {
+    "summary": "Average wait is red at shop: 22.25 min (goal 5 min, red flag 15 min)",
+    "description": "Average wait (wait-time, Customer) has been worse than its red flag (lower is better) at unit"
+    f" shop for at least 5m. {NO_OWNER}",
+    "dashboard": f"{GRAFANA}?var-unit=shop&var-kpi=wait-time",
+}
+# The orphan replica has no value series of its own: the summary shows the values the other exporter serves.
+ORPHAN_RED = {
+    "summary": "Average wait is red at hq: 0.75 min (goal 5 min, red flag 15 min)",
+    "description": "Average wait (wait-time, Customer) has been worse than its red flag (lower is better) at unit"
+    f" hq for at least 5m. {NO_OWNER}",
+    "dashboard": f"{GRAFANA}?var-unit=hq&var-kpi=wait-time",
+}
+ORPHAN_LABELS = {"unit": "hq", "kpi": "wait-time", "perspective": "customer", "objective": "serve"}
+EXPORTER_DOWN = {
+    "summary": "The scorecard exporter is down or not scraped",
+    "description": "Prometheus has no successful scrape of job scorecard-exporter for 5m: no KPI alert can fire"
+    " meanwhile.",
+}
+
+
+def kpi_cases() -> list[dict[str, Any]]:
+    red = {"severity": "critical", **EXPORTER_LABELS}
+    amber = {"severity": "warning", **EXPORTER_LABELS}
+    orphan = {**ORPHAN_LABELS, "severity": "critical", "job": "scorecard-exporter", "instance": "replica:9108"}
+    return [
+        # Before `for` (5m) has passed nothing fires.
+        {"eval_time": "4m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},
+        {"eval_time": "4m", "alertname": "KPIBelowGoal", "exp_alerts": []},
+        {
+            "eval_time": "6m",
+            "alertname": "KPIBreachedRedFlag",
+            "exp_alerts": [
+                alert({**HQ_SALES, **red, "owner": "leadership"}, HQ_SALES_RED),
+                alert({**SHOP_WAIT, **red}, SHOP_WAIT_RED),
+                alert(orphan, ORPHAN_RED),
+            ],
+        },
+        {
+            "eval_time": "10m",
+            "alertname": "KPIBelowGoal",
+            "exp_alerts": [alert({**SHOP_SALES, **amber, "owner": "sales-team"}, SHOP_SALES_AMBER)],
+        },
+        # hq/sales turned green at minute 12: only the two other red ones remain.
+        {
+            "eval_time": "20m",
+            "alertname": "KPIBreachedRedFlag",
+            "exp_alerts": [alert({**SHOP_WAIT, **red}, SHOP_WAIT_RED), alert(orphan, ORPHAN_RED)],
+        },
+    ]
+
+
+def health_cases() -> list[dict[str, Any]]:
+    stale = {
+        "summary": "No event for unit hq since 3h 0m 0s",
+        "description": "The newest accepted event in the subtree of unit hq is older than 2h: its producers may have"
+        " stopped, or the worker is not consuming.",
+    }
+    redis_down = {
+        "summary": "The scorecard exporter exporter:9108 cannot read Redis",
+        "description": "scorecard_exporter_redis_up has been 0 for 5m: no KPI is served.",
+    }
+    return [
+        {"eval_time": "1h", "alertname": "ScorecardStale", "exp_alerts": []},  # 1h without event < 2h
+        {
+            "eval_time": "3h",  # shop's last event (at 2h30m) is only 30m old
+            "alertname": "ScorecardStale",
+            "exp_alerts": [
+                alert({"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS}, stale)
+            ],
+        },
+        {"eval_time": "4m", "alertname": "ScorecardExporterDown", "exp_alerts": []},
+        {
+            "eval_time": "6m",
+            "alertname": "ScorecardExporterDown",
+            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS}, EXPORTER_DOWN)],
+        },
+        {"eval_time": "7m", "alertname": "ScorecardExporterRedisDown", "exp_alerts": []},  # down since 4m
+        {
+            "eval_time": "10m",
+            "alertname": "ScorecardExporterRedisDown",
+            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS}, redis_down)],
+        },
+    ]
+
+
+def owners_tests() -> list[dict[str, Any]]:
+    return [
+        {
+            "interval": "1m",
+            "input_series": [*UNIT_INFO, *KPI_INFO, *KPI_SERIES, ORPHAN, *HEALTH_SERIES],
+            "alert_rule_test": kpi_cases() + health_cases(),
+        },
+        {  # The exporter job is not scraped at all.
+            "interval": "1m",
+            "input_series": [series("scorecard_unit_info", "1x10", unit="hq", owner="leadership")],
+            "alert_rule_test": [
+                {"eval_time": "4m", "alertname": "ScorecardExporterDown", "exp_alerts": []},
+                {
+                    "eval_time": "6m",
+                    "alertname": "ScorecardExporterDown",
+                    "exp_alerts": [alert({"severity": "critical", "job": "scorecard-exporter"}, EXPORTER_DOWN)],
+                },
+            ],
+        },
+    ]
+
+
+OWNERS_OPTIONS = RuleOptions(pending=300, stale_after=7200, grafana_url="http://grafana.example:3000/")
+
+
+# ------------------------------------------------------------------------------------------------------- the tests
+def test_generated_rules_pass_promtool_check(promtool: str, tmp_path: Path) -> None:
+    paths = write_rules(tmp_path / "acme", REPO / "examples" / "acme.yaml")
+    paths += write_rules(tmp_path / "owners", OWNERS, OWNERS_OPTIONS)
+    result = run(promtool, "check", "rules", *map(str, paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(paths)
+
+
+def test_names_with_template_braces_still_give_valid_templates(promtool: str, tmp_path: Path) -> None:
+    text = OWNERS.read_text().replace("name: Sales today", "name: 'Sales {{ today'").replace("unit: EUR", "unit: '}}'")
+    definition = tmp_path / "braces.yaml"
+    definition.write_text(text)
+    parse_scorecard(text)  # still a valid definition
+    paths = write_rules(tmp_path / "rules", definition)
+    result = run(promtool, "check", "rules", *map(str, paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rules_fire_with_owner_labels_and_readable_summaries(promtool: str, tmp_path: Path) -> None:
+    write_rules(tmp_path, OWNERS, OWNERS_OPTIONS)
+    promtool_test(promtool, tmp_path, [FILE_KPIS, FILE_HEALTH], owners_tests())
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        (FILE_KPIS, "== 0", "== 2"),  # red alert on the wrong status
+        (FILE_KPIS, 'scorecard_unit_info{owner!=""}', "scorecard_unit_info"),  # unit owner "" wins over the KPI's
+        (FILE_KPIS, "red flag {{", "red-flag {{"),  # summary wording
+        (FILE_KPIS, "for: 5m", "for: 7m"),  # fires late
+        (FILE_HEALTH, "> 7200", "> 72000"),  # stale threshold
+        (FILE_HEALTH, " or absent(", " and absent("),  # exporter not scraped
+    ],
+)
+def test_a_broken_rule_fails_the_rule_tests(promtool: str, tmp_path: Path, file: str, old: str, new: str) -> None:
+    """The rule tests above are only worth something if they notice a broken rule."""
+    write_rules(tmp_path, OWNERS, OWNERS_OPTIONS)
+    path = tmp_path / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    assert run(promtool, "check", "rules", str(path)).returncode == 0  # still valid rules, just wrong ones
+    test_file = tmp_path / "rules-test.yml"
+    test_file.write_text(
+        yaml.safe_dump({"rule_files": [FILE_KPIS, FILE_HEALTH], "evaluation_interval": "1m", "tests": owners_tests()})
+    )
+    result = run(promtool, "test", "rules", str(test_file), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "FAILED" in result.stdout + result.stderr
+
+
+def test_committed_acme_rules_alert_on_a_red_kpi(promtool: str, tmp_path: Path) -> None:
+    """The files Prometheus really loads, with ACME's names: support-l2's CSAT red, routed to its team."""
+    labels = {"unit": "support-l2", "kpi": "csat", "perspective": "customer", "objective": "delight-customers"}
+    inputs = [
+        series("scorecard_unit_info", "1x20", unit="support-l2", owner="support-l2-team"),
+        series("scorecard_kpi_info", "1x20", kpi="csat", owner="support-ops"),
+        *kpi_series(*labels.values(), status="0x20", value="3.71x20", goal="4.2x20", red_flag="3.8x20"),
+    ]
+    expected = alert(
+        {**labels, "severity": "critical", "owner": "support-l2-team", **EXPORTER_LABELS},
+        {
+            "summary": "Customer satisfaction (1-5) is red at support-l2: 3.71/5 (goal 4.2/5, red flag 3.8/5)",
+            "description": "Customer satisfaction (1-5) (csat, Customer) has been worse than its red flag (higher is"
+            " better) at unit support-l2 for at least 5m. Owner: support-l2-team.",
+            "dashboard": "http://localhost:3000/d/scorecard-kpi/?var-unit=support-l2&var-kpi=csat",
+        },
+    )
+    rules = [str(RULES_DIR / FILE_KPIS), str(RULES_DIR / FILE_HEALTH)]
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": inputs,
+            "alert_rule_test": [{"eval_time": "6m", "alertname": "KPIBreachedRedFlag", "exp_alerts": [expected]}],
+        }
+    ]
+    promtool_test(promtool, tmp_path, rules, tests)
+
+
+def test_local_prometheus_config_loads_the_committed_rules(promtool: str) -> None:
+    """deploy/local/services starts Prometheus with this config; its rules/*.yml must find and accept our files."""
+    result = run(promtool, "check", "config", str(REPO / "deploy" / "prometheus" / "prometheus.local.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in (FILE_KPIS, FILE_HEALTH):
+        assert f"Checking {RULES_DIR / name}\n  SUCCESS" in result.stdout
+
+
+def test_committed_alertmanager_config_is_valid(amtool: str) -> None:
+    result = run(amtool, "check-config", str(ALERTMANAGER_YML))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alertmanager_routes_each_owner_to_its_team(amtool: str) -> None:
+    teams = owner_teams(load_scorecard(REPO / "examples" / "acme.yaml"))
+    assert len(teams) == 12
+    cases = [(f"owner={team}", team_receiver(team)) for team in teams]
+    cases += [("owner=finance", "default"), ("alertname=ScorecardExporterDown", "default")]
+    for labels, receiver in cases:
+        result = run(amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER_YML}", labels)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == receiver, labels
