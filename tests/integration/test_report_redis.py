@@ -1,0 +1,158 @@
+"""`scorecard report` from the live scorecard in the real Redis shows the replay's numbers, trend included.
+
+Redis is seeded the way the worker does it, without Kafka: examples/acme-events.jsonl routed to partitions by unit,
+processed in batches by ``streams.processor.BatchProcessor`` over a dict table, each batch cascaded with
+``RedisStore.apply``. Then the page `scorecard report` renders from Redis is compared, cell by cell, with the page it
+renders from a replay of the same file at the same time, and every value shown with the replay's JSON report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import redis
+from click.testing import CliRunner
+
+from scorecard.cli import main
+from scorecard.definition import Scorecard, load_scorecard
+from scorecard.engine import Engine, compile_kpis
+from scorecard.hierarchy import OrgTree
+from scorecard.replay import replay
+from scorecard.store import RedisStore
+from scorecard.timeutil import format_time
+from streams.processor import BatchProcessor, Item, routing_key
+from streams.topics import partition_for
+
+REPO = Path(__file__).resolve().parents[2]
+ACME = REPO / "examples/acme.yaml"
+ACME_EVENTS = REPO / "examples/acme-events.jsonl"
+PARTITIONS = 3
+BATCH = 250
+CELLS = ("name", "value", "goal", "red_flag", "better", "score", "status", "trend")
+
+
+class _KpiRows(HTMLParser):
+    """(unit, KPI) -> the text of each cell of its row, plus the trend's aria-label (the sparkline's values)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: dict[tuple[str, str], list[str]] = {}
+        self._unit = ""
+        self._row: list[str] | None = None
+        self._in_cell = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "section" and (found.get("id") or "").startswith("unit-"):
+            self._unit = (found["id"] or "").removeprefix("unit-")
+        elif tag == "tr" and found.get("class") == "kpi":
+            self._row = []
+            self.rows[(self._unit, found["data-kpi"] or "")] = self._row
+        elif tag == "td" and self._row is not None:
+            self._row.append("")
+            self._in_cell = True
+        elif tag == "svg" and self._row is not None:
+            self._row[-1] += found.get("aria-label") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._in_cell = False
+        elif tag == "tr":
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._row is not None and self._in_cell:
+            self._row[-1] += data
+
+    @classmethod
+    def of(cls, html: str) -> dict[tuple[str, str], dict[str, str]]:
+        parser = cls()
+        parser.feed(html)
+        return {
+            key: dict(zip(CELLS, (" ".join(c.split()) for c in cells), strict=True))
+            for key, cells in parser.rows.items()
+        }
+
+
+@pytest.fixture
+def seeded(redis_client: redis.Redis, unique_name) -> Iterator[str]:
+    """An app id whose Redis keys hold ACME's events as the worker would have written them."""
+    app_id = unique_name("report").replace(".", "-")
+    store = RedisStore(redis_client, app_id)
+    scorecard = load_scorecard(ACME)
+    engine = Engine(scorecard)
+    processor = BatchProcessor(engine, {}, dict.fromkeys(engine.kpis, 3_600_000))
+    store.mark_initialized()
+    lines = [line for line in ACME_EVENTS.read_bytes().splitlines() if line.strip()]
+    by_partition: dict[int, list[Item]] = {p: [] for p in range(PARTITIONS)}
+    for raw in lines:
+        key = routing_key(engine, raw)
+        partition = partition_for(key, PARTITIONS)
+        by_partition[partition].append(Item(key, raw, partition, len(by_partition[partition])))
+    for items in by_partition.values():
+        for start in range(0, len(items), BATCH):
+            result = processor.process(items[start : start + BATCH])
+            store.apply(result.updates, result.counts)
+    yield app_id
+    store.reset()
+
+
+def _number(text: str) -> float:
+    match = re.match(r"-?[\d,]+(\.\d+)?", text)
+    assert match, f"no number in {text!r}"
+    return float(match.group(0).replace(",", ""))
+
+
+def test_the_live_page_shows_the_replay_numbers(seeded, settings, tmp_path: Path) -> None:
+    app_id = seeded
+    scorecard = load_scorecard(ACME)
+    expected = replay(scorecard, ACME_EVENTS.read_bytes().splitlines())
+    at = format_time(expected.at)
+    runner = CliRunner()
+    live_path, replay_path = tmp_path / "live.html", tmp_path / "replay.html"
+    common = ["report", "--scorecard", str(ACME), "--at", at, "--trend", "1"]
+    live = runner.invoke(main, [*common, "--redis-url", settings.redis_url, "--app-id", app_id, "-o", str(live_path)])
+    assert live.exit_code == 0, live.output
+    replayed = runner.invoke(main, [*common, "--events", str(ACME_EVENTS), "-o", str(replay_path)])
+    assert replayed.exit_code == 0, replayed.output
+
+    live_html = live_path.read_text(encoding="utf-8")
+    live_rows = _KpiRows.of(live_html)
+    units = OrgTree.from_scorecard(scorecard).units
+    assert set(live_rows) == {(unit, kpi.id) for unit in units for kpi in scorecard.kpis}
+    assert live_rows == _KpiRows.of(replay_path.read_text(encoding="utf-8"))
+    assert f"app id {app_id}" in live_html
+
+    report = expected.evaluate()
+    with_trend = 0
+    for (unit, kpi_id), cells in live_rows.items():
+        result = report["units"][unit]["kpis"][kpi_id]
+        if result["value"] is None:
+            assert cells["value"] == "no data"
+        else:
+            assert _number(cells["value"]) == pytest.approx(result["value"], rel=0.0051, abs=0.0051), (unit, kpi_id)
+        assert cells["score"] == ("—" if result["score"] is None else f"{result['score']:.1f}")
+        assert result["status"].replace("_", " ") in cells["status"]
+        if cells["trend"].startswith("last 2 windows"):  # the previous window, still held by Redis
+            previous = expected.evaluate(_previous_end(scorecard, kpi_id, expected.at) - 1)
+            then = previous["units"][unit]["kpis"][kpi_id]["value"]
+            first = cells["trend"].split(": ", 1)[1].split(";")[0]
+            if then is None:
+                assert first.startswith("no data"), (unit, kpi_id)
+            else:
+                assert _number(first) == pytest.approx(then, rel=0.0051, abs=0.0051), (unit, kpi_id)
+            with_trend += 1
+    assert with_trend > len(units)  # tumbling, rolling and weekly KPIs have a previous window in two weeks of events
+    for unit in units:
+        assert f'href="#unit-{unit}"' in live_html
+    counts = report["events"]
+    assert f"{counts['accepted']:,} accepted" in live_html and f"{counts['invalid']:,} invalid" in live_html
+
+
+def _previous_end(scorecard: Scorecard, kpi_id: str, at: float) -> int:
+    """End of the window before the one reported at ``at``: where the reported one starts."""
+    return compile_kpis(scorecard)[kpi_id].window.span(at)[0]
