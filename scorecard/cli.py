@@ -16,14 +16,23 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from scorecard import __version__
 from scorecard.config import ENV_DEFAULTS, Settings
@@ -89,72 +98,87 @@ def validate(file: Path, strict: bool) -> None:
 )
 def replay_command(file: Path, events: Path, at_text: str | None, output_format: str, errors_path: Path | None) -> None:
     """Replay the EVENTS file (JSON Lines, - for stdin) against the scorecard FILE and print the scorecard."""
-    try:
-        scorecard = load_scorecard(file)
-    except DefinitionError as err:
-        for problem in err.problems:
-            click.echo(problem.format(str(file)), err=True)
-        click.echo(f"{file} is not a valid scorecard; see `scorecard validate {file}`", err=True)
-        sys.exit(1)
+    scorecard = _load_or_exit(file)
     at = _parse_at(at_text)
     result = _replay_file(scorecard, events, at)
     _report_invalid(result.invalid, errors_path)
     if result.at is None:
         click.echo("no accepted event to evaluate at; give the time with --at", err=True)
         sys.exit(1)
-    document = result.evaluate()
-    if output_format == "json":
-        sys.stdout.buffer.write(dumps(document))
-        sys.stdout.flush()
-        return
-    console = Console(width=None if sys.stdout.isatty() else max(120, _columns()))
-    print_report(console, scorecard, document)
+    _print_document(scorecard, result.evaluate(), output_format)
+
+
+def _env_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """A flag that also reads its environment variable, with the shared default of ``scorecard.config``.
+
+    Click converts the default text with the option's type, so "8" becomes 8 for an integer option.
+    """
+    return click.option(
+        name, envvar=envvar, default=ENV_DEFAULTS[envvar], show_default=True, show_envvar=True, help=help_text, **kwargs
+    )
+
+
+kafka_option = _env_option("--kafka-bootstrap", "SCORECARD_KAFKA_BOOTSTRAP", "Kafka bootstrap servers.")
+redis_option = _env_option("--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.")
+topic_option = _env_option("--topic", "SCORECARD_TOPIC", "Input topic; the dead-letter topic is TOPIC.dlq.")
+app_id_option = _env_option(
+    "--app-id", "SCORECARD_APP_ID", "Faust app id: consumer group, changelog topics and Redis key prefix."
+)
+partitions_option = _env_option(
+    "--partitions",
+    "SCORECARD_PARTITIONS",
+    "Partitions of the topics it creates (must match an existing input topic).",
+    type=click.IntRange(min=1),
+)
+scorecard_option = click.option(
+    "--scorecard",
+    "scorecard_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scorecard definition (YAML).",
+)
+
+
+def _settings(
+    *,
+    kafka_bootstrap: str = ENV_DEFAULTS["SCORECARD_KAFKA_BOOTSTRAP"],
+    redis_url: str = ENV_DEFAULTS["SCORECARD_REDIS_URL"],
+    topic: str = ENV_DEFAULTS["SCORECARD_TOPIC"],
+    app_id: str = ENV_DEFAULTS["SCORECARD_APP_ID"],
+    partitions: int = int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
+) -> Settings:
+    return Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
+
+
+def _load_or_exit(path: Path) -> Scorecard:
+    """Load a definition for a command that needs a valid one; problems go to stderr with a pointer to validate."""
+    try:
+        return load_scorecard(path)
+    except DefinitionError as err:
+        for problem in err.problems:
+            click.echo(problem.format(str(path)), err=True)
+        click.echo(f"{path} is not a valid scorecard; see `scorecard validate {path}`", err=True)
+        sys.exit(1)
 
 
 @main.command("worker")
-@click.option(
-    "--scorecard", "scorecard_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Definition."
+@scorecard_option
+@kafka_option
+@redis_option
+@topic_option
+@app_id_option
+@partitions_option
+@_env_option(
+    "--metrics-port",
+    "SCORECARD_METRICS_PORT",
+    "Port of the pipeline metrics (/metrics); 0 turns them off.",
+    type=click.IntRange(min=0, max=65535),
 )
-@click.option(
-    "--kafka-bootstrap",
-    envvar="SCORECARD_KAFKA_BOOTSTRAP",
-    default=ENV_DEFAULTS["SCORECARD_KAFKA_BOOTSTRAP"],
-    show_default=True,
-    show_envvar=True,
-    help="Kafka bootstrap servers.",
-)
-@click.option(
-    "--redis-url",
-    envvar="SCORECARD_REDIS_URL",
-    default=ENV_DEFAULTS["SCORECARD_REDIS_URL"],
-    show_default=True,
-    show_envvar=True,
-    help="Redis holding the live scorecard.",
-)
-@click.option(
-    "--topic",
-    envvar="SCORECARD_TOPIC",
-    default=ENV_DEFAULTS["SCORECARD_TOPIC"],
-    show_default=True,
-    show_envvar=True,
-    help="Input topic; the dead-letter topic is TOPIC.dlq.",
-)
-@click.option(
-    "--app-id",
-    envvar="SCORECARD_APP_ID",
-    default=ENV_DEFAULTS["SCORECARD_APP_ID"],
-    show_default=True,
-    show_envvar=True,
-    help="Faust app id: consumer group, changelog topics and Redis key prefix.",
-)
-@click.option(
-    "--partitions",
-    envvar="SCORECARD_PARTITIONS",
-    default=int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
-    type=click.IntRange(min=1),
-    show_default=True,
-    show_envvar=True,
-    help="Partitions of the topics it creates.",
+@_env_option(
+    "--session-timeout",
+    "SCORECARD_SESSION_TIMEOUT",
+    "Seconds before a silent worker's partitions move to the others (failover time).",
+    type=click.FloatRange(min=6.0),
 )
 @click.option(
     "--loglevel",
@@ -164,13 +188,125 @@ def replay_command(file: Path, events: Path, at_text: str | None, output_format:
     help="Faust log level.",
 )
 def worker_command(
-    scorecard_path: str, kafka_bootstrap: str, redis_url: str, topic: str, app_id: str, partitions: int, loglevel: str
+    scorecard_path: Path,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic: str,
+    app_id: str,
+    partitions: int,
+    metrics_port: int,
+    session_timeout: float,
+    loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
-    settings = Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
-    run_worker(settings, scorecard_path, loglevel=loglevel)
+    _load_or_exit(scorecard_path)
+    settings = _settings(
+        kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
+    )
+    run_worker(
+        settings, str(scorecard_path), loglevel=loglevel, metrics_port=metrics_port, session_timeout=session_timeout
+    )
+
+
+@main.command("publish")
+@click.argument("events", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@kafka_option
+@topic_option
+@partitions_option
+@click.option(
+    "--key/--no-key",
+    default=True,
+    show_default=True,
+    help="Key each event by its unit (keeps a unit's events in file order); --no-key sends them without keys.",
+)
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Pace to this many events per second.")
+def publish_command(
+    events: Path, kafka_bootstrap: str, topic: str, partitions: int, key: bool, rate: float | None
+) -> None:
+    """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
+    import asyncio
+
+    from streams.publisher import publish_lines
+
+    settings = _settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+    if str(events) == "-":
+        stats = asyncio.run(publish_lines(settings, sys.stdin.buffer, keyed=key, rate=rate))
+    else:
+        with events.open("rb") as handle:
+            if not sys.stderr.isatty():
+                stats = asyncio.run(publish_lines(settings, handle, keyed=key, rate=rate))
+            else:
+                total = sum(1 for line in handle if line.strip())
+                handle.seek(0)
+                with _progress("publishing") as progress:
+                    task = progress.add_task(events.name, total=total)
+                    stats = asyncio.run(
+                        publish_lines(
+                            settings,
+                            handle,
+                            keyed=key,
+                            rate=rate,
+                            progress=lambda sent: progress.update(task, completed=sent),
+                        )
+                    )
+    click.echo(stats.summary())
+
+
+@main.command("status")
+@scorecard_option
+@redis_option
+@app_id_option
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: now]",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def status_command(scorecard_path: Path, redis_url: str, app_id: str, at_text: str | None, output_format: str) -> None:
+    """Print the live scorecard from Redis, in the table or JSON shape of `scorecard replay`."""
+    from scorecard.live import live_report
+    from scorecard.store import RedisStore, StoreError
+
+    scorecard = _load_or_exit(scorecard_path)
+    at = _parse_at(at_text)
+    store = RedisStore.from_url(redis_url, app_id)
+    try:
+        if not store.is_initialized():
+            click.echo(
+                f"no live scorecard for app id {app_id!r} in {store!r} yet: is a worker running with the same "
+                "SCORECARD_APP_ID and SCORECARD_REDIS_URL?",
+                err=True,
+            )
+            sys.exit(1)
+        document = live_report(scorecard, store, at if at is not None else time.time())
+    except StoreError as error:
+        click.echo(f"cannot read the live scorecard: {error}", err=True)
+        sys.exit(1)
+    _print_document(scorecard, document, output_format)
+
+
+def _print_document(scorecard: Scorecard, document: dict[str, Any], output_format: str) -> None:
+    """Print a report as JSON (exact bytes of ``dumps``) or as the terminal table."""
+    if output_format == "json":
+        sys.stdout.buffer.write(dumps(document))
+        sys.stdout.flush()
+        return
+    console = Console(width=None if sys.stdout.isatty() else max(120, _columns()))
+    print_report(console, scorecard, document)
+
+
+def _progress(verb: str) -> Progress:
+    return Progress(
+        TextColumn(verb + " {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
 
 
 def _parse_at(text: str | None) -> float | None:
@@ -291,3 +427,228 @@ def _duration(seconds: int) -> str:
 
 def _plural(count: int, word: str, plural: str = "") -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+@main.command("dashboards")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("deploy/grafana/dashboards"),
+    show_default=True,
+    help="Folder for the board JSON files (the folder Grafana provisions from).",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the files in the folder are stale.")
+def dashboards_command(file: Path, output: Path, check: bool) -> None:
+    """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard FILE."""
+    from scorecard.dashboards import stale_boards, write_boards
+
+    scorecard = _load_or_exit(file)
+    if check:
+        stale = stale_boards(scorecard, output)
+        for path in stale:
+            click.echo(f"{path} is missing or stale; run `scorecard dashboards {file} -o {output}`", err=True)
+        if stale:
+            sys.exit(1)
+        click.echo(f"{output}: boards are up to date with {file}")
+        return
+    written = write_boards(scorecard, output)
+    for board in written:
+        click.echo(f"{board.uid:<20} {_plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
+    click.echo(f"{_plural(len(written), 'board')} written to {output}")
+
+
+# ------------------------------------------------------------------------------------------------ rules, alertmanager
+@main.command("rules")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the rule files (created when missing), e.g. deploy/prometheus/rules.",
+)
+@click.option(
+    "--for",
+    "pending_text",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    help="How long a KPI status or an exporter failure must last before its alert fires.",
+)
+@click.option(
+    "--stale-after",
+    "stale_text",
+    default="2h",
+    show_default=True,
+    metavar="DURATION",
+    help="ScorecardStale fires for a unit with no accepted event for longer than this.",
+)
+@click.option(
+    "--grafana-url",
+    default="http://localhost:3000",
+    show_default=True,
+    help="Grafana base URL of the KPI board links in the alert annotations.",
+)
+def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: str, grafana_url: str) -> None:
+    """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
+    from scorecard import rules
+
+    scorecard = _load_or_exit(file)
+    try:
+        url = rules.check_grafana_url(grafana_url)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--grafana-url") from None
+    options = rules.RuleOptions(
+        _duration_param(pending_text, "--for"), _duration_param(stale_text, "--stale-after"), url
+    )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    header = rules.rules_header(file.name, scorecard, options)
+    for name, document in rules.rule_files(scorecard, options).items():
+        path = output_dir / name
+        path.write_text(rules.to_yaml(document, header), encoding="utf-8")
+        alerting, recording = rules.count_rules(document)
+        click.echo(f"wrote {path}: {_plural(alerting, 'alerting rule')}, {_plural(recording, 'recording rule')}")
+    click.echo(
+        f"{_plural(len(scorecard.kpis), 'KPI')}, owners routed by `scorecard alertmanager`:"
+        f" {_plural(len(rules.owner_teams(scorecard)), 'team')}; a running Prometheus loads new rules on reload"
+        " (POST /-/reload)"
+    )
+
+
+@main.command("alertmanager")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    default="-",
+    show_default=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Alertmanager config to write (- for stdout), e.g. deploy/alertmanager/alertmanager.yml.",
+)
+@click.option(
+    "--webhook-url",
+    metavar="URL",
+    help="Webhook of every receiver; {team} becomes the owner team (URL-quoted), 'default' for the default one."
+    "  [default: the placeholder http://alert-webhook.invalid/scorecard/{team}]",
+)
+def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None) -> None:
+    """Write an Alertmanager config routing the scorecard FILE's alerts to one receiver per owner team."""
+    from scorecard import rules
+
+    scorecard = _load_or_exit(file)
+    webhook_url = webhook_url or rules.PLACEHOLDER_WEBHOOK
+    try:
+        config = rules.alertmanager_config(scorecard, webhook_url)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--webhook-url") from None
+    text = rules.to_yaml(config, rules.alertmanager_header(file.name, scorecard, webhook_url))
+    if str(output_path) == "-":
+        click.echo(text, nl=False)
+        return
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    output_path.write_text(text, encoding="utf-8")
+    teams = rules.owner_teams(scorecard)
+    click.echo(f"wrote {output_path}: {_plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+
+
+def _duration_param(text: str, option: str) -> int:
+    from scorecard.timeutil import parse_duration
+
+    try:
+        return parse_duration(text)
+    except TimeFormatError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None
+
+
+@main.command("report")
+@scorecard_option
+@click.option("--format", "output_format", type=click.Choice(["html", "json"]), default="html", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    default="-",
+    show_default=True,
+    help="Where to write the page (- for stdout).",
+)
+@click.option(
+    "--events",
+    "events_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replay this JSON Lines event file instead of reading the live scorecard from Redis.",
+)
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: newest accepted event with --events, else now]",
+)
+@click.option(
+    "--trend",
+    "trend_windows",
+    type=click.IntRange(min=0, max=100),
+    default=8,
+    show_default=True,
+    help="Past windows per KPI in the trend sparklines (from Redis at most 1: it keeps the previous window only).",
+)
+@redis_option
+@app_id_option
+def report_command(
+    scorecard_path: Path,
+    output_format: str,
+    output_path: Path,
+    events_path: Path | None,
+    at_text: str | None,
+    trend_windows: int,
+    redis_url: str,
+    app_id: str,
+) -> None:
+    """Write the scorecard as one self-contained HTML page (or the JSON report), from Redis or from a replay."""
+    from scorecard.history import Trends, live_trends, replay_trends
+    from scorecard.live import live_report
+    from scorecard.report_html import render_html
+    from scorecard.store import RedisStore, StoreError
+
+    scorecard = _load_or_exit(scorecard_path)
+    at = _parse_at(at_text)
+    html = output_format == "html"
+    trends: Trends | None = None
+    if events_path is not None:
+        result = _replay_file(scorecard, events_path, at)
+        _report_invalid(result.invalid, None)
+        if result.at is None:
+            click.echo("no accepted event to evaluate at; give the time with --at", err=True)
+            sys.exit(1)
+        document = result.evaluate()
+        trends = replay_trends(result, result.at, trend_windows, document) if html else None
+        source = f"replay of {events_path.name}"
+    else:
+        store = RedisStore.from_url(redis_url, app_id)
+        when = at if at is not None else time.time()
+        try:
+            if not store.is_initialized():
+                click.echo(
+                    f"no live scorecard for app id {app_id!r} in {store!r} yet: is a worker running with the same "
+                    "SCORECARD_APP_ID and SCORECARD_REDIS_URL? (or give --events FILE to report from a replay)",
+                    err=True,
+                )
+                sys.exit(1)
+            document = live_report(scorecard, store, when)
+            trends = live_trends(scorecard, store, when, min(trend_windows, 1), document) if html else None
+        except StoreError as error:
+            click.echo(f"cannot read the live scorecard: {error}", err=True)
+            sys.exit(1)
+        source = f"live scorecard in Redis ({store.url}, app id {app_id})"
+    data = render_html(scorecard, document, trends=trends, source=source).encode() if html else dumps(document)
+    if str(output_path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    output_path.write_bytes(data)
+    click.echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")

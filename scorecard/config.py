@@ -17,6 +17,8 @@ ENV_DEFAULTS: dict[str, str] = {
     "SCORECARD_TOPIC": "scorecard.events",
     "SCORECARD_APP_ID": "scorecard",
     "SCORECARD_PARTITIONS": "8",
+    "SCORECARD_METRICS_PORT": "9109",
+    "SCORECARD_SESSION_TIMEOUT": "30",
 }
 
 

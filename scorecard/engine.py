@@ -42,6 +42,8 @@ Public API
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +74,8 @@ __all__ = [
     "Result",
     "UnitState",
     "compile_kpis",
+    "definition_hash",
+    "state_fingerprints",
 ]
 
 BucketKey: TypeAlias = tuple[str, int]
@@ -189,6 +193,37 @@ class CompiledKpi:
     @property
     def id(self) -> str:
         return self.kpi.id
+
+
+def state_fingerprints(scorecard: Scorecard) -> dict[str, str]:
+    """Per KPI, a short hash of everything that shapes its stored states: aggregation, sources, window (and the
+    timezone for calendar windows).
+
+    A worker restarted with a changed definition keeps the states of the KPIs whose fingerprint is unchanged and
+    drops the others (they were built by other rules and cannot be converted). Goals, red flags, weights, names and
+    the ratio multiplier are read-time settings, so changing them keeps every state.
+    """
+    out = {}
+    for kpi in scorecard.kpis:
+        shape = kpi.model_dump(mode="json", include={"aggregation", "source", "numerator", "denominator", "window"})
+        if kpi.window.kind == "calendar":
+            shape["timezone"] = scorecard.timezone
+        out[kpi.id] = _short_hash(shape)
+    return out
+
+
+def definition_hash(scorecard: Scorecard) -> str:
+    """A hash of what Redis's derived data depends on: the org tree's shape and the state fingerprints.
+
+    Redis holds subtree merges, which a moved, added or removed unit or a re-shaped KPI invalidates; a worker that
+    finds another hash in Redis rebuilds Redis from its tables (``streams.app.Pipeline.resync``).
+    """
+    tree = OrgTree.from_scorecard(scorecard)
+    return _short_hash({"parents": {u: tree.parent(u) for u in tree.units}, "kpis": state_fingerprints(scorecard)})
+
+
+def _short_hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def compile_kpis(scorecard: Scorecard) -> dict[str, CompiledKpi]:

@@ -22,13 +22,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import faust
+import msgspec
 import redis
 
 from scorecard.config import Settings
 from scorecard.definition import Scorecard
-from scorecard.engine import Engine
+from scorecard.engine import Engine, definition_hash
 from scorecard.store import RedisStore, StoreError
-from streams.processor import BatchProcessor, BatchResult, DeadLetter, Item, routing_key
+from streams.metrics import PipelineMetrics
+from streams.processor import BatchProcessor, BatchResult, DeadLetter, Item, decode_and_route
 from streams.topics import TopicNames, partition_for
 
 log = logging.getLogger("scorecard.worker")
@@ -53,15 +55,26 @@ def retention_ms(engine: Engine, margin_s: int = 86400) -> dict[str, int]:
 class Pipeline:
     """Holds what the agents share: engine, processor, store, and the epoch of the last Redis sync."""
 
-    def __init__(self, app: faust.App, settings: Settings, scorecard: Scorecard, table: Any, dlq: Any) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        scorecard: Scorecard,
+        table: Any,
+        dlq: Any,
+        metrics: PipelineMetrics | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.engine = Engine(scorecard)
         self.table = table
         self.dlq = dlq
         self.names = TopicNames.from_settings(settings)
+        self.metrics = metrics if metrics is not None else PipelineMetrics()
         self.processor = BatchProcessor(self.engine, table, retention_ms(self.engine))
-        self.store = RedisStore(redis.Redis.from_url(settings.redis_url), settings.app_id)
+        # Short timeouts: the sync client blocks the event loop, and Kafka heartbeats must not wait for a dead Redis.
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.store = RedisStore(client, settings.app_id, definition_hash=definition_hash(scorecard))
         self.epoch: str | None = None
 
     def owned_partitions(self) -> set[int]:
@@ -71,28 +84,76 @@ class Pipeline:
         """Process one batch, publish its dead letters, and cascade it to Redis (one script call)."""
         if not items:
             return
-        result = self.processor.process(items)
+        try:
+            result = self.processor.process(items)
+        except Exception as error:
+            # Not a bad event (those are outcomes): a bug or a broken table. Faust would restart the agent and carry on
+            # after the batch; stopping the worker instead makes it resume from the committed offsets on restart, and
+            # the applied offsets in each record make that replay exact.
+            log.exception("batch processing failed; stopping the worker so that it resumes from committed offsets")
+            await self.app.crash(error)
+            raise
+        self.metrics.observe_batch(result.outcomes, result.replayed, (d.reason for d in result.dead_letters))
         await self.publish_dead_letters(result.dead_letters)
         self.flush(result)
 
     def flush(self, result: BatchResult) -> None:
+        """One cascade for the whole batch; on any doubt about Redis (emptied, failed, first flush), a resync."""
+        started = time.perf_counter()
         try:
             applied = self.store.apply(result.updates, result.counts)
             if applied.epoch is None or applied.epoch != self.epoch:
                 self.resync()
         except StoreError as error:
             # The table keeps the truth; the next successful flush after a resync brings Redis back.
+            self.metrics.redis_errors.inc()
             log.warning("redis flush failed, will resync: %s", error)
             self.epoch = None
+            return
+        self.metrics.observe_flush(len(result.updates), time.perf_counter() - started, result.accepted_times)
 
     def resync(self) -> None:
-        """Write every record this worker owns to Redis: after Redis was emptied, or at the first flush."""
+        """Write every record this worker owns to Redis: after Redis was emptied, at the first flush, and after a
+        definition change (then Redis is emptied first: its subtree merges follow the old tree and KPIs)."""
+        stored = self.store.read_meta().definition
+        if stored is not None and stored != self.store.definition_hash:
+            log.warning(
+                "redis holds states of another scorecard definition (%s, this worker has %s): rebuilding it from the "
+                "tables; run every worker of app id %s with the same definition",
+                stored,
+                self.store.definition_hash,
+                self.settings.app_id,
+            )
+            self.store.reset()
         owned = self.owned_partitions()
         partitions = self.settings.partitions
         keys = [k for k in list(self.table.keys()) if partition_for(_text(k), partitions) in owned]
         updates, counts = self.processor.resync_updates(keys)
         self.epoch = self.store.resync(updates, counts).epoch
         log.info("resynced %d own states of %d records to redis", len(updates), len(keys))
+
+    async def check_redis(self) -> None:
+        """Resync when Redis was emptied or came back while no events flowed: readers must not wait for an event."""
+        try:
+            if self.epoch is None or self.store.read_meta().epoch != self.epoch:
+                self.resync()
+        except StoreError as error:
+            self.metrics.redis_errors.inc()
+            log.warning("redis check failed: %s", error)
+            self.epoch = None
+
+    async def update_consumer_lag(self) -> None:
+        """Messages waiting per assigned partition (high watermark - position), for the consumer-lag gauge."""
+        consumer = self.app.consumer
+        lags = {}
+        for tp in consumer.assignment():
+            if tp.topic not in (self.names.events, self.names.by_unit):
+                continue
+            position = await consumer.position(tp)
+            highwater = consumer.highwater(tp)
+            if position is not None and highwater is not None:
+                lags[(tp.topic, tp.partition)] = max(0, highwater - position)
+        self.metrics.set_consumer_lag(lags)
 
     async def publish_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
         for letter in letters:
@@ -106,6 +167,10 @@ class Pipeline:
                 SOURCE_OFFSET_HEADER: str(item.offset).encode(),
             }
             await self.dlq.send(key=item.key.encode(), value=item.raw, headers=headers)
+
+
+_encode_record = msgspec.json.encode
+_decode_record = msgspec.json.decode
 
 
 def _text(key: bytes | str) -> str:
@@ -127,8 +192,14 @@ def create_app(
     batch_size: int = 2000,
     batch_within: float = 0.2,
     store: str = "memory://",
+    metrics: PipelineMetrics | None = None,
+    session_timeout: float = 30.0,
 ) -> tuple[faust.App, Pipeline]:
-    """Build the Faust app for one scorecard: topics, the ``units`` table and the two agents."""
+    """Build the Faust app for one scorecard: topics, the ``units`` table and the two agents.
+
+    ``session_timeout`` (seconds) is how long the group waits for a worker that stopped answering (a SIGKILL, a
+    lost machine) before its partitions move: shorter means faster failover, too short means needless rebalances.
+    """
     partitions = settings.partitions
     names = TopicNames.from_settings(settings)
     app = faust.App(
@@ -140,20 +211,28 @@ def create_app(
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=min(3.0, session_timeout / 3),
     )
     events = app.topic(names.events, partitions=partitions, key_serializer="raw", value_serializer="raw")
     by_unit = app.topic(
         names.by_unit, partitions=partitions, internal=True, key_serializer="raw", value_serializer="raw"
     )
     dlq = app.topic(names.dead_letter, key_serializer="raw", value_serializer="raw")
-    table = app.Table(
-        "units",
-        partitions=partitions,
-        use_partitioner=True,
-        schema=faust.Schema(key_serializer="raw", value_serializer="json"),
-        help="one record per unit: engine state, counts, applied input offsets",
+    table = app.tables.add(
+        UnitTable(
+            app,
+            name="units",
+            beacon=app.tables.beacon,
+            partitions=partitions,
+            use_partitioner=True,
+            key_type=bytes,
+            value_type=bytes,
+            schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+            help="one record per unit: engine state, counts, applied input offsets",
+        )
     )
-    pipeline = Pipeline(app, settings, scorecard, _BytesKeys(table), dlq)
+    pipeline = Pipeline(app, settings, scorecard, _BytesKeys(table), dlq, metrics)
 
     @app.agent(events)
     async def route(stream: Any) -> None:
@@ -161,8 +240,8 @@ def create_app(
             local: list[Item] = []
             for event in batch:
                 message = event.message
-                key = routing_key(pipeline.engine, message.value)
-                item = Item(key, message.value, message.partition, message.offset)
+                key, decoded = decode_and_route(pipeline.engine, message.value)
+                item = Item(key, message.value, message.partition, message.offset, decoded)
                 if partition_for(key, partitions) == message.partition:
                     local.append(item)
                 else:
@@ -189,28 +268,47 @@ def create_app(
 
     @app.timer(interval=5.0)
     async def check_redis() -> None:
-        """Notice an emptied Redis while no events flow: the readers must not wait for the next event."""
-        try:
-            if pipeline.epoch is not None and pipeline.store.read_meta().epoch != pipeline.epoch:
-                pipeline.resync()
-        except StoreError as error:
-            log.warning("redis check failed: %s", error)
-            pipeline.epoch = None
+        await pipeline.check_redis()
+
+    @app.timer(interval=5.0)
+    async def consumer_lag() -> None:
+        await pipeline.update_consumer_lag()
 
     return app, pipeline
 
 
+class UnitTable(faust.Table):
+    """The ``units`` table: a unit's record lives in changelog partition ``partition_for(unit)``, computed here.
+
+    With ``use_partitioner=True`` Faust would ask the producer's partitioner, which needs the changelog topic's
+    metadata; on a fresh topic the producer may not have it yet and the write raises inside the agent (seen on the
+    first batch after start). The partition is known without asking: the one Kafka's default partitioner gives the
+    unit key, the very partition whose input messages update the record.
+    """
+
+    def partition_for_key(self, key: Any) -> int:
+        assert self.partitions is not None, "create_app always gives the table its partition count"
+        return partition_for(_text(key), self.partitions)
+
+
 class _BytesKeys:
-    """The table seen with str keys: Faust's raw key codec gives bytes back after recovery, so store bytes always."""
+    """The table seen as str keys and JSON-able values, stored as bytes both ways.
+
+    Raw bytes in and out of the changelog leave nothing to Faust's codecs: with a key type left unset Faust writes
+    changelog keys with its JSON codec but reads them back with the schema's, and recovery then fails to decode
+    (seen as "Error in recovery ... expected a JSON value" after a rebalance). msgspec encodes and decodes the
+    records (fast, and no per-result memory overhead).
+    """
 
     def __init__(self, table: Any) -> None:
         self._table = table
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._table.get(key.encode(), default)
+        raw = self._table.get(key.encode())
+        return default if raw is None else _decode_record(raw)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._table[key.encode()] = value
+        self._table[key.encode()] = _encode_record(value)
 
     def keys(self) -> list[str]:
         return [_text(k) for k in self._table]

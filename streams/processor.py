@@ -21,8 +21,8 @@ from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scorecard.engine import Engine, Outcome, UnitState
-from scorecard.events import InvalidEvent
+from scorecard.engine import Engine, Outcome, Result, UnitState, state_fingerprints
+from scorecard.events import Event, InvalidEvent
 from scorecard.store import CountsUpdate, OwnUpdate
 
 INVALID_KEY: Final = "__invalid__"
@@ -34,12 +34,17 @@ DEAD_OUTCOMES: Final = frozenset({Outcome.INVALID, Outcome.DUPLICATE, Outcome.LA
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One input message, identified by its input partition and offset wherever it is processed."""
+    """One input message, identified by its input partition and offset wherever it is processed.
+
+    ``event`` is the decoded event when the router already decoded it (so the hot path decodes once); None means
+    "decode ``raw`` here" (messages that came through the by-unit topic, and invalid ones).
+    """
 
     key: str
     raw: bytes
     partition: int
     offset: int
+    event: Event | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class Record:
     applied: dict[int, int] = field(default_factory=dict)
     version: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    kpis: dict[str, str] = field(default_factory=dict)
+    """KPI id -> state fingerprint (``engine.state_fingerprints``) of the definition that built the states."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +74,7 @@ class Record:
             "applied": {str(p): o for p, o in self.applied.items()},
             "version": self.version,
             "counts": dict(self.counts),
+            "kpis": dict(self.kpis),
         }
 
     @classmethod
@@ -78,6 +86,7 @@ class Record:
             {int(p): int(o) for p, o in data["applied"].items()},
             int(data["version"]),
             {str(k): int(v) for k, v in data["counts"].items()},
+            {str(k): str(v) for k, v in data.get("kpis", {}).items()},
         )
 
 
@@ -87,18 +96,28 @@ class BatchResult:
 
     outcomes: Counter[str] = field(default_factory=Counter)
     replayed: int = 0
+    accepted_times: list[float] = field(default_factory=list)
+    """Event times of the accepted events, for the worker's lag histogram."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     updates: list[OwnUpdate] = field(default_factory=list)
     counts: list[CountsUpdate] = field(default_factory=list)
 
 
-def routing_key(engine: Engine, raw: bytes) -> str:
-    """The unit a message belongs to (its record and partition), or ``INVALID_KEY`` when it names no known unit."""
+def decode_and_route(engine: Engine, raw: bytes) -> tuple[str, Event | None]:
+    """The unit a message belongs to (its record and partition) and the decoded event.
+
+    The key is ``INVALID_KEY`` when the message names no known unit; the event is None when it does not decode.
+    """
     try:
-        unit = engine.decode(raw).unit
+        event = engine.decode(raw)
     except InvalidEvent:
-        return INVALID_KEY
-    return unit if engine.knows_unit(unit) else INVALID_KEY
+        return INVALID_KEY, None
+    return (event.unit if engine.knows_unit(event.unit) else INVALID_KEY), event
+
+
+def routing_key(engine: Engine, raw: bytes) -> str:
+    """The routing key alone (see ``decode_and_route``)."""
+    return decode_and_route(engine, raw)[0]
 
 
 class BatchProcessor:
@@ -113,6 +132,23 @@ class BatchProcessor:
         self.table = table
         self.retention_ms = retention_ms
         self._ops = {kpi_id: c.aggregation.component_ops for kpi_id, c in engine.kpis.items()}
+        self._fingerprints = state_fingerprints(engine.scorecard)
+
+    def load(self, key: str) -> Record:
+        """A unit's record, with the states of KPIs removed or re-shaped since it was written dropped.
+
+        That is how a definition change takes effect on restart without wiping what is still valid: a new unit gets a
+        new record, a new KPI starts empty, a KPI whose aggregation, source or window changed starts over, and every
+        other state is kept (goals and names are read-time settings and never invalidate a state).
+        """
+        record = Record.from_json(self.table.get(key))
+        if record.kpis != self._fingerprints:
+            current = self._fingerprints
+            stale = [k for k in record.state.aggregates if record.kpis.get(k[0]) != current.get(k[0])]
+            for bucket_key in stale:
+                del record.state.aggregates[bucket_key]
+            record.kpis = dict(current)
+        return record
 
     def process(self, items: Iterable[Item]) -> BatchResult:
         """Apply a batch: each record is read once, updated in memory and written back once (coalesced)."""
@@ -122,7 +158,7 @@ class BatchProcessor:
         for item in items:
             record = records.get(item.key)
             if record is None:
-                record = records[item.key] = Record.from_json(self.table.get(item.key))
+                record = records[item.key] = self.load(item.key)
             if item.offset <= record.applied.get(item.partition, -1):
                 result.replayed += 1
                 continue
@@ -139,7 +175,17 @@ class BatchProcessor:
         return result
 
     def _apply(self, record: Record, item: Item, result: BatchResult, touched: set[tuple[str, int]]) -> str:
-        engine_result = self.engine.process_raw(record.state, item.raw)
+        event = item.event
+        if event is None:
+            try:
+                event = self.engine.decode(item.raw)
+            except InvalidEvent as decode_error:
+                event = None
+                engine_result = Result(Outcome.INVALID, error=decode_error)
+        if event is not None:
+            engine_result = self.engine.process(record.state, event)
+            if engine_result.outcome is Outcome.ACCEPTED:
+                result.accepted_times.append(event.time)
         outcome = engine_result.outcome
         if outcome in DEAD_OUTCOMES:
             error = engine_result.error
@@ -156,7 +202,7 @@ class BatchProcessor:
 
     def own_updates(self, unit: str, record: Record, keys: Iterable[tuple[str, int]]) -> list[OwnUpdate]:
         """Redis updates for some of a unit's own states (all of them when resyncing)."""
-        if unit == INVALID_KEY:
+        if not self.engine.knows_unit(unit):  # INVALID_KEY, or a unit the definition no longer has
             return []
         ancestors = self.engine.tree.ancestors(unit)
         updates = []
@@ -187,7 +233,9 @@ class BatchProcessor:
         updates: list[OwnUpdate] = []
         counts: list[CountsUpdate] = []
         for key in keys:
-            record = Record.from_json(self.table.get(key))
+            if key != INVALID_KEY and not self.engine.knows_unit(key):
+                continue  # a unit removed from the definition: its record stays in the table, unused
+            record = self.load(key)
             updates.extend(self.own_updates(key, record, list(record.state.aggregates)))
             counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
         return updates, counts

@@ -9,13 +9,25 @@ from faust import Worker
 from scorecard.config import Settings
 from scorecard.definition import load_scorecard
 from streams.app import create_app
+from streams.metrics import PipelineMetrics
 from streams.topics import TopicNames, ensure_topics
 
 
-def run_worker(settings: Settings, scorecard_path: str, *, loglevel: str = "warning", store: str = "memory://") -> None:
-    """Block until the worker is stopped (SIGTERM / Ctrl-C)."""
+def run_worker(
+    settings: Settings,
+    scorecard_path: str,
+    *,
+    loglevel: str = "warn",
+    store: str = "memory://",
+    metrics_port: int = 0,
+    session_timeout: float = 30.0,
+) -> None:
+    """Block until the worker is stopped (SIGTERM / Ctrl-C); ``metrics_port`` 0 serves no pipeline metrics."""
     scorecard = load_scorecard(scorecard_path)
     asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings)))
-    app, _pipeline = create_app(settings, scorecard, store=store)
+    metrics = PipelineMetrics()
+    if metrics_port:
+        metrics.serve(metrics_port)
+    app, _pipeline = create_app(settings, scorecard, store=store, metrics=metrics, session_timeout=session_timeout)
     worker = Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -1,0 +1,137 @@
+"""The worker's own metrics (pipeline health), served by prometheus-client on a port of their own.
+
+These describe the pipeline, not the scorecard (the exporter serves that from Redis): how many events ended in each
+outcome, how far behind the events are when their change reaches Redis, how big and slow the Redis cascades are, how
+often Redis failed, and how many messages wait in Kafka. Names are a contract shared with the generated dashboards
+and rules (docs/metrics.md).
+
+Each worker has its own registry, so two pipelines in one process (tests) never mix their numbers, and everything is
+observed once per batch, never per event on the hot path except the lag, which is one histogram observation per
+accepted event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
+
+from scorecard.engine import OUTCOMES
+
+# Event-to-Redis lag: milliseconds for a live stream, up to days for a backfill.
+LAG_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    6 * 3600.0,
+    86400.0,
+    7 * 86400.0,
+)
+BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class PipelineMetrics:
+    """The metric families of one worker; ``serve(port)`` exposes them on ``/metrics``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "scorecard_pipeline_events",
+            "Input events by outcome (replayed redeliveries excluded).",
+            ["outcome"],
+            registry=r,
+        )
+        for outcome in OUTCOMES:  # every outcome has a sample from the start, so rate() works at once
+            self.events.labels(outcome.value)
+        self.replayed = Counter(
+            "scorecard_pipeline_replayed",
+            "Redelivered messages skipped because their unit had applied them.",
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "scorecard_pipeline_dead_letters",
+            "Messages sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.event_lag = Histogram(
+            "scorecard_pipeline_event_lag_seconds",
+            "Now minus event time, when an accepted event's change has reached Redis.",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.cascade_batch_size = Histogram(
+            "scorecard_pipeline_cascade_batch_size",
+            "Own-state updates written to Redis in one flush (one script call).",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.cascade_duration = Histogram(
+            "scorecard_pipeline_cascade_duration_seconds",
+            "Duration of one Redis flush (the cascade of a batch).",
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.redis_errors = Counter(
+            "scorecard_pipeline_redis_errors", "Redis flushes or checks that failed (the worker resyncs).", registry=r
+        )
+        self.consumer_lag = Gauge(
+            "scorecard_pipeline_consumer_lag",
+            "Messages not yet consumed: high watermark minus position, per assigned partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> None:
+        """Start the /metrics HTTP server in a daemon thread (prometheus-client's own server).
+
+        The ``*_created`` timestamp series are turned off (process-wide): dashboards never use them and they
+        double the series count.
+        """
+        disable_created_metrics()
+        start_http_server(port, addr=addr, registry=self.registry)
+
+    def observe_batch(self, outcomes: Mapping[str, int], replayed: int, dead_letter_reasons: Iterable[str]) -> None:
+        for outcome, count in outcomes.items():
+            self.events.labels(outcome).inc(count)
+        if replayed:
+            self.replayed.inc(replayed)
+        for reason in dead_letter_reasons:
+            self.dead_letters.labels(reason).inc()
+
+    def observe_flush(self, updates: int, seconds: float, accepted_times: Iterable[float]) -> None:
+        """One Redis flush done: its size and duration, and the lag of every event whose change it carried."""
+        self.cascade_batch_size.observe(updates)
+        self.cascade_duration.observe(seconds)
+        now = time.time()
+        observe = self.event_lag.observe
+        for event_time in accepted_times:
+            observe(now - event_time)
+
+    def set_consumer_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
+        """Replace the per-partition lag gauges: partitions no longer assigned disappear."""
+        self.consumer_lag.clear()
+        for (topic, partition), lag in lags.items():
+            self.consumer_lag.labels(topic, str(partition)).set(lag)

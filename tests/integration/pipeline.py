@@ -1,0 +1,215 @@
+"""A whole scorecard deployment on the real services, for tests: worker processes, publishing, waiting, comparing.
+
+Each ``Deployment`` has its own app id, topics and Redis key prefix, so tests never see each other's state. Workers
+are real ``scorecard worker`` processes (the command users run), started in a private working directory (Faust
+writes its data directory there) with their output in a log file that failing tests print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from scorecard.config import Settings
+from scorecard.definition import Scorecard, load_scorecard
+from scorecard.live import live_counts
+from scorecard.store import RedisStore, StoreError
+from streams.publisher import PublishStats, publish_lines
+
+ROOT = Path(__file__).resolve().parents[2]
+ACME = ROOT / "examples" / "acme.yaml"
+ACME_EVENTS = ROOT / "examples" / "acme-events.jsonl"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@dataclass
+class WorkerProcess:
+    """One ``scorecard worker`` subprocess."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    metrics_port: int
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self, tail: int = 60) -> str:
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-tail:])
+
+    def metrics(self) -> str:
+        """The worker's /metrics text ("" while it is not serving yet)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as response:
+                return str(response.read().decode())
+        except OSError:
+            return ""
+
+    def assigned(self, topic: str) -> set[int]:
+        """Partitions of ``topic`` this worker consumes now, from its consumer-lag gauge (updated every 5 s)."""
+        found = set()
+        for family in text_string_to_metric_families(self.metrics()):
+            if family.name == "scorecard_pipeline_consumer_lag":
+                found |= {int(s.labels["partition"]) for s in family.samples if s.labels["topic"] == topic}
+        return found
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no commit, no flush; what a crash does."""
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self, timeout: float = 40) -> None:
+        """SIGTERM and wait for a clean shutdown; SIGKILL when it takes too long."""
+        if not self.alive():
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@dataclass
+class Deployment:
+    """An isolated pipeline: settings with a unique app id and topic, the definition, a working directory."""
+
+    settings: Settings
+    scorecard_path: Path
+    workdir: Path
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    @property
+    def scorecard(self) -> Scorecard:
+        return load_scorecard(self.scorecard_path)
+
+    def env(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            **os.environ,
+            "SCORECARD_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+            "SCORECARD_REDIS_URL": s.redis_url,
+            "SCORECARD_TOPIC": s.topic,
+            "SCORECARD_APP_ID": s.app_id,
+            "SCORECARD_PARTITIONS": str(s.partitions),
+            "SCORECARD_SESSION_TIMEOUT": "8",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def start_worker(self, name: str = "worker") -> WorkerProcess:
+        port = free_port()
+        log_path = self.workdir / f"{name}-{len(self.workers)}.log"
+        command = [sys.executable, "-m", "scorecard", "worker", "--scorecard", str(self.scorecard_path)]
+        command += ["--metrics-port", str(port), "--loglevel", "info"]
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker = WorkerProcess(name, process, log_path, port)
+        self.workers.append(worker)
+        return worker
+
+    def store(self) -> RedisStore:
+        return RedisStore(redis.Redis.from_url(self.settings.redis_url), self.settings.app_id)
+
+    def publish(self, lines: Iterable[bytes], *, keyed: bool = True, rate: float | None = None) -> PublishStats:
+        return asyncio.run(publish_lines(self.settings, lines, keyed=keyed, rate=rate))
+
+    def publish_in_background(self, events_file: Path, *, rate: float, keyed: bool = True) -> subprocess.Popen[bytes]:
+        """``scorecard publish`` as a process (the command users run), paced, so a test can act meanwhile."""
+        command = [sys.executable, "-m", "scorecard", "publish", str(events_file), "--rate", str(rate)]
+        if not keyed:
+            command.append("--no-key")
+        return subprocess.Popen(command, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def counted(self) -> int:
+        """Events counted in Redis (every outcome, summed over every unit record): 0 while Redis is not synced."""
+        try:
+            return sum(live_counts(self.store()).values())
+        except StoreError:
+            return 0
+
+    def wait_for_events(self, total: int, timeout: float = 120) -> None:
+        """Wait until Redis counts exactly ``total`` events, failing with the workers' logs when it does not."""
+        try:
+            wait_until(lambda: self.counted() >= total, timeout, f"{total} events counted in Redis")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; counted {self.counted()}\n{self.logs()}") from None
+        time.sleep(1.0)  # anything beyond the total (a double count) would show up now
+        assert self.counted() == total, f"counted {self.counted()} events, expected {total}\n{self.logs()}"
+
+    def status_json(self, at: str) -> bytes:
+        """``scorecard status --format json --at AT``: the command users run to compare with the replay."""
+        command = [sys.executable, "-m", "scorecard", "status", "--scorecard", str(self.scorecard_path)]
+        command += ["--format", "json", "--at", at]
+        done = subprocess.run(command, env=self.env(), capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {w.name} ({w.log_path.name}) ---\n{w.log()}" for w in self.workers)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop(timeout=20)
+        with contextlib.suppress(StoreError):
+            self.store().reset()
+        asyncio.run(delete_topics(self.settings))
+
+
+async def delete_topics(settings: Settings) -> None:
+    """Delete the deployment's topics: input, dead letters, and every internal one named after the app id."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = {settings.topic, settings.dead_letter_topic}
+        names = [t for t in await admin.list_topics() if t in mine or t.startswith(settings.app_id + "-")]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+def replay_json(scorecard_path: Path, events: Path, env: dict[str, Any] | None = None) -> tuple[bytes, str]:
+    """``scorecard replay --format json``: the reference output, and its evaluation time for ``status --at``."""
+    import orjson
+
+    command = [sys.executable, "-m", "scorecard", "replay", str(scorecard_path), str(events), "--format", "json"]
+    done = subprocess.run(command, capture_output=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout, orjson.loads(done.stdout)["at"]
