@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -213,3 +214,61 @@ def replay_json(scorecard_path: Path, events: Path, env: dict[str, Any] | None =
     done = subprocess.run(command, capture_output=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout, orjson.loads(done.stdout)["at"]
+
+
+@dataclass
+class DeadLetter:
+    value: bytes
+    key: bytes | None
+    headers: dict[str, str]
+
+
+async def read_dead_letters(settings: Settings, count: int, timeout: float = 30) -> list[DeadLetter]:
+    """Read ``count`` messages of the dead-letter topic from its start (fails when fewer arrive in time)."""
+    consumer = AIOKafkaConsumer(
+        settings.dead_letter_topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    letters: list[DeadLetter] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(letters) < count and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for messages in batches.values():
+                letters += [
+                    DeadLetter(m.value, m.key, {k: v.decode() for k, v in m.headers}) for m in messages if m.value
+                ]
+    finally:
+        await consumer.stop()
+    assert len(letters) == count, f"{len(letters)} dead letters, expected {count}"
+    return letters
+
+
+@dataclass
+class PrivateRedis:
+    """A Redis server of one test, on a free port, started and restarted with ``deploy/local/services``."""
+
+    url: str
+    env: dict[str, str]
+
+    @classmethod
+    def start(cls, services_dir: Path) -> PrivateRedis:
+        url = f"redis://127.0.0.1:{free_port()}/0"
+        env = {**os.environ, "SCORECARD_REDIS_URL": url, "SCORECARD_SERVICES_DIR": str(services_dir)}
+        server = cls(url, env)
+        server.services("up", "redis")
+        return server
+
+    def services(self, *args: str) -> None:
+        done = subprocess.run(
+            [str(ROOT / "deploy/local/services"), *args], env=self.env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def restart(self) -> None:
+        """Stop and start again: no persistence, so it comes back empty."""
+        self.services("down", "redis")
+        self.services("up", "redis")
+
+    def stop(self) -> None:
+        self.services("down", "redis")

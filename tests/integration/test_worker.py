@@ -6,7 +6,9 @@ Every test runs real ``scorecard worker`` processes and compares ``scorecard sta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -15,7 +17,16 @@ import pytest
 from scorecard.config import Settings
 from scorecard.definition import load_scorecard
 from scorecard.engine import Engine
-from tests.integration.pipeline import ACME, ACME_EVENTS, Deployment, replay_json, wait_until
+from scorecard.simulator import generate_events
+from tests.integration.pipeline import (
+    ACME,
+    ACME_EVENTS,
+    Deployment,
+    PrivateRedis,
+    read_dead_letters,
+    replay_json,
+    wait_until,
+)
 
 PARTITIONS = 4
 
@@ -29,6 +40,14 @@ def deployment(settings: Settings, unique_name: Callable[[str], str], tmp_path: 
     deployment = Deployment(mine, ACME, tmp_path)
     yield deployment
     deployment.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A Redis of this test's own, started by the project's service script, so restarting it disturbs nobody."""
+    server = PrivateRedis.start(tmp_path / "services")
+    yield server
+    server.stop()
 
 
 def event_lines(path: Path) -> list[bytes]:
@@ -105,3 +124,108 @@ def test_two_workers_share_partitions_and_equal_replay(deployment: Deployment) -
     deployment.wait_for_events(len(lines))
     assert deployment.status_json(at) == expected
     assert first.alive() and second.alive()
+
+
+# ------------------------------------------------------------------------------------------------- crash safety
+
+
+@pytest.fixture(scope="module")
+def large_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 20,000 simulated ACME events with duplicates, late, invalid and ignored ones: a publish of seconds."""
+    events = generate_events(
+        load_scorecard(ACME),
+        start="2026-10-20T00:00:00Z",
+        days=10,
+        events_per_day=2000,
+        seed=23,
+        duplicate_rate=0.02,
+        late_rate=0.01,
+        invalid_rate=0.01,
+        ignored_rate=0.01,
+    )
+    path = tmp_path_factory.mktemp("large") / "events.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    return path
+
+
+def test_sigkill_mid_publish_then_restart_equals_replay(deployment: Deployment, large_events: Path) -> None:
+    total = len(event_lines(large_events))
+    expected, at = replay_json(ACME, large_events)
+    worker = deployment.start_worker("killed")
+    publisher = deployment.publish_in_background(large_events, rate=4000)
+    wait_until(lambda: deployment.counted() > total // 4, 90, "a quarter of the events in Redis")
+    worker.kill()  # no commit, no flush: the changelog and the committed offsets lag what Redis already has
+    killed_at = deployment.counted()
+    assert killed_at < total, "the worker was killed too late to test anything; publish more or faster"
+    deployment.start_worker("restarted")
+    output, _ = publisher.communicate(timeout=120)
+    assert publisher.returncode == 0, output.decode()
+    assert f"published {total} events".encode() in output
+    deployment.wait_for_events(total, timeout=180)
+    assert deployment.status_json(at) == expected
+
+
+def test_redis_restarted_empty_mid_stream_is_rebuilt_from_the_tables(
+    deployment: Deployment, large_events: Path, private_redis: PrivateRedis
+) -> None:
+    deployment.settings = replace(deployment.settings, redis_url=private_redis.url)
+    total = len(event_lines(large_events))
+    expected, at = replay_json(ACME, large_events)
+    deployment.start_worker()
+    publisher = deployment.publish_in_background(large_events, rate=4000)
+    wait_until(lambda: deployment.counted() > total // 3, 90, "a third of the events in Redis")
+    epoch = deployment.store().read_meta().epoch
+    private_redis.restart()  # no persistence: it comes back empty, with the worker still flushing into it
+    # A new epoch token proves Redis lost everything and the worker resynced it (its tables are the truth).
+    wait_until(lambda: deployment.store().read_meta().epoch not in (None, epoch), 30, "a resync after the restart")
+    output, _ = publisher.communicate(timeout=120)
+    assert publisher.returncode == 0, output.decode()
+    deployment.wait_for_events(total, timeout=120)
+    assert deployment.status_json(at) == expected
+    # Also while idle: emptied again with no event flowing, the worker's check brings everything back.
+    deployment.store().reset()
+    deployment.wait_for_events(total, timeout=30)
+    assert deployment.status_json(at) == expected
+
+
+# ---------------------------------------------------------------------------------------------------- bad input
+
+
+def test_bad_input_goes_to_the_dead_letter_topic_with_its_reason(deployment: Deployment, tmp_path: Path) -> None:
+    good = event_lines(ACME_EVENTS)[:300]
+    first = orjson.loads(good[0])
+    bad = {
+        b"{not json": "not_json",
+        orjson.dumps({**first, "id": "bad-unit", "unit": "no-such-unit"}): "unknown_unit",
+        orjson.dumps({k: v for k, v in first.items() if k != "time"} | {"id": "bad-time"}): "missing_time",
+        orjson.dumps({k: v for k, v in first.items() if k != "id"}): "missing_id",
+        good[10]: "duplicate",  # the very same event again, after it was accepted
+        orjson.dumps({**first, "id": "too-late", "time": "2020-01-01T00:00:00Z"}): "late",
+    }
+    lines = good[:150] + list(bad) + good[150:]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    expected, at = replay_json(ACME, path)
+    worker = deployment.start_worker()
+    deployment.publish(lines)
+    deployment.wait_for_events(len(lines))
+    assert deployment.status_json(at) == expected  # the valid events around the bad ones all counted
+    letters = asyncio.run(read_dead_letters(deployment.settings, document_dead(expected)))
+    by_value = {letter.value: letter for letter in letters}
+    for raw, reason in bad.items():
+        assert raw in by_value, f"{raw!r} is not on the dead-letter topic"
+        headers = by_value[raw].headers
+        assert headers["scorecard-reason"] == reason, (raw, headers)
+        assert headers["scorecard-source-topic"] == deployment.settings.topic
+        assert int(headers["scorecard-source-offset"]) >= 0 and int(headers["scorecard-source-partition"]) >= 0
+        assert headers["scorecard-detail"], raw
+    assert worker.alive()
+    reasons = {letter.headers["scorecard-reason"] for letter in letters}
+    assert {"not_json", "unknown_unit", "missing_time", "missing_id", "duplicate", "late"} <= reasons
+    assert 'scorecard_pipeline_dead_letters_total{reason="unknown_unit"}' in worker.metrics()
+
+
+def document_dead(report: bytes) -> int:
+    """How many messages the replay's counts say are dead letters (invalid, duplicate and late)."""
+    events = orjson.loads(report)["events"]
+    return int(events["invalid"] + events["duplicate"] + events["late"])
