@@ -184,11 +184,12 @@ def score_units(
                 results[kpi_id] = KpiResult(value, None, None, rolled, status_from_score(rolled), spans[kpi_id])
         kpi_results[unit] = results
     out: dict[str, UnitResult] = {}
+    members = {p.id: [(k.id, k.weight) for k in scorecard.kpis_of(p.id)] for p in scorecard.perspectives}
     for unit in tree.units:
         results = kpi_results[unit]
         perspectives = {
-            p.id: weighted_mean((results[k.id].score, k.weight) for k in scorecard.kpis_of(p.id))
-            for p in scorecard.perspectives
+            p_id: weighted_mean((results[k_id].score, weight) for k_id, weight in kpis)
+            for p_id, kpis in members.items()
         }
         overall = weighted_mean((perspectives[p.id], p.weight) for p in scorecard.perspectives)
         out[unit] = UnitResult(overall, status_from_score(overall), perspectives, results)

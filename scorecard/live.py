@@ -8,11 +8,12 @@ subtree states because they depend on the evaluation time (which window is curre
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scorecard.aggregates import State
 from scorecard.definition import Scorecard
-from scorecard.engine import BucketKey, compile_kpis
+from scorecard.engine import BucketKey, CompiledKpi, compile_kpis
 from scorecard.evaluation import buckets_at, report
 from scorecard.hierarchy import OrgTree
 from scorecard.store import RedisStore
@@ -22,14 +23,24 @@ def live_report(scorecard: Scorecard, store: RedisStore, at: float) -> dict[str,
     """The JSON report at ``at`` from the subtree states and outcome counts in Redis."""
     compiled = compile_kpis(scorecard)
     tree = OrgTree.from_scorecard(scorecard)
-    needed = buckets_at(scorecard, at, compiled)
+    subtree = read_subtree_states(store, compiled, buckets_at(scorecard, at, compiled))
+    return report(scorecard, tree, subtree, at, live_counts(store), compiled)
+
+
+def read_subtree_states(
+    store: RedisStore, kpis: Mapping[str, CompiledKpi], needed: Mapping[str, Iterable[int]]
+) -> dict[str, dict[BucketKey, State]]:
+    """Every unit's subtree states for the ``needed`` buckets (``buckets_at``), read as one MULTI/EXEC snapshot.
+
+    The shape ``evaluation.score_units`` takes; the exporter calls this with KPIs compiled once, not per scrape.
+    """
     raw = store.read_subtree((kpi_id, bucket) for kpi_id, buckets in needed.items() for bucket in buckets)
     subtree: dict[str, dict[BucketKey, State]] = {}
     for (kpi_id, bucket), by_unit in raw.items():
-        aggregation = compiled[kpi_id].aggregation
+        from_list = kpis[kpi_id].aggregation.from_list
         for unit, ints in by_unit.items():
-            subtree.setdefault(unit, {})[(kpi_id, bucket)] = aggregation.from_list(ints)
-    return report(scorecard, tree, subtree, at, live_counts(store), compiled)
+            subtree.setdefault(unit, {})[(kpi_id, bucket)] = from_list(ints)
+    return subtree
 
 
 def live_counts(store: RedisStore) -> Counter[str]:
