@@ -13,10 +13,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+import yaml
 
 from scorecard.config import Settings
 from scorecard.definition import load_scorecard
-from scorecard.engine import Engine
+from scorecard.engine import Engine, definition_hash
 from scorecard.simulator import generate_events
 from tests.integration.pipeline import (
     ACME,
@@ -229,3 +230,97 @@ def document_dead(report: bytes) -> int:
     """How many messages the replay's counts say are dead letters (invalid, duplicate and late)."""
     events = orjson.loads(report)["events"]
     return int(events["invalid"] + events["duplicate"] + events["late"])
+
+
+# ------------------------------------------------------------------------------------------- definition changes
+
+
+def changed_definition(path: Path) -> None:
+    """ACME with a changed goal, a new unit, a new KPI, a removed KPI and a re-shaped one (sum -> max)."""
+    data = yaml.safe_load(ACME.read_text())
+    kpis = {k["id"]: k for k in data["kpis"]}
+    kpis["csat"]["goal"] = 4.6
+    kpis["training-hours"]["aggregation"] = "max"
+    data["kpis"] = [k for k in data["kpis"] if k["id"] != "max-delivery-delay"]  # its event type stays in use
+    data["kpis"].append(
+        {
+            "id": "escalations",
+            "objective": "resolve-fast",
+            "aggregation": "count",
+            "source": {"event": "ticket_escalated"},
+            "window": {"kind": "tumbling", "size": "1d"},
+        }
+    )
+    sales = next(u for u in data["org"]["children"] if u["id"] == "sales")
+    sales["children"].append({"id": "sales-latam", "name": "Sales LATAM"})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_definition_change_takes_effect_on_restart_keeping_valid_state(deployment: Deployment, tmp_path: Path) -> None:
+    lines = event_lines(ACME_EVENTS)
+    half = len(lines) // 2
+    first_half, second_half = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first_half.write_bytes(b"\n".join(lines[:half]) + b"\n")
+    last = orjson.loads(lines[-1])
+    extra = [
+        orjson.dumps({"id": f"esc-{i}", "type": "ticket_escalated", "unit": "support-l1", "time": last["time"]})
+        for i in range(3)
+    ] + [
+        orjson.dumps(
+            {
+                "id": f"latam-{i}",
+                "type": "order_completed",
+                "unit": "sales-latam",
+                "time": last["time"],
+                "fields": {"amount": 100.0 * (i + 1), "channel": "online"},
+            }
+        )
+        for i in range(2)
+    ]
+    second_half.write_bytes(b"\n".join(lines[half:] + extra) + b"\n")
+    everything = tmp_path / "all.jsonl"
+    everything.write_bytes(first_half.read_bytes() + second_half.read_bytes())
+
+    worker = deployment.start_worker("old-definition")
+    deployment.publish(lines[:half])
+    deployment.wait_for_events(half)
+    worker.stop()
+
+    new = tmp_path / "acme-changed.yaml"
+    changed_definition(new)
+    deployment.scorecard_path = new
+    deployment.start_worker("new-definition")
+    new_hash = definition_hash(load_scorecard(new))
+    wait_until(
+        lambda: deployment.store().read_meta().definition == new_hash, 60, "Redis rebuilt for the new definition"
+    )
+    deployment.wait_for_events(half)
+
+    # Right after the restart: every still-valid state is there, under the new goals and tree; the re-shaped KPI
+    # starts empty, the removed one is gone, the new unit and KPI have no data yet.
+    expected_first, at_first = replay_json(new, first_half)
+    live, reference = orjson.loads(deployment.status_json(at_first)), orjson.loads(expected_first)
+    assert live["events"] == reference["events"]
+    for unit, result in reference["units"].items():
+        for kpi, expected in result["kpis"].items():
+            got = live["units"][unit]["kpis"][kpi]
+            if kpi == "training-hours":
+                assert got["status"] == "no_data", (unit, got)
+            else:
+                assert got == expected, (unit, kpi)
+    assert reference["units"]["sales"]["kpis"]["csat"]["goal"] == 4.6
+    assert "max-delivery-delay" not in live["units"]["acme"]["kpis"]
+
+    # Then the stream goes on under the new definition: new unit, new KPI, same numbers as a replay of everything
+    # (except the re-shaped KPI, which only saw the events after the restart).
+    deployment.publish(event_lines(second_half))
+    deployment.wait_for_events(len(lines) + len(extra))
+    expected_all, at_all = replay_json(new, everything)
+    live, reference = orjson.loads(deployment.status_json(at_all)), orjson.loads(expected_all)
+    assert live["events"] == reference["events"]
+    for unit, result in reference["units"].items():
+        for kpi, expected in result["kpis"].items():
+            if kpi != "training-hours":
+                assert live["units"][unit]["kpis"][kpi] == expected, (unit, kpi)
+    assert live["units"]["sales-latam"]["kpis"]["revenue"]["value"] == 300.0
+    assert live["units"]["support-l1"]["kpis"]["escalations"]["value"] == 3
