@@ -6,10 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := deploy/local/services
 
-.PHONY: help install demo test unit lint services-up services-down services-status kafka-jars clean
+.PHONY: help install demo demo-docker test unit lint services-up services-down services-status kafka-jars clean
 
 help:
-	@echo "make demo             run the live demo (starts the services it needs)"
+	@echo "make demo             run the live demo (starts what it needs, stops what it started on Ctrl-C)"
+	@echo "make demo-docker      the same stack with Docker (docker compose up --build), plus Grafana"
 	@echo "make test             install what is missing, start Kafka/Redis/Prometheus, run every test, stop them"
 	@echo "make unit             fast unit tests only (no services)"
 	@echo "make lint             ruff + mypy"
@@ -52,6 +53,9 @@ lint: install
 
 demo: install
 	deploy/local/demo
+
+demo-docker:
+	docker compose up --build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -116,3 +116,16 @@ def test_dockerfile_copies_paths_that_exist() -> None:
             *sources, _destination = line.split()[1:]
             for source in sources:
                 assert (ROOT / source).exists(), f"Dockerfile copies missing path {source}"
+
+
+def test_application_commands_parse_with_the_real_cli(compose: dict[str, Any]) -> None:
+    """Every built service's command is a real `scorecard` command with real flags (paths under /app = the repo)."""
+    from scorecard.cli import main
+
+    built = {name: s for name, s in compose["services"].items() if "build" in s}
+    assert {"worker", "exporter", "simulator"} <= set(built)
+    for name, service in built.items():
+        command, *args = (str(arg).replace("/app/", f"{ROOT}/") for arg in service["command"])
+        cli_command = main.commands.get(command)
+        assert cli_command is not None, f"{name}: `scorecard {command}` does not exist"
+        cli_command.make_context(command, list(args))  # raises click.UsageError on an unknown or bad flag
