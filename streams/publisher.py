@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
@@ -69,7 +69,7 @@ class PublishStats:
 
 async def publish_lines(
     settings: Settings,
-    lines: Iterable[bytes],
+    lines: Iterable[bytes] | AsyncIterable[bytes],
     *,
     keyed: bool = True,
     rate: float | None = None,
@@ -78,7 +78,8 @@ async def publish_lines(
     """Send every non-blank line to the input topic (created first when missing) and wait until all are acknowledged.
 
     ``rate`` (events/s) paces the sending, for latency measurements and live demos; ``progress(sent)`` is called
-    after each acknowledged chunk.
+    after each acknowledged chunk. ``lines`` may be an async iterable: a source that paces itself (the simulator's
+    live phase) and decides when the stream ends; acknowledgements are still awaited before returning.
     """
     names = TopicNames.from_settings(settings)
     # Creating the topic here (not by broker auto-creation) gives it the partition count the worker expects.
@@ -95,7 +96,7 @@ async def publish_lines(
     started = time.monotonic()
     try:
         pending: list[asyncio.Future[object]] = []
-        for line in lines:
+        async for line in _each(lines):
             line = line.rstrip(b"\r\n")
             if not line.strip():
                 stats.skipped_blank += 1
@@ -125,3 +126,13 @@ async def _pace(started: float, sent: int, rate: float) -> None:
     ahead = started + sent / rate - time.monotonic()
     if ahead > 0.005:
         await asyncio.sleep(ahead)
+
+
+async def _each(lines: Iterable[bytes] | AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """One loop for plain and async sources."""
+    if isinstance(lines, AsyncIterable):
+        async for line in lines:
+            yield line
+    else:
+        for line in lines:
+            yield line
