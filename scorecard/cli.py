@@ -652,3 +652,234 @@ def report_command(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     output_path.write_bytes(data)
     click.echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
+
+
+@main.command("exporter")
+@scorecard_option
+@redis_option
+@app_id_option
+@_env_option(
+    "--port",
+    "SCORECARD_EXPORTER_PORT",
+    "Port of /metrics (0: any free port).",
+    type=click.IntRange(min=0, max=65535),
+)
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
+    """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
+    from scorecard.exporter import run_exporter
+
+    scorecard = _load_or_exit(scorecard_path)
+    try:
+        run_exporter(
+            scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
+        )
+    except OSError as error:  # the port is taken, or the address is not ours
+        click.echo(f"cannot listen on {host}:{port}: {error}", err=True)
+        sys.exit(1)
+
+
+@main.command("board")
+@scorecard_option
+@click.option(
+    "--refresh", type=click.FloatRange(min=0.2), default=2.0, show_default=True, help="Seconds between redraws."
+)
+@redis_option
+@app_id_option
+@click.option(
+    "--metrics-url",
+    default="http://127.0.0.1:9109/metrics",
+    show_default=True,
+    help="The worker's pipeline metrics (consumer lag, Redis errors); '' to leave them out.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this many seconds.  [default: until Ctrl-C]",
+)
+def board_command(
+    scorecard_path: Path, refresh: float, redis_url: str, app_id: str, metrics_url: str, duration: float | None
+) -> None:
+    """Show the live scorecard from Redis on a refreshing terminal board (plain text frames when not a terminal)."""
+    import signal
+
+    from scorecard.board import run_board
+    from scorecard.store import RedisStore
+
+    scorecard = _load_or_exit(scorecard_path)
+    store = RedisStore.from_url(redis_url, app_id)
+    console = Console(width=None if sys.stdout.isatty() else max(120, _columns()))
+    signal.signal(signal.SIGTERM, _interrupt)  # leave the terminal as Ctrl-C would (cursor shown again)
+    try:
+        run_board(scorecard, store, console, refresh=refresh, metrics_url=metrics_url or None, duration=duration)
+    except KeyboardInterrupt:
+        console.print("board stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@main.command("simulate")
+@scorecard_option
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=500,
+    show_default=True,
+    help="Live events per second (0: send the backfill only).",
+)
+@click.option(
+    "--duration",
+    "duration_text",
+    default="10m",
+    show_default=True,
+    help="Live phase length (30s, 10m, 2h...); 0 runs until Ctrl-C or SIGTERM.",
+)
+@click.option(
+    "--backfill",
+    "backfill_text",
+    default="0",
+    show_default=True,
+    help="History sent first, as fast as possible: event times over this span (e.g. 30d) up to the start.",
+)
+@click.option(
+    "--events-per-day",
+    type=click.FloatRange(min=0, min_open=True),
+    default=2000,
+    show_default=True,
+    help="History volume per day; live, the event types counts and sums read keep these daily rates.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed and start: same events.")
+@click.option(
+    "--start",
+    "start_text",
+    metavar="TIME",
+    help="End of the backfill and start of the live phase (RFC 3339 or epoch seconds).  [default: now]",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka.",
+)
+@click.option(
+    "--duplicate-rate",
+    type=click.FloatRange(0, 1),
+    default=0.005,
+    show_default=True,
+    help="Share of events sent again (same id) a few events later.",
+)
+@click.option(
+    "--late-rate",
+    type=click.FloatRange(0, 1),
+    default=0.002,
+    show_default=True,
+    help="Share of events dated 1-6 h before their type's lateness grace.",
+)
+@click.option(
+    "--invalid-rate",
+    type=click.FloatRange(0, 1),
+    default=0.002,
+    show_default=True,
+    help="Share of events followed by a broken copy (no id, bad time, unknown unit, text for a number...).",
+)
+@kafka_option
+@topic_option
+@partitions_option
+def simulate_command(
+    scorecard_path: Path,
+    rate: float,
+    duration_text: str,
+    backfill_text: str,
+    events_per_day: float,
+    seed: int,
+    start_text: str | None,
+    out_path: Path | None,
+    duplicate_rate: float,
+    late_rate: float,
+    invalid_rate: float,
+    kafka_bootstrap: str,
+    topic: str,
+    partitions: int,
+) -> None:
+    """Publish realistic events for every KPI of a definition: optional history, then a live stream.
+
+    Units get levels aimed at their goals and red flags (some green, some red), events follow business hours, a few
+    are duplicated, late or invalid, and one KPI drifts across its red flag in the first two minutes (named at the
+    start and in the summary). Stops after --duration, or cleanly on Ctrl-C / SIGTERM with a summary.
+    """
+    import asyncio
+    import functools
+    import math
+
+    from aiokafka.errors import KafkaError
+
+    from scorecard.simulator import Simulation, Trouble
+    from streams.simulate import file_sink, run_simulation, summary_lines, trend_text
+    from streams.topics import TopicError
+
+    scorecard = _load_or_exit(scorecard_path)
+    duration = None if duration_text.strip() == "0" else float(_duration_param(duration_text, "--duration"))
+    backfill = 0 if backfill_text.strip() == "0" else _duration_param(backfill_text, "--backfill")
+    start = _simulate_start(start_text) if start_text is not None else float(math.floor(time.time()))
+    simulation = Simulation(
+        scorecard,
+        start=start,
+        backfill=backfill,
+        events_per_day=events_per_day,
+        seed=seed,
+        trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
+    )
+    if out_path is not None:
+        sink, destination = file_sink(out_path), str(out_path)
+    else:
+        sink, destination = _kafka_sink(kafka_bootstrap, topic, partitions), f"topic {topic} at {kafka_bootstrap}"
+    history = f"{format_duration(backfill)} of history, then " if backfill else ""
+    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
+    live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
+    click.echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
+    click.echo(f"trend: {trend_text(simulation)}", err=True)
+    run = functools.partial(run_simulation, simulation, sink, rate=rate, duration=duration)
+    try:
+        if backfill and sys.stderr.isatty():
+            with _simulate_progress() as progress:
+                task = progress.add_task(format_duration(backfill), total=backfill)
+                stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
+        else:
+            stats = asyncio.run(run())
+    except (OSError, KafkaError, TopicError) as error:
+        click.echo(f"cannot send to {destination}: {error}", err=True)
+        sys.exit(1)
+    click.echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
+
+
+def _simulate_start(text: str) -> float:
+    try:
+        return parse_time(float(text)) if _is_number(text) else parse_time(text)
+    except TimeFormatError as err:
+        raise click.BadParameter(str(err), param_hint="--start") from None
+
+
+def _kafka_sink(kafka_bootstrap: str, topic: str, partitions: int) -> Callable[[Any], Any]:
+    from streams.publisher import publish_lines
+
+    settings = _settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+
+    async def publish(lines: Any) -> int:
+        return (await publish_lines(settings, lines)).sent
+
+    return publish
+
+
+def _simulate_progress() -> Progress:
+    from rich.progress import TaskProgressColumn
+
+    return Progress(
+        TextColumn("backfill {task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
