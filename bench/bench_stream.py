@@ -27,16 +27,18 @@ import asyncio
 import itertools
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import msgspec
+import redis
 from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -46,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 from scorecard.config import Settings  # noqa: E402
 from scorecard.definition import load_scorecard  # noqa: E402
 from scorecard.simulator import generate_events  # noqa: E402
+from streams.publisher import publish_lines  # noqa: E402
+from streams.topics import TopicNames, ensure_topics  # noqa: E402
 from tests.integration.pipeline import Deployment, delete_topics, wait_until  # noqa: E402
 
 ACME = ROOT / "examples" / "acme.yaml"
@@ -62,7 +66,7 @@ def generated_lines(count: int) -> list[bytes]:
     events = generate_events(
         load_scorecard(ACME),
         start="2026-06-01T00:00:00Z",
-        days=count / per_day + 1,
+        days=count / per_day * 1.2 + 1,
         events_per_day=per_day,
         seed=5,
         duplicate_rate=0.01,
@@ -84,6 +88,7 @@ def live_lines(templates: list[bytes]) -> Iterator[bytes]:
 @dataclass
 class Figures:
     raw_rate: float = 0.0
+    bare_rate: float = 0.0
     rates: dict[int, float] | None = None
     flushes: dict[int, tuple[int, float]] | None = None
     latency_rate: float = 0.0
@@ -143,15 +148,18 @@ def wait_assigned(dep: Deployment, workers: int) -> None:
 
 def sustained_rate(dep: Deployment, lines: list[bytes]) -> float:
     """Events/s from the first to the last event counted in Redis, with the input published at full speed."""
+    return timed_rate(dep.settings, lines, dep.counted)
+
+
+def timed_rate(settings: Settings, lines: list[bytes], counted_now: Callable[[], int]) -> float:
+    """Publish ``lines`` at full speed and time ``counted_now()`` from its first rise to ``len(lines)``."""
     total = len(lines)
     counts: list[tuple[float, int]] = []
 
     async def publish_and_watch() -> None:
-        from streams.publisher import publish_lines
-
-        publisher = asyncio.create_task(publish_lines(dep.settings, lines))
+        publisher = asyncio.create_task(publish_lines(settings, lines))
         while True:
-            counted = await asyncio.to_thread(dep.counted)
+            counted = await asyncio.to_thread(counted_now)
             counts.append((time.perf_counter(), counted))
             if counted >= total:
                 break
@@ -205,8 +213,6 @@ def quantile(q: float, buckets: dict[float, float]) -> float:
 
 def latency(dep: Deployment, templates: list[bytes], rate: float, seconds: float) -> tuple[float, float, int]:
     """p50 and p99 event-to-Redis lag (seconds) of events sent at ``rate`` for ``seconds``."""
-    from streams.publisher import publish_lines
-
     before = lag_buckets(metric_samples(dep))
     count = int(rate * seconds)
     already = dep.counted()
@@ -227,6 +233,33 @@ def run_pipeline(workers: int, lines: list[bytes], workdir: Path) -> tuple[Deplo
     flushes = int(summed(samples, "scorecard_pipeline_cascade_batch_size_count"))
     updates = summed(samples, "scorecard_pipeline_cascade_batch_size_sum")
     return dep, rate, (flushes, updates / flushes if flushes else 0.0)
+
+
+def bare_faust_rate(lines: list[bytes], workdir: Path) -> float:
+    """Events/s of ``bench/faust_bare.py`` (a Faust agent that does nothing), measured like the pipeline."""
+    dep = deployment(workdir, "bare")
+    key = f"bench:bare:{uuid.uuid4().hex[:6]}"
+    client = redis.Redis.from_url(dep.settings.redis_url)
+    env = {**dep.env(), "BARE_TOPIC": dep.settings.topic, "BARE_APP": dep.settings.app_id, "BARE_COUNTER": key}
+    asyncio.run(ensure_topics(dep.settings, TopicNames.from_settings(dep.settings)))
+    log = (workdir / "bare.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "faust_bare.py"), "worker", "-l", "warn"],
+        cwd=workdir,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        probe = [_encode({"probe": True})]
+        asyncio.run(publish_lines(dep.settings, probe))  # the agent is ready once it counted this one
+        wait_until(lambda: int(client.get(key) or 0) >= 1, 90, "the bare Faust agent consuming")
+        return timed_rate(dep.settings, lines, lambda: int(client.get(key) or 0) - 1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        client.delete(key)
+        asyncio.run(delete_topics(dep.settings))
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -251,11 +284,16 @@ def render(figures: Figures, events: int) -> str:
     rows = [
         f"| raw aiokafka `getmany` loop (reads only) | {figures.raw_rate:,.0f} messages/s | 100% |",
     ]
+    rows.append(
+        f"| bare Faust agent, 1 worker (`take_events`, no work: `bench/faust_bare.py`) | {figures.bare_rate:,.0f} "
+        f"events/s | {figures.bare_rate / figures.raw_rate:.0%} |"
+    )
     for workers, rate in sorted(rates.items()):
         count, mean = flushes[workers]
         rows.append(
             f"| pipeline, {workers} worker{'s' if workers > 1 else ''} (event -> table -> Redis cascade) "
-            f"| **{rate:,.0f} events/s** | {rate / figures.raw_rate:.0%} |"
+            f"| **{rate:,.0f} events/s** ({rate / figures.bare_rate:.0%} of bare Faust) "
+            f"| {rate / figures.raw_rate:.0%} |"
         )
         rows.append(
             f"| &nbsp;&nbsp;Redis cascades ({workers}w): script calls, mean own-state updates each | "
@@ -311,13 +349,13 @@ def main() -> None:
         workdir = Path(tmp)
         raw = deployment(workdir, "raw")
         try:
-            from streams.publisher import publish_lines
-
             asyncio.run(publish_lines(raw.settings, lines))
             figures.raw_rate = asyncio.run(raw_consume_rate(raw.settings, raw.settings.topic, len(lines)))
             print(f"raw aiokafka consume: {figures.raw_rate:,.0f} messages/s", flush=True)
         finally:
             asyncio.run(delete_topics(raw.settings))
+        figures.bare_rate = bare_faust_rate(lines, workdir)
+        print(f"bare Faust agent: {figures.bare_rate:,.0f} events/s", flush=True)
         for workers in args.workers:
             dep, rate, flushes = run_pipeline(workers, lines, workdir)
             try:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from scorecard.config import Settings
+from tests.integration.pipeline import ACME, PARTITIONS, Deployment
 
 START_HINT = "start the local services with `make services-up` (or run the suite with `make test`)"
 
@@ -92,3 +94,19 @@ async def create_topic(
     yield create
     if created:
         await kafka_admin.delete_topics(created)
+
+
+@pytest.fixture
+def deployment(settings: Settings, unique_name: Callable[[str], str], tmp_path: Path) -> Iterator[Deployment]:
+    """A whole pipeline of its own (app id, topics, Redis prefix) on the real services; closed after the test."""
+    mine = Settings(
+        settings.kafka_bootstrap,
+        settings.redis_url,
+        settings.prometheus_url,
+        unique_name("events"),
+        unique_name("app"),
+        PARTITIONS,
+    )
+    deployment = Deployment(mine, ACME, tmp_path)
+    yield deployment
+    deployment.close()

@@ -19,7 +19,6 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import redis
 from aiokafka import AIOKafkaConsumer
@@ -35,6 +34,8 @@ from streams.publisher import PublishStats, publish_lines
 ROOT = Path(__file__).resolve().parents[2]
 ACME = ROOT / "examples" / "acme.yaml"
 ACME_EVENTS = ROOT / "examples" / "acme-events.jsonl"
+PARTITIONS = 4
+"""Partitions of the topics of a test deployment: several per worker, so two workers really share them."""
 
 
 def free_port() -> int:
@@ -206,12 +207,14 @@ async def delete_topics(settings: Settings) -> None:
         await admin.close()
 
 
-def replay_json(scorecard_path: Path, events: Path, env: dict[str, Any] | None = None) -> tuple[bytes, str]:
-    """``scorecard replay --format json``: the reference output, and its evaluation time for ``status --at``."""
+def replay_json(scorecard_path: Path, events: Path, at: str | None = None) -> tuple[bytes, str]:
+    """``scorecard replay --format json [--at AT]``: the reference output, and its evaluation time."""
     import orjson
 
     command = [sys.executable, "-m", "scorecard", "replay", str(scorecard_path), str(events), "--format", "json"]
-    done = subprocess.run(command, capture_output=True, timeout=120, env=env)
+    if at is not None:
+        command += ["--at", at]
+    done = subprocess.run(command, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout, orjson.loads(done.stdout)["at"]
 

@@ -7,7 +7,7 @@ Every test runs real ``scorecard worker`` processes and compares ``scorecard sta
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,32 +15,19 @@ import orjson
 import pytest
 import yaml
 
-from scorecard.config import Settings
 from scorecard.definition import load_scorecard
 from scorecard.engine import Engine, definition_hash
 from scorecard.simulator import generate_events
 from tests.integration.pipeline import (
     ACME,
     ACME_EVENTS,
+    PARTITIONS,
     Deployment,
     PrivateRedis,
     read_dead_letters,
     replay_json,
     wait_until,
 )
-
-PARTITIONS = 4
-
-
-@pytest.fixture
-def deployment(settings: Settings, unique_name: Callable[[str], str], tmp_path: Path) -> Iterator[Deployment]:
-    app_id = unique_name("app")
-    mine = Settings(
-        settings.kafka_bootstrap, settings.redis_url, settings.prometheus_url, unique_name("events"), app_id, PARTITIONS
-    )
-    deployment = Deployment(mine, ACME, tmp_path)
-    yield deployment
-    deployment.close()
 
 
 @pytest.fixture
