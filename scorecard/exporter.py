@@ -4,8 +4,8 @@ Why a custom collector and not one ``Gauge`` per KPI: values, scores and statuse
 window is current), so they must be recomputed at scrape time anyway, and gauges kept in sync by a background loop
 would serve stale numbers when Redis goes away. Each scrape therefore
 
-1. reads every needed subtree state in one MULTI/EXEC (``live.read_subtree_states``: a consistent snapshot in which
-   a unit and its ancestors always agree) and then the counts hash (stream times);
+1. reads every needed subtree state and the counts hash (stream times) in one MULTI/EXEC (``live.read_live``: a
+   consistent snapshot in which a unit and its ancestors always agree, and the last event times match the values);
 2. scores every unit with ``evaluation.score_units``, the replay's own code (no scoring rule is restated here);
 3. emits the series of the units the export policy keeps (``export.max_depth``; root depth 0, ``None`` = all).
 
@@ -53,7 +53,7 @@ from scorecard.definition import Scorecard
 from scorecard.engine import compile_kpis
 from scorecard.evaluation import UnitResult, buckets_at, score_units
 from scorecard.hierarchy import OrgTree
-from scorecard.live import read_subtree_states
+from scorecard.live import read_live
 from scorecard.store import Counts, RedisStore, StoreError
 
 __all__ = [
@@ -301,8 +301,7 @@ class ScorecardCollector(Collector):
 
     def _scorecard_families(self, at: float) -> list[Family]:
         needed = buckets_at(self.scorecard, at, self.compiled)
-        subtree = read_subtree_states(self.store, self.compiled, needed)
-        counts = self.store.read_counts()
+        subtree, counts = read_live(self.store, self.compiled, needed)
         return self.families(score_units(self.scorecard, self.tree, subtree, at, self.compiled), counts)
 
     def families(self, results: Mapping[str, UnitResult], counts: Counts) -> list[Family]:

@@ -16,37 +16,55 @@ from scorecard.definition import Scorecard
 from scorecard.engine import BucketKey, CompiledKpi, compile_kpis
 from scorecard.evaluation import buckets_at, report
 from scorecard.hierarchy import OrgTree
-from scorecard.store import RedisStore
+from scorecard.store import Counts, RedisStore
 
 
 def live_report(scorecard: Scorecard, store: RedisStore, at: float) -> dict[str, Any]:
-    """The JSON report at ``at`` from the subtree states and outcome counts in Redis."""
+    """The JSON report at ``at`` from the subtree states and outcome counts in Redis (one snapshot)."""
     compiled = compile_kpis(scorecard)
     tree = OrgTree.from_scorecard(scorecard)
-    subtree = read_subtree_states(store, compiled, buckets_at(scorecard, at, compiled))
-    return report(scorecard, tree, subtree, at, live_counts(store), compiled)
+    subtree, counts = read_live(store, compiled, buckets_at(scorecard, at, compiled))
+    return report(scorecard, tree, subtree, at, total_counts(counts), compiled)
 
 
 def read_subtree_states(
     store: RedisStore, kpis: Mapping[str, CompiledKpi], needed: Mapping[str, Iterable[int]]
 ) -> dict[str, dict[BucketKey, State]]:
-    """Every unit's subtree states for the ``needed`` buckets (``buckets_at``), read as one MULTI/EXEC snapshot.
+    """Every unit's subtree states for the ``needed`` buckets (``buckets_at``), read as one MULTI/EXEC snapshot."""
+    return read_live(store, kpis, needed, with_counts=False)[0]
 
-    The shape ``evaluation.score_units`` takes; the exporter calls this with KPIs compiled once, not per scrape.
+
+def read_live(
+    store: RedisStore,
+    kpis: Mapping[str, CompiledKpi],
+    needed: Mapping[str, Iterable[int]],
+    *,
+    with_counts: bool = True,
+) -> tuple[dict[str, dict[BucketKey, State]], Counts]:
+    """Subtree states for the ``needed`` buckets and the counts records, read together as one MULTI/EXEC snapshot.
+
+    The states come in the shape ``evaluation.score_units`` takes; the exporter calls this with KPIs compiled once,
+    not per scrape.
     """
-    raw = store.read_subtree((kpi_id, bucket) for kpi_id, buckets in needed.items() for bucket in buckets)
+    raw, counts = store.read_snapshot(
+        ((kpi_id, bucket) for kpi_id, buckets in needed.items() for bucket in buckets), with_counts=with_counts
+    )
     subtree: dict[str, dict[BucketKey, State]] = {}
     for (kpi_id, bucket), by_unit in raw.items():
         from_list = kpis[kpi_id].aggregation.from_list
         for unit, ints in by_unit.items():
             subtree.setdefault(unit, {})[(kpi_id, bucket)] = from_list(ints)
-    return subtree
+    return subtree, counts
 
 
 def live_counts(store: RedisStore) -> Counter[str]:
     """Event outcome counts summed over every unit record (and so over every worker)."""
+    return total_counts(store.read_counts())
+
+
+def total_counts(counts: Counts) -> Counter[str]:
+    """Outcome counts summed over the counts records of every unit (and so of every worker)."""
     total: Counter[str] = Counter()
-    counts = store.read_counts()
     for payload in (*counts.units.values(), *counts.partitions.values()):
         total.update(payload.get("counts", {}))
     return total

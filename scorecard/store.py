@@ -555,9 +555,26 @@ class RedisStore:
         A cascade is one script, so within the snapshot a unit and its ancestors always agree. A (KPI, bucket) with
         nothing stored maps to ``{}``: every unit's state is then empty (``Aggregation.new()``).
         """
+        return self.read_snapshot(kpi_buckets, with_counts=False)[0]
+
+    def read_snapshot(
+        self, kpi_buckets: Iterable[KpiBucket], *, with_counts: bool = True
+    ) -> tuple[dict[KpiBucket, dict[str, list[int]]], Counts]:
+        """Subtree states (as ``read_subtree``) and the counts records (as ``read_counts``) in ONE MULTI/EXEC.
+
+        What a reader shows together (values, event counts, last event times) then comes from the same instant:
+        every cascade writes states and counts in one script call, so they never disagree inside the snapshot.
+        """
         wanted = list(dict.fromkeys(kpi_buckets))
-        hashes = self._read_hashes([self.keys.sub(kpi, bucket) for kpi, bucket in wanted], "read subtree states")
-        return {kb: {_text(unit): _ints(raw) for unit, raw in h.items()} for kb, h in zip(wanted, hashes, strict=True)}
+        keys = [self.keys.sub(kpi, bucket) for kpi, bucket in wanted]
+        if with_counts:
+            keys.append(self.keys.counts)
+        hashes = self._read_hashes(keys, "read a snapshot")
+        counts = _parse_counts(hashes.pop()) if with_counts else Counts({}, {})
+        states = {
+            kb: {_text(unit): _ints(raw) for unit, raw in h.items()} for kb, h in zip(wanted, hashes, strict=True)
+        }
+        return states, counts
 
     def read_own(self, kpi_buckets: Iterable[KpiBucket]) -> dict[KpiBucket, dict[str, OwnRecord]]:
         """Own states with their versions for each (KPI, bucket), one snapshot: for tests and debugging."""
@@ -574,15 +591,7 @@ class RedisStore:
     def read_counts(self) -> Counts:
         """The counts records, per unit and per input partition; readers sum them."""
         (raw,) = self._read_hashes([self.keys.counts], "read counts")
-        counts = Counts({}, {})
-        for field, value in raw.items():
-            kind, _, name = _text(field).partition(":")
-            payload = orjson.loads(_split_versioned(value)[1])
-            if kind == "unit":
-                counts.units[name] = payload
-            elif kind == "part":
-                counts.partitions[int(name)] = payload
-        return counts
+        return _parse_counts(raw)
 
     def read_meta(self) -> StoreMeta:
         (raw,) = self._read_hashes([self.keys.meta], "read meta")
@@ -673,6 +682,18 @@ def _check_version(version: int, where: str) -> int:
 # ---------------------------------------------------------------------------------------------------- decoding
 def _dumps(payload: Mapping[str, Any]) -> str:
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _parse_counts(raw: Mapping[Any, Any]) -> Counts:
+    counts = Counts({}, {})
+    for field, value in raw.items():
+        kind, _, name = _text(field).partition(":")
+        payload = orjson.loads(_split_versioned(value)[1])
+        if kind == "unit":
+            counts.units[name] = payload
+        elif kind == "part":
+            counts.partitions[int(name)] = payload
+    return counts
 
 
 def _text(value: bytes | str) -> str:
