@@ -53,8 +53,10 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Browser]:
+    # Module scope, not session: Playwright's sync API runs an event loop in this thread while it is open, and every
+    # later test calling asyncio.run() (the worker tests, the simulator's CLI) would find a loop already running.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
         yield launched
