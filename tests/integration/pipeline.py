@@ -275,3 +275,25 @@ class PrivateRedis:
 
     def stop(self) -> None:
         self.services("down", "redis")
+
+
+async def publish_keyed_by_id(settings: Settings, lines: list[bytes]) -> None:
+    """Send each line keyed by its event id (or a counter when it has none): an upstream keying by something else."""
+    import orjson
+    from aiokafka import AIOKafkaProducer
+
+    from streams.topics import TopicNames, ensure_topics
+
+    await ensure_topics(settings, TopicNames.from_settings(settings))  # never let the broker auto-create it
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for number, line in enumerate(lines):
+            try:
+                key = str(orjson.loads(line).get("id") or number)
+            except (orjson.JSONDecodeError, AttributeError):
+                key = str(number)
+            await producer.send(settings.topic, value=line, key=key.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()

@@ -24,6 +24,7 @@ from tests.integration.pipeline import (
     PARTITIONS,
     Deployment,
     PrivateRedis,
+    publish_keyed_by_id,
     read_dead_letters,
     replay_json,
     wait_until,
@@ -74,16 +75,24 @@ def within_grace(path: Path) -> list[bytes]:
     return [line for line, t in zip(lines, times, strict=True) if t is None or start <= t < start + span]
 
 
-def test_keyless_equals_replay_when_disorder_fits_the_grace(deployment: Deployment, tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["none", "event-id"])
+def test_unkeyed_or_otherwise_keyed_equals_replay_when_disorder_fits_the_grace(
+    deployment: Deployment, tmp_path: Path, key: str
+) -> None:
+    """Events without a key, or keyed by their id, reach their unit's partition through the by-unit topic."""
     subset = tmp_path / "subset.jsonl"
-    subset.write_bytes(b"\n".join(within_grace(ACME_EVENTS)) + b"\n")
+    lines = within_grace(ACME_EVENTS)
+    subset.write_bytes(b"\n".join(lines) + b"\n")
     expected, at = replay_json(ACME, subset)
     document = orjson.loads(expected)
     assert document["events"]["accepted"] > 30 and document["events"]["invalid"] > 0, document["events"]
     deployment.start_worker()
-    stats = deployment.publish(event_lines(subset), keyed=False)
-    assert stats.keyed == 0
-    deployment.wait_for_events(stats.sent)
+    if key == "none":
+        stats = deployment.publish(lines, keyed=False)
+        assert stats.keyed == 0
+    else:
+        asyncio.run(publish_keyed_by_id(deployment.settings, lines))
+    deployment.wait_for_events(len(lines))
     assert deployment.status_json(at) == expected
 
 
