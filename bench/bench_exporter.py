@@ -18,12 +18,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime
 import io
-import os
-import platform
 import pstats
-import re
 import statistics
 import sys
 import tempfile
@@ -36,6 +32,8 @@ from typing import Any
 import msgspec
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
+from bench.common import machine, write_block
 from scorecard.config import env
 from scorecard.definition import Scorecard, load_scorecard
 from scorecard.engine import Engine
@@ -140,23 +138,6 @@ def _median_p95(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def machine() -> dict[str, str]:
-    model = "unknown"
-    try:
-        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "nproc": str(os.cpu_count()),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "date": datetime.date.today().isoformat(),
-        "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
-    }
-
-
 def section(rows: list[dict[str, Any]], host: dict[str, str]) -> str:
     lines = [
         START,
@@ -196,16 +177,6 @@ def section(rows: list[dict[str, Any]], host: dict[str, str]) -> str:
         END,
     ]
     return "\n".join(lines)
-
-
-def write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        updated = before + text + rest.split(END, 1)[1]
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
 
 
 def run_size(name: str, directory: Path, profile: bool) -> dict[str, Any]:
@@ -253,7 +224,7 @@ def main() -> int:
     text = section(rows, machine())
     print(text)
     if not args.no_write:
-        write_docs(text)
+        write_block(text, START, END)
         print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

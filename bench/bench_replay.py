@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime
 import gc
 import io
 import itertools
-import os
-import platform
 import pstats
-import re
 import resource
 import sys
 import time
@@ -34,6 +30,8 @@ from typing import Any
 import msgspec
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
+from bench.common import machine, write_block
 from scorecard.definition import Scorecard, validate_scorecard
 from scorecard.replay import replay
 from scorecard.simulator import generate_events
@@ -112,22 +110,6 @@ def measure(scorecard: Scorecard, lines: list[bytes], repeat: int) -> dict[str, 
     }
 
 
-def machine() -> dict[str, str]:
-    model = "unknown"
-    try:
-        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "nproc": str(os.cpu_count()),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "date": datetime.date.today().isoformat(),
-    }
-
-
 def section(figures: dict[str, Any], host: dict[str, str], scorecard: Scorecard) -> str:
     counts = ", ".join(f"{n} {name}" for name, n in figures["counts"].items())
     verdict = "meets" if figures["rate"] >= TARGET else "is BELOW"
@@ -158,17 +140,6 @@ def section(figures: dict[str, Any], host: dict[str, str], scorecard: Scorecard)
     )
 
 
-def write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1]
-        updated = before + text + after
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
-
-
 def profile(scorecard: Scorecard, lines: list[bytes]) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -197,7 +168,7 @@ def main() -> int:
     text = section(figures, machine(), scorecard)
     print(text)
     if not args.no_write:
-        write_docs(text)
+        write_block(text, START, END)
         print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

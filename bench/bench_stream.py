@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,7 +32,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import msgspec
@@ -45,6 +42,8 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import machine as machine_info  # noqa: E402
+from bench.common import write_block  # noqa: E402
 from scorecard.config import Settings  # noqa: E402
 from scorecard.definition import load_scorecard  # noqa: E402
 from scorecard.simulator import generate_events  # noqa: E402
@@ -266,15 +265,10 @@ def bare_faust_rate(lines: list[bytes], workdir: Path) -> float:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    host = machine_info()
     return (
-        f"{cpu}, nproc {os.cpu_count()}, CPython {platform.python_version()}, {platform.platform()}; "
-        f"Kafka, Redis, the worker(s) and this script on the same cores; run on {date.today().isoformat()}"
+        f"{host['cpu']}, nproc {host['nproc']}, {host['python']}, {host['platform']}; Kafka, Redis, the worker(s) and "
+        f"this script on the same cores; load average at the end {host['load']}; run on {host['date']}"
     )
 
 
@@ -321,17 +315,6 @@ def render(figures: Figures, events: int) -> str:
             f"Machine: {machine()}.",
         ]
     )
-
-
-def write_docs(text: str) -> None:
-    current = DOCS.read_text()
-    block = f"{START}\n{text}\n{END}"
-    if START in current:
-        head, rest = current.split(START, 1)
-        _, tail = rest.split(END, 1)
-        DOCS.write_text(head + block + tail)
-    else:
-        DOCS.write_text(current.rstrip("\n") + "\n\n" + block + "\n")
 
 
 def main() -> None:
@@ -383,7 +366,7 @@ def main() -> None:
     print()
     print(text)
     if not args.no_write:
-        write_docs(text)
+        write_block(f"{START}\n{text}\n{END}", START, END)
         print(f"\nwrote {DOCS.relative_to(ROOT)}")
 
 
