@@ -1103,7 +1103,9 @@ def lint_balance(scorecard: Scorecard) -> list[Problem]:
       among its KPIs, so they do not enter this rule); a scorecard with a single live perspective is therefore
       always warned about — a balanced scorecard needs balance;
     - an objective with no KPI: a goal nobody measures;
-    - a KPI with no objective: it counts in no perspective, so in no overall score.
+    - a KPI with no objective: it counts in no perspective, so in no overall score;
+    - a tumbling window (or a rolling window's step) of whole weeks: buckets align to the Unix epoch, a Thursday, so
+      "weekly" would run Thursday to Wednesday in UTC; a calendar week starts on Monday in the scorecard's timezone.
     """
     warnings: list[Problem] = []
 
@@ -1132,4 +1134,15 @@ def lint_balance(scorecard: Scorecard) -> list[Problem]:
     for index, kpi in enumerate(scorecard.kpis):
         if kpi.objective is None:
             warn(("kpis", index), f"KPI {kpi.id!r} is linked to no objective, so it counts in no perspective")
+    week = 7 * 86400
+    for index, kpi in enumerate(scorecard.kpis):
+        window = kpi.window
+        cut = window.size if isinstance(window, TumblingWindow) else getattr(window, "step", None)
+        if cut is not None and cut % week == 0:
+            warn(
+                ("kpis", index, "window"),
+                f"KPI {kpi.id!r} cuts its buckets every {format_duration(cut)} from the Unix epoch, so they start on "
+                "Thursdays at 00:00 UTC; for weeks from Monday in the scorecard's timezone use "
+                "{kind: calendar, period: week}",
+            )
     return warnings

@@ -723,3 +723,21 @@ def test_effective_weight_ignores_perspectives_without_kpis() -> None:
     heavy["perspectives"][0]["weight"] = 2.5
     paths = [w.path for w in lint_balance(parse(heavy))]
     assert paths == ["perspectives[3]", "perspectives[0]", "objectives[3]"]
+
+
+@pytest.mark.parametrize(
+    ("window", "warned"),
+    [
+        ({"kind": "tumbling", "size": "1w"}, True),
+        ({"kind": "tumbling", "size": "14d"}, True),
+        ({"kind": "rolling", "size": "4w", "step": "1w"}, True),
+        ({"kind": "tumbling", "size": "1d"}, False),
+        ({"kind": "rolling", "size": "7d", "step": "1d"}, False),
+        ({"kind": "calendar", "period": "week"}, False),
+    ],
+)
+def test_whole_week_buckets_are_warned_about_they_start_on_thursdays(window: dict[str, Any], warned: bool) -> None:
+    warnings = lint_balance(parse(definition(_set(["kpis", 0, "window"], window))))
+    assert [w.path for w in warnings] == (["kpis[0].window"] if warned else [])
+    if warned:
+        assert "Thursdays" in warnings[0].message and "period: week" in warnings[0].message
