@@ -515,8 +515,10 @@ class RedisStore:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         epoch = self.mark_initialized()
         total = ApplyResult(0, 0, 0, 0, epoch)
-        for start in range(0, max(len(updates), 1), batch_size):
-            result = self.apply(updates[start : start + batch_size], counts if start == 0 else ())
+        starts = range(0, max(len(updates), 1), batch_size)
+        for start in starts:
+            # Counts go with the last chunk: a reader that sees all the events counted sees all their states too.
+            result = self.apply(updates[start : start + batch_size], counts if start == starts[-1] else ())
             if result.epoch != epoch:
                 raise StoreError(
                     f"Redis at {self.url} was emptied during the resync (epoch {epoch} is gone); resync again"

@@ -16,10 +16,12 @@ messages update it, so recovery and rebalances hand the record to the worker tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 import msgspec
@@ -76,45 +78,69 @@ class Pipeline:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         self.store = RedisStore(client, settings.app_id, definition_hash=definition_hash(scorecard))
         self.epoch: str | None = None
+        self.resync_after = 0.0
+        self.lock = asyncio.Lock()
 
     def owned_partitions(self) -> set[int]:
         return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.names.events}
 
     async def handle(self, items: Sequence[Item]) -> None:
-        """Process one batch, publish its dead letters, and cascade it to Redis (one script call)."""
+        """One batch, in the order that keeps a crash harmless at every step:
+
+        1. decide every event (engine, one record per unit, in memory; no await, so no other batch interleaves);
+        2. send the dead letters and wait until Kafka has them (a crash before the records are durable replays the
+           batch and may send a dead letter twice, never loses one);
+        3. write the records to the table and wait until their changelog messages are acknowledged;
+        4. cascade to Redis (one script call). Redis is never ahead of the durable table, so a restarted worker
+           recovers records at least as new as anything Redis shows, and a version always names one state.
+
+        The two agents share a lock: between 1 and 3 a batch awaits Kafka, and the other agent must not read a
+        record the first one is about to write. Anything unexpected stops the process at once (see ``_fail_stop``).
+        """
         if not items:
             return
-        try:
-            result = self.processor.process(items)
-        except Exception as error:
-            # Not a bad event (those are outcomes): a bug or a broken table. Faust would restart the agent and carry on
-            # after the batch; stopping the worker instead makes it resume from the committed offsets on restart, and
-            # the applied offsets in each record make that replay exact.
-            log.exception("batch processing failed; stopping the worker so that it resumes from committed offsets")
-            await self.app.crash(error)
-            raise
-        self.metrics.observe_batch(result.outcomes, result.replayed, (d.reason for d in result.dead_letters))
-        await self.publish_dead_letters(result.dead_letters)
-        self.flush(result)
+        async with self.lock:
+            try:
+                result = self.processor.process(items, write=False)
+                self.metrics.observe_batch(result.outcomes, result.replayed, (d.reason for d in result.dead_letters))
+                await self.publish_dead_letters(result.dead_letters)
+                self.table.pending.clear()
+                self.processor.write(result)
+                await self.table.wait_written()
+                self.flush(result)
+            except Exception:
+                _fail_stop("batch processing failed")
 
     def flush(self, result: BatchResult) -> None:
         """One cascade for the whole batch; on any doubt about Redis (emptied, failed, first flush), a resync."""
         started = time.perf_counter()
         try:
-            applied = self.store.apply(result.updates, result.counts)
-            if applied.epoch is None or applied.epoch != self.epoch:
-                self.resync()
+            if self.epoch is None:
+                self.resync()  # first flush, or after a failure: everything, then this batch is already in
+            else:
+                applied = self.store.apply(result.updates, result.counts)
+                if applied.epoch is None or applied.epoch != self.epoch:
+                    self.resync()
+        except ResyncDeferred:
+            return  # Redis failed moments ago; the table keeps the truth and a later flush or check resyncs
         except StoreError as error:
-            # The table keeps the truth; the next successful flush after a resync brings Redis back.
+            # The table keeps the truth; a resync brings Redis back once it answers again (see check_redis).
             self.metrics.redis_errors.inc()
             log.warning("redis flush failed, will resync: %s", error)
             self.epoch = None
+            self.resync_after = time.monotonic() + RESYNC_BACKOFF_S
             return
         self.metrics.observe_flush(len(result.updates), time.perf_counter() - started, result.accepted_times)
 
     def resync(self) -> None:
         """Write every record this worker owns to Redis: after Redis was emptied, at the first flush, and after a
-        definition change (then Redis is emptied first: its subtree merges follow the old tree and KPIs)."""
+        definition change (then Redis is emptied first: its subtree merges follow the old tree and KPIs).
+
+        After a failure the next attempt waits ``RESYNC_BACKOFF_S``: a refused state (a number over the store's
+        bound) would otherwise make every batch re-send the whole table.
+        """
+        if time.monotonic() < self.resync_after:
+            raise ResyncDeferred(f"resync deferred for {self.resync_after - time.monotonic():.1f}s after a failure")
         stored = self.store.read_meta().definition
         if stored is not None and stored != self.store.definition_hash:
             log.warning(
@@ -133,14 +159,24 @@ class Pipeline:
         log.info("resynced %d own states of %d records to redis", len(updates), len(keys))
 
     async def check_redis(self) -> None:
-        """Resync when Redis was emptied or came back while no events flowed: readers must not wait for an event."""
-        try:
-            if self.epoch is None or self.store.read_meta().epoch != self.epoch:
-                self.resync()
-        except StoreError as error:
-            self.metrics.redis_errors.inc()
-            log.warning("redis check failed: %s", error)
-            self.epoch = None
+        """Resync when Redis was emptied or came back while no events flowed: readers must not wait for an event.
+
+        Not while a rebalance or table recovery runs: the tables are incomplete then, and a resync would mark Redis
+        synced with states missing.
+        """
+        if self.app.rebalancing:
+            return
+        async with self.lock:
+            try:
+                if self.epoch is None or self.store.read_meta().epoch != self.epoch:
+                    self.resync()
+            except ResyncDeferred:
+                pass
+            except StoreError as error:
+                self.metrics.redis_errors.inc()
+                log.warning("redis check failed: %s", error)
+                self.epoch = None
+                self.resync_after = time.monotonic() + RESYNC_BACKOFF_S
 
     async def update_consumer_lag(self) -> None:
         """Messages waiting per assigned partition (high watermark - position), for the consumer-lag gauge."""
@@ -156,6 +192,8 @@ class Pipeline:
         self.metrics.set_consumer_lag(lags)
 
     async def publish_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
+        """Send the dead letters and wait until Kafka acknowledged every one."""
+        sent = []
         for letter in letters:
             item = letter.item
             headers = {
@@ -166,7 +204,9 @@ class Pipeline:
                 SOURCE_PARTITION_HEADER: str(item.partition).encode(),
                 SOURCE_OFFSET_HEADER: str(item.offset).encode(),
             }
-            await self.dlq.send(key=item.key.encode(), value=item.raw, headers=headers)
+            sent.append(await self.dlq.send(key=item.key.encode(), value=item.raw, headers=headers))
+        if sent:
+            await asyncio.gather(*sent)
 
 
 _encode_record = msgspec.json.encode
@@ -277,6 +317,26 @@ def create_app(
     return app, pipeline
 
 
+RESYNC_BACKOFF_S = 3.0
+"""Seconds before the next resync attempt after a failure: Redis down, or a state it refuses."""
+
+
+class ResyncDeferred(StoreError):
+    """A resync was asked for within ``RESYNC_BACKOFF_S`` of a failure: not attempted, not a new failure."""
+
+
+def _fail_stop(what: str) -> NoReturn:
+    """Log and end the process now: no commit, no flush, no agent restart.
+
+    Faust would restart the agent and its stream would acknowledge the failed batch, so the next commit would skip
+    it. Ending the process instead makes the restarted worker (systemd, Kubernetes, the demo script) resume from the
+    last committed offsets, and the applied offsets kept in every record make that replay exact.
+    """
+    log.critical("%s; stopping the worker so that it resumes from the committed offsets", what, exc_info=True)
+    logging.shutdown()
+    os._exit(70)
+
+
 class UnitTable(faust.Table):
     """The ``units`` table: a unit's record lives in changelog partition ``partition_for(unit)``, computed here.
 
@@ -286,9 +346,19 @@ class UnitTable(faust.Table):
     unit key, the very partition whose input messages update the record.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: list[Any] = []
+
     def partition_for_key(self, key: Any) -> int:
         assert self.partitions is not None, "create_app always gives the table its partition count"
         return partition_for(_text(key), self.partitions)
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+        """Faust's changelog write, remembered so that ``wait_written`` can wait for its acknowledgement."""
+        future = super().send_changelog(*args, **kwargs)
+        self.pending.append(future)
+        return future
 
 
 class _BytesKeys:
@@ -312,3 +382,15 @@ class _BytesKeys:
 
     def keys(self) -> list[str]:
         return [_text(k) for k in self._table]
+
+    @property
+    def pending(self) -> list[Any]:
+        """Changelog writes not yet waited for."""
+        return self._table.pending
+
+    async def wait_written(self) -> None:
+        """Wait until Kafka acknowledged every changelog write made since ``pending`` was cleared."""
+        futures = list(self._table.pending)
+        self._table.pending.clear()
+        if futures:
+            await asyncio.gather(*futures)

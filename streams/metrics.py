@@ -78,7 +78,7 @@ class PipelineMetrics:
         )
         self.event_lag = Histogram(
             "scorecard_pipeline_event_lag_seconds",
-            "Now minus event time, when an accepted event's change has reached Redis.",
+            "Now minus event time of accepted events, after the Redis flush that carried their batch.",
             buckets=LAG_BUCKETS,
             registry=r,
         )
@@ -131,7 +131,13 @@ class PipelineMetrics:
             observe(now - event_time)
 
     def set_consumer_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
-        """Replace the per-partition lag gauges: partitions no longer assigned disappear."""
-        self.consumer_lag.clear()
-        for (topic, partition), lag in lags.items():
-            self.consumer_lag.labels(topic, str(partition)).set(lag)
+        """Set the per-partition lag gauges; partitions no longer assigned disappear (never all at once, so a scrape
+        running meanwhile never sees the family empty)."""
+        current = {(topic, str(partition)): lag for (topic, partition), lag in lags.items()}
+        for labels, lag in current.items():
+            self.consumer_lag.labels(*labels).set(lag)
+        for family in list(self.consumer_lag.collect()):
+            for sample in family.samples:
+                labels = (sample.labels["topic"], sample.labels["partition"])
+                if labels not in current:
+                    self.consumer_lag.remove(*labels)

@@ -101,6 +101,8 @@ class BatchResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     updates: list[OwnUpdate] = field(default_factory=list)
     counts: list[CountsUpdate] = field(default_factory=list)
+    records: dict[str, Record] = field(default_factory=dict)
+    """The updated records, by key, to write to the table."""
 
 
 def decode_and_route(engine: Engine, raw: bytes) -> tuple[str, Event | None]:
@@ -150,8 +152,12 @@ class BatchProcessor:
             record.kpis = dict(current)
         return record
 
-    def process(self, items: Iterable[Item]) -> BatchResult:
-        """Apply a batch: each record is read once, updated in memory and written back once (coalesced)."""
+    def process(self, items: Iterable[Item], *, write: bool = True) -> BatchResult:
+        """Apply a batch: each record is read once, updated in memory and written back once (coalesced).
+
+        With ``write=False`` the updated records are left in ``result.records`` for ``write(result)``: the worker
+        first makes the batch's dead letters durable, then writes the records (see ``streams.app.Pipeline.handle``).
+        """
         result = BatchResult()
         records: dict[str, Record] = {}
         touched: dict[str, set[tuple[str, int]]] = {}
@@ -169,10 +175,17 @@ class BatchProcessor:
             result.outcomes[outcome] += 1
         for key, record in records.items():
             self.engine.expire(record.state)
-            self.table[key] = record.to_json()
             result.counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
             result.updates.extend(self.own_updates(key, record, touched.get(key, ())))
+        result.records = records
+        if write:
+            self.write(result)
         return result
+
+    def write(self, result: BatchResult) -> None:
+        """Write the batch's updated records to the table (one write per record)."""
+        for key, record in result.records.items():
+            self.table[key] = record.to_json()
 
     def _apply(self, record: Record, item: Item, result: BatchResult, touched: set[tuple[str, int]]) -> str:
         event = item.event

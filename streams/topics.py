@@ -26,6 +26,7 @@ class TopicNames:
     events: str
     dead_letter: str
     by_unit: str
+    changelog: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TopicNames:
@@ -33,6 +34,7 @@ class TopicNames:
             events=settings.topic,
             dead_letter=settings.dead_letter_topic,
             by_unit=f"{settings.app_id}-events-by-unit",
+            changelog=f"{settings.app_id}-units-changelog",
         )
 
 
@@ -46,7 +48,8 @@ def partition_for(unit: str, partitions: int) -> int:
 
 
 async def ensure_topics(settings: Settings, names: TopicNames) -> None:
-    """Create the input and dead-letter topics when missing; check the input topic's partition count."""
+    """Create the input and dead-letter topics when missing; check the partition counts of the input topic and of
+    the internal topics Faust created before (repartition, changelog)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -56,13 +59,18 @@ async def ensure_topics(settings: Settings, names: TopicNames) -> None:
             await admin.create_topics(
                 [NewTopic(n, num_partitions=settings.partitions, replication_factor=1) for n in missing]
             )
-        if names.events in existing:
-            described = await admin.describe_topics([names.events])
+        # The input topic, the repartition topic and the table's changelog must be co-partitioned: Faust only
+        # assigns a unit's record to the worker that reads its partitions when all three have the same count.
+        for name in (names.events, names.by_unit, names.changelog):
+            if name not in existing:
+                continue
+            described = await admin.describe_topics([name])
             count = len(described[0]["partitions"])
             if count != settings.partitions:
                 raise TopicError(
-                    f"topic {names.events} has {count} partitions but SCORECARD_PARTITIONS is {settings.partitions}; "
-                    f"set SCORECARD_PARTITIONS={count} (the tables must match the source topic)"
+                    f"topic {name} has {count} partitions but SCORECARD_PARTITIONS is {settings.partitions}; set "
+                    f"SCORECARD_PARTITIONS={count}, or start a new pipeline with another SCORECARD_APP_ID (the input, "
+                    "repartition and changelog topics must have the same partition count)"
                 )
     finally:
         await admin.close()
