@@ -11,7 +11,8 @@ with ``table_standby_replicas=0``: e.g. 22,781, 26,843, 27,068, 27,988 and 32,72
 worker killed and restarted (tests/integration/test_worker.py), nor with two workers and no kill. Resyncing Redis
 from the tables gives the same count, so the tables lack the events. For keyless runs, the by-unit topic lacks the
 forwards of a range of input offsets while the unit records' applied offsets reach the partitions' last offsets:
-a range of input messages was committed without ever being processed. Leaves the workers running for inspection (``pkill -f "scorecard worker"``); prints the app id.
+a range of input messages was committed without ever being processed. Leaves the workers running for inspection
+(``pkill -f "scorecard worker"``); prints the app id.
 """
 
 from __future__ import annotations
