@@ -207,7 +207,7 @@ class BatchProcessor:
                     item,
                     str(error.reason) if error is not None else outcome.value,
                     error.detail if error is not None else _DEAD_DETAIL[outcome],
-                    error.event_id if error is not None else _event_id(self.engine, item.raw),
+                    error.event_id if error is not None else event.id if event is not None else None,
                 )
             )
         touched.update(engine_result.touched)
@@ -258,10 +258,3 @@ _DEAD_DETAIL: Final = {
     Outcome.DUPLICATE: "an event with this unit and id was already accepted within the dedupe horizon",
     Outcome.LATE: "older than the unit's stream time minus the lateness grace",
 }
-
-
-def _event_id(engine: Engine, raw: bytes) -> str | None:
-    try:
-        return engine.decode(raw).id
-    except InvalidEvent:
-        return None

@@ -247,6 +247,14 @@ async def read_dead_letters(settings: Settings, count: int, timeout: float = 30)
     return letters
 
 
+def run_services(env: dict[str, str], *args: str, timeout: float = 90) -> None:
+    """``deploy/local/services ARGS`` with ``env`` (private ports and directories); fails the test on an error."""
+    done = subprocess.run(
+        [str(ROOT / "deploy/local/services"), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @dataclass
 class PrivateRedis:
     """A Redis server of one test, on a free port, started and restarted with ``deploy/local/services``."""
@@ -263,10 +271,7 @@ class PrivateRedis:
         return server
 
     def services(self, *args: str) -> None:
-        done = subprocess.run(
-            [str(ROOT / "deploy/local/services"), *args], env=self.env, capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        run_services(self.env, *args)
 
     def restart(self) -> None:
         """Stop and start again: no persistence, so it comes back empty."""

@@ -26,7 +26,16 @@ import yaml
 from scorecard.dashboards import build_boards, check_queries, run_query
 from scorecard.definition import load_scorecard
 from scorecard.timeutil import format_time
-from tests.integration.pipeline import ACME, ACME_EVENTS, ROOT, Deployment, free_port, replay_json, wait_until
+from tests.integration.pipeline import (
+    ACME,
+    ACME_EVENTS,
+    ROOT,
+    Deployment,
+    free_port,
+    replay_json,
+    run_services,
+    wait_until,
+)
 
 ALERT_FOR = "2s"
 UNITS = ("acme", "sales", "sales-emea", "support-l1", "ops-plant-b", "people")
@@ -41,10 +50,7 @@ class PrivatePrometheus:
     env: dict[str, str]
 
     def services(self, *args: str) -> None:
-        done = subprocess.run(
-            [str(ROOT / "deploy/local/services"), *args], env=self.env, capture_output=True, text=True, timeout=90
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        run_services(self.env, *args)
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         answer = run_query(self.url, expr)
