@@ -180,6 +180,12 @@ def _load_or_exit(path: Path) -> Scorecard:
     "Seconds before a silent worker's partitions move to the others (failover time).",
     type=click.FloatRange(min=6.0),
 )
+@_env_option(
+    "--commit-interval",
+    "SCORECARD_COMMIT_INTERVAL",
+    "Seconds between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
+    type=click.FloatRange(min=0.1),
+)
 @click.option(
     "--loglevel",
     type=click.Choice(["crit", "error", "warn", "info", "debug"]),
@@ -196,6 +202,7 @@ def worker_command(
     partitions: int,
     metrics_port: int,
     session_timeout: float,
+    commit_interval: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
@@ -206,7 +213,12 @@ def worker_command(
         kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
     )
     run_worker(
-        settings, str(scorecard_path), loglevel=loglevel, metrics_port=metrics_port, session_timeout=session_timeout
+        settings,
+        str(scorecard_path),
+        loglevel=loglevel,
+        metrics_port=metrics_port,
+        session_timeout=session_timeout,
+        commit_interval=commit_interval,
     )
 
 

@@ -32,6 +32,7 @@ from scorecard.definition import Scorecard
 from scorecard.engine import Engine, definition_hash
 from scorecard.store import RedisStore, StoreError
 from streams.metrics import PipelineMetrics
+from streams.offsets import ScorecardApp
 from streams.processor import BatchProcessor, BatchResult, DeadLetter, Item, decode_and_route
 from streams.topics import TopicNames, partition_for
 
@@ -234,15 +235,18 @@ def create_app(
     store: str = "memory://",
     metrics: PipelineMetrics | None = None,
     session_timeout: float = 30.0,
+    commit_interval: float = 2.8,
 ) -> tuple[faust.App, Pipeline]:
     """Build the Faust app for one scorecard: topics, the ``units`` table and the two agents.
 
     ``session_timeout`` (seconds) is how long the group waits for a worker that stopped answering (a SIGKILL, a
     lost machine) before its partitions move: shorter means faster failover, too short means needless rebalances.
+    ``commit_interval`` (seconds, Faust's default) is how often consumed offsets are committed: what a worker
+    re-reads after a crash, and skips thanks to the applied offsets in the unit records.
     """
     partitions = settings.partitions
     names = TopicNames.from_settings(settings)
-    app = faust.App(
+    app = ScorecardApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=store,
@@ -253,11 +257,13 @@ def create_app(
         producer_acks=-1,
         broker_session_timeout=session_timeout,
         broker_heartbeat_interval=min(3.0, session_timeout / 3),
+        broker_commit_interval=commit_interval,
     )
     events = app.topic(names.events, partitions=partitions, key_serializer="raw", value_serializer="raw")
     by_unit = app.topic(
         names.by_unit, partitions=partitions, internal=True, key_serializer="raw", value_serializer="raw"
     )
+    app.source_topics = frozenset({names.events, names.by_unit})
     dlq = app.topic(names.dead_letter, key_serializer="raw", value_serializer="raw")
     table = app.tables.add(
         UnitTable(

@@ -22,6 +22,7 @@ def run_worker(
     store: str = "memory://",
     metrics_port: int = 0,
     session_timeout: float = 30.0,
+    commit_interval: float = 2.8,
 ) -> None:
     """Block until the worker is stopped (SIGTERM / Ctrl-C); ``metrics_port`` 0 serves no pipeline metrics."""
     scorecard = load_scorecard(scorecard_path)
@@ -31,6 +32,13 @@ def run_worker(
     metrics = PipelineMetrics()
     if metrics_port:
         metrics.serve(metrics_port)
-    app, _pipeline = create_app(settings, scorecard, store=store, metrics=metrics, session_timeout=session_timeout)
+    app, _pipeline = create_app(
+        settings,
+        scorecard,
+        store=store,
+        metrics=metrics,
+        session_timeout=session_timeout,
+        commit_interval=commit_interval,
+    )
     worker = Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -128,7 +128,8 @@ class Deployment:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start_worker(self, name: str = "worker") -> WorkerProcess:
+    def start_worker(self, name: str = "worker", **env: str) -> WorkerProcess:
+        """``scorecard worker`` as a process, logging to the work dir; ``env`` adds or overrides variables."""
         port = free_port()
         log_path = self.workdir / f"{name}-{len(self.workers)}.log"
         command = [sys.executable, "-m", "scorecard", "worker", "--scorecard", str(self.scorecard_path)]
@@ -137,7 +138,7 @@ class Deployment:
             process = subprocess.Popen(
                 command,
                 cwd=self.workdir,
-                env=self.env(),
+                env={**self.env(), **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

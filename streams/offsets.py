@@ -1,0 +1,76 @@
+"""Where a worker reads a partition from after a rebalance, and why no message is skipped on the way.
+
+Faust (faust-streaming 0.15.3 with aiokafka 0.14) can skip input messages around a rebalance. Each message it skips
+is lost: the unit records' applied offsets (``streams/processor.py``) make every re-read harmless, but nothing
+re-reads a message Faust has stepped over, and later messages of its partition get applied and committed after it.
+Two ways were found by ``tests/integration/test_worker.py::
+test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_replay``, and this module closes both:
+
+1. **A partition without a committed offset changes hands** (a worker died before its first commit). The new
+   owner's consumer starts fetching it from the beginning while the tables recover, and Faust's streams skip what
+   arrives while flow is suspended. Faust's ``perform_seek`` then rewinds every partition to its committed offset,
+   but aiokafka's ``seek_to_committed`` seeks only when that offset is above 0, so this partition stays where the
+   skipping left it: thousands of events lost, in about half of the runs of the test. ``SourceConsumer`` rewinds
+   every input and by-unit partition without a committed offset to its first available offset after Faust's seek.
+2. **Resuming flow empties the agents' queues** (mode's ``FlowControlEvent.resume`` clears every queue created
+   with ``clear_on_resume``, which all stream queues are), also when flow is already running. Faust's recovery
+   resumes flow several times, the last time just after its ``perform_seek``; the messages the consumer delivered
+   in between had already moved Faust's read offsets past them, so they were neither in a queue any more nor read
+   again: a handful of events lost in about one run in eight. ``ResumeKeepsQueues`` clears the queues only when
+   flow really goes from suspended to running, which is when they hold messages of the previous assignment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
+from faust.types import TP
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
+
+
+class SourceConsumer(AIOKafkaConsumer):
+    """Faust's aiokafka consumer, with ``perform_seek`` rewinding uncommitted source partitions to their start."""
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        sources: frozenset[str] = getattr(self.app, "source_topics", frozenset())
+        uncommitted = [tp for tp in self.assignment() if tp.topic in sources and not self._committed_offset.get(tp)]
+        if uncommitted:
+            await self.seek_wait(await self._start_offsets(uncommitted))
+
+    async def _start_offsets(self, partitions: list[TP]) -> dict[TP, int]:
+        """The first offset still in each partition's log (0 unless retention deleted the beginning)."""
+        earliest = await self.earliest_offsets(*partitions)
+        return {tp: earliest.get(tp) or 0 for tp in partitions}
+
+
+class ResumeKeepsQueues(FlowControlEvent):
+    """Flow control whose ``resume`` clears the stream queues only when flow was suspended (see point 2 above)."""
+
+    def resume(self) -> None:
+        if self.is_active():
+            return
+        super().resume()
+
+
+class ScorecardApp(faust.App):
+    """A Faust app with the two fixes above; ``source_topics`` names the topics ``SourceConsumer`` rewinds."""
+
+    source_topics: frozenset[str] = frozenset()
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return ResumeKeepsQueues(loop=self.loop)
+
+    def _new_consumer(self) -> Any:
+        return SourceConsumer(
+            self.transport,
+            callback=self.topics.on_message,
+            on_partitions_revoked=self._on_partitions_revoked,
+            on_partitions_assigned=self._on_partitions_assigned,
+            beacon=self.beacon,
+            loop=self.transport.loop,
+        )
