@@ -7,6 +7,7 @@ partition count, and refuses to start when an existing input topic disagrees.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -47,25 +48,38 @@ def partition_for(unit: str, partitions: int) -> int:
     return (murmur2(unit.encode()) & 0x7FFFFFFF) % partitions
 
 
+CHANGELOG_CONFIG = {"cleanup.policy": "compact"}
+"""What Faust itself gives a table's changelog topic (``compacting=True``, no retention)."""
+
+VISIBLE_TIMEOUT_S = 30.0
+
+
 async def ensure_topics(settings: Settings, names: TopicNames) -> None:
-    """Create the input and dead-letter topics when missing; check the partition counts of the input topic and of
-    the internal topics Faust created before (repartition, changelog)."""
+    """Create every topic the worker reads or writes when missing, and wait until the broker lists them; check the
+    partition counts of the input topic and of the internal topics (repartition, changelog).
+
+    Faust would create the internal topics itself, but just before it subscribes: a topic the consumer's metadata
+    does not show yet is left out of the group's assignment ("Ignoring missing topic") until the next metadata
+    refresh, minutes later, and events forwarded to the repartition topic wait that long (seen once in CI).
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         existing = await admin.list_topics()
-        missing = [n for n in (names.events, names.dead_letter) if n not in existing]
+        wanted = {names.events: None, names.dead_letter: None, names.by_unit: None, names.changelog: CHANGELOG_CONFIG}
+        missing = [
+            NewTopic(name, num_partitions=settings.partitions, replication_factor=1, topic_configs=config or {})
+            for name, config in wanted.items()
+            if name not in existing
+        ]
         if missing:
-            await admin.create_topics(
-                [NewTopic(n, num_partitions=settings.partitions, replication_factor=1) for n in missing]
-            )
+            await admin.create_topics(missing)  # a topic created meanwhile by someone else is reported, not raised
+        await _wait_visible(admin, list(wanted))
         # The input topic, the repartition topic and the table's changelog must be co-partitioned: Faust only
         # assigns a unit's record to the worker that reads its partitions when all three have the same count.
-        for name in (names.events, names.by_unit, names.changelog):
-            if name not in existing:
-                continue
-            described = await admin.describe_topics([name])
-            count = len(described[0]["partitions"])
+        # Checked on every one of them, not only those listed before: a topic just created may not be listed yet.
+        for described in await admin.describe_topics([names.events, names.by_unit, names.changelog]):
+            name, count = described["topic"], len(described["partitions"])
             if count != settings.partitions:
                 raise TopicError(
                     f"topic {name} has {count} partitions but SCORECARD_PARTITIONS is {settings.partitions}; set "
@@ -74,3 +88,20 @@ async def ensure_topics(settings: Settings, names: TopicNames) -> None:
                 )
     finally:
         await admin.close()
+
+
+async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Poll the broker's metadata until every topic in ``names`` is listed with a leader for each partition."""
+    deadline = asyncio.get_running_loop().time() + VISIBLE_TIMEOUT_S
+    while True:
+        described = await admin.describe_topics(names)
+        if all(
+            not t["error_code"] and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TopicError(
+                f"topics {names} were created but the broker does not list them after {VISIBLE_TIMEOUT_S}s"
+            )
+        await asyncio.sleep(0.1)
