@@ -1,8 +1,9 @@
 """The Kafka topics of the pipeline: names, partitioning, and creating them before Faust starts.
 
-Faust creates its own internal topics (changelogs, the repartition topic) but never the source topic, and a table's
-partitions must equal its source's; so the worker creates the input and dead-letter topics itself, with the configured
-partition count, and refuses to start when an existing input topic disagrees.
+Faust never creates a source topic, and creates its internal topics (the changelog, the repartition topic) too late
+for its own consumer to see them (see ``ensure_topics``); a table's partitions must also equal its source's. So the
+worker creates all four topics itself with the configured partition count, and refuses to start when an existing
+input, repartition or changelog topic disagrees.
 """
 
 from __future__ import annotations
