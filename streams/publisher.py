@@ -83,7 +83,7 @@ async def publish_lines(
     """
     names = TopicNames.from_settings(settings)
     # Creating the topic here (not by broker auto-creation) gives it the partition count the worker expects.
-    await ensure_topics(settings, names)
+    await ensure_topics(settings, names, internal=False)
     stats = PublishStats(topic=names.events)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,

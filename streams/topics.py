@@ -55,19 +55,23 @@ CHANGELOG_CONFIG = {"cleanup.policy": "compact"}
 VISIBLE_TIMEOUT_S = 30.0
 
 
-async def ensure_topics(settings: Settings, names: TopicNames) -> None:
-    """Create every topic the worker reads or writes when missing, and wait until the broker lists them; check the
-    partition counts of the input topic and of the internal topics (repartition, changelog).
+async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool = True) -> None:
+    """Create the topics when missing and wait until the broker lists them; check that the input topic and the
+    internal ones (repartition, changelog) have the configured partition count.
 
-    Faust would create the internal topics itself, but just before it subscribes: a topic the consumer's metadata
-    does not show yet is left out of the group's assignment ("Ignoring missing topic") until the next metadata
-    refresh, minutes later, and events forwarded to the repartition topic wait that long (seen once in CI).
+    ``internal=False`` (a publisher) handles only the input and dead-letter topics: the internal ones belong to
+    the workers of an app id. A worker creates them too because Faust would create them just before it subscribes:
+    a topic the consumer's metadata does not show yet is left out of the group's assignment ("Ignoring missing
+    topic") until the next metadata refresh, minutes later, and events forwarded to the repartition topic wait that
+    long (seen once in CI).
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         existing = await admin.list_topics()
-        wanted = {names.events: None, names.dead_letter: None, names.by_unit: None, names.changelog: CHANGELOG_CONFIG}
+        wanted: dict[str, dict[str, str] | None] = {names.events: None, names.dead_letter: None}
+        if internal:
+            wanted |= {names.by_unit: None, names.changelog: CHANGELOG_CONFIG}
         missing = [
             NewTopic(name, num_partitions=settings.partitions, replication_factor=1, topic_configs=config or {})
             for name, config in wanted.items()
@@ -79,7 +83,8 @@ async def ensure_topics(settings: Settings, names: TopicNames) -> None:
         # The input topic, the repartition topic and the table's changelog must be co-partitioned: Faust only
         # assigns a unit's record to the worker that reads its partitions when all three have the same count.
         # Checked on every one of them, not only those listed before: a topic just created may not be listed yet.
-        for described in await admin.describe_topics([names.events, names.by_unit, names.changelog]):
+        checked = [names.events, names.by_unit, names.changelog] if internal else [names.events]
+        for described in await admin.describe_topics(checked):
             name, count = described["topic"], len(described["partitions"])
             if count != settings.partitions:
                 raise TopicError(

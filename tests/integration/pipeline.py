@@ -290,7 +290,7 @@ async def publish_keyed_by_id(settings: Settings, lines: list[bytes]) -> None:
 
     from streams.topics import TopicNames, ensure_topics
 
-    await ensure_topics(settings, TopicNames.from_settings(settings))  # never let the broker auto-create it
+    await ensure_topics(settings, TopicNames.from_settings(settings), internal=False)  # never auto-created
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:

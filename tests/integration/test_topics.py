@@ -50,3 +50,20 @@ async def test_refuses_a_topic_with_another_partition_count(
             await ensure_topics(mine, names)
     finally:
         await delete_topics(mine)
+
+
+async def test_a_publisher_leaves_the_internal_topics_to_the_workers(
+    settings: Settings, unique_name: Callable[[str], str], kafka_admin: AIOKafkaAdminClient
+) -> None:
+    """``internal=False`` creates the input and dead-letter topics only, and ignores internal topics of its app id:
+    a publisher may use another partition count setting than the workers, as long as the input topic exists."""
+    mine = _settings(settings, unique_name, 4)
+    names = TopicNames.from_settings(mine)
+    await kafka_admin.create_topics([NewTopic(names.changelog, num_partitions=2, replication_factor=1)])
+    try:
+        await ensure_topics(mine, names, internal=False)
+        listed = set(await kafka_admin.list_topics())
+        assert {names.events, names.dead_letter} <= listed
+        assert names.by_unit not in listed
+    finally:
+        await delete_topics(mine)
