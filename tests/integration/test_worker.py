@@ -14,11 +14,15 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
+from scorecard.config import Settings
 from scorecard.definition import load_scorecard
 from scorecard.engine import Engine, definition_hash
 from scorecard.simulator import generate_events
+from streams.topics import TopicNames, ensure_topics
 from tests.integration.pipeline import (
     ACME,
     ACME_EVENTS,
@@ -201,6 +205,30 @@ def test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_r
     if key == "unit":
         assert deployment.status_json(at) == expected
     assert survivor.alive()
+
+
+async def commit_beyond_the_end(settings: Settings, offset: int) -> None:
+    """What a group keeps when its input topic is deleted and created again and Kafka misses the cleanup."""
+    await ensure_topics(settings, TopicNames.from_settings(settings))
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.app_id)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(settings.topic, p) for p in range(settings.partitions)]
+        consumer.assign(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+def test_offsets_beyond_the_log_end_do_not_hide_the_events(deployment: Deployment) -> None:
+    """Seen in the demo (it deletes and re-creates its topics): Faust read the partitions from their start but
+    dropped every message below the stale committed offset, so nothing was counted; the worker now rewinds them."""
+    asyncio.run(commit_beyond_the_end(deployment.settings, 5000))
+    expected, at = replay_json(ACME, ACME_EVENTS)
+    deployment.start_worker()
+    stats = deployment.publish(event_lines(ACME_EVENTS))
+    deployment.wait_for_events(stats.sent)
+    assert deployment.status_json(at) == expected
 
 
 def replayed(worker: WorkerProcess) -> float:
