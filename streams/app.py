@@ -34,7 +34,7 @@ from scorecard.store import RedisStore, StoreError
 from streams.metrics import PipelineMetrics
 from streams.offsets import ScorecardApp
 from streams.processor import BatchProcessor, BatchResult, DeadLetter, Item, decode_and_route
-from streams.topics import TopicNames, partition_for
+from streams.topics import TABLE_NAME, TopicNames, partition_for
 
 log = logging.getLogger("scorecard.worker")
 
@@ -268,7 +268,7 @@ def create_app(
     table = app.tables.add(
         UnitTable(
             app,
-            name="units",
+            name=TABLE_NAME,
             beacon=app.tables.beacon,
             partitions=partitions,
             use_partitioner=True,

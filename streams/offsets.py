@@ -56,12 +56,12 @@ class SourceConsumer(AIOKafkaConsumer):
         reset deletes its topics right after starting Kafka). Faust would then read from the start (aiokafka's
         out-of-range reset) yet drop every message below the stale offset as already read: nothing counted.
         """
-        committed = {tp: self._committed_offset.get(tp) for tp in partitions}
-        candidates = [tp for tp, offset in committed.items() if offset]
+        committed = {tp: offset for tp in partitions if (offset := self._committed_offset.get(tp))}
+        candidates = list(committed)
         if not candidates:
             return []
         ends = await self.highwaters(*candidates)
-        stale = [tp for tp in candidates if (committed[tp] or 0) > (ends.get(tp) or 0)]
+        stale = [tp for tp in candidates if committed[tp] > (ends.get(tp) or 0)]
         for tp in stale:
             log.warning(
                 "committed offset %s of %s is beyond its log end %s (topic re-created?): reading it from its start",

@@ -21,6 +21,10 @@ class TopicError(RuntimeError):
     """A topic exists with a shape the pipeline cannot work with; the message says how to fix it."""
 
 
+TABLE_NAME = "units"
+"""The Faust table of unit records; Faust names its changelog topic ``<app id>-<table name>-changelog``."""
+
+
 @dataclass(frozen=True)
 class TopicNames:
     """Every topic name of one deployment, derived from the settings in one place."""
@@ -36,7 +40,7 @@ class TopicNames:
             events=settings.topic,
             dead_letter=settings.dead_letter_topic,
             by_unit=f"{settings.app_id}-events-by-unit",
-            changelog=f"{settings.app_id}-units-changelog",
+            changelog=f"{settings.app_id}-{TABLE_NAME}-changelog",
         )
 
 
@@ -79,14 +83,12 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
         ]
         if missing:
             await admin.create_topics(missing)  # a topic created meanwhile by someone else is reported, not raised
-        await _wait_visible(admin, list(wanted))
+        described = await _wait_visible(admin, list(wanted))
         # The input topic, the repartition topic and the table's changelog must be co-partitioned: Faust only
         # assigns a unit's record to the worker that reads its partitions when all three have the same count.
         # Checked on every one of them, not only those listed before: a topic just created may not be listed yet.
-        checked = [names.events, names.by_unit, names.changelog] if internal else [names.events]
-        for described in await admin.describe_topics(checked):
-            name, count = described["topic"], len(described["partitions"])
-            if count != settings.partitions:
+        for name, count in described.items():
+            if name != names.dead_letter and count != settings.partitions:
                 raise TopicError(
                     f"topic {name} has {count} partitions but SCORECARD_PARTITIONS is {settings.partitions}; set "
                     f"SCORECARD_PARTITIONS={count}, or start a new pipeline with another SCORECARD_APP_ID (the input, "
@@ -96,8 +98,9 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
         await admin.close()
 
 
-async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str]) -> None:
-    """Poll the broker's metadata until every topic in ``names`` is listed with a leader for each partition."""
+async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Poll the broker's metadata until every topic in ``names`` is listed with a leader for each partition;
+    return each topic's partition count."""
     deadline = asyncio.get_running_loop().time() + VISIBLE_TIMEOUT_S
     while True:
         described = await admin.describe_topics(names)
@@ -105,7 +108,7 @@ async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str]) -> None:
             not t["error_code"] and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
             for t in described
         ):
-            return
+            return {t["topic"]: len(t["partitions"]) for t in described}
         if asyncio.get_running_loop().time() > deadline:
             raise TopicError(
                 f"topics {names} were created but the broker does not list them after {VISIBLE_TIMEOUT_S}s"
