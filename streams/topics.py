@@ -9,6 +9,7 @@ input, repartition or changelog topic disagrees.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -44,11 +45,13 @@ class TopicNames:
         )
 
 
+@functools.lru_cache(maxsize=65536)
 def partition_for(unit: str, partitions: int) -> int:
     """The partition Kafka's default partitioner (and so Faust's) gives a message keyed by `unit`.
 
     The worker processes an event in place when it already sits in this partition of the input topic and forwards
-    it to the repartition topic otherwise; both paths then agree on which partition owns a unit's state.
+    it to the repartition topic otherwise; both paths then agree on which partition owns a unit's state. Cached:
+    it runs for every event, and aiokafka's murmur2 is pure Python (2.5% of a worker's time before the cache).
     """
     return (murmur2(unit.encode()) & 0x7FFFFFFF) % partitions
 

@@ -1,0 +1,160 @@
+"""The direct hand-over of ``streams/delivery.py``: same outcome as Faust's raced delivery, without its tasks.
+
+The consumer here is a plain mode ``Service`` with the mixin and a delivery callback shaped like Faust's conductor
+(put into a bounded queue; wait for room when it is full); the worker with the real conductor, broker and rebalances
+is exercised by ``tests/integration/test_worker.py`` (failover and equal-to-replay tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+from typing import Any
+
+import pytest
+from faust.transport.consumer import Consumer
+from mode import Service
+
+from streams.delivery import DirectDelivery, _finish
+from streams.offsets import SourceConsumer
+
+FAUST_DRAIN_SHA256 = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
+"""Faust 0.15.3's ``Consumer._drain_messages``, which ``DirectDelivery._drain_messages`` copies."""
+
+
+class FakeConsumer(DirectDelivery, Service):
+    """What ``DirectDelivery._deliver`` uses of Faust's consumer: ``callback``, ``suspend_flow``, ``wait_first``."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=room)
+        self.suspend_flow = asyncio.Event()
+        self.raced = 0
+
+    async def callback(self, message: str) -> None:
+        """Like the conductor: put at once when there is room, else wait for it in a task of its own."""
+        if message == "bad":
+            raise ValueError("cannot decode")
+        if self.queue.full():
+            await asyncio.wait([asyncio.ensure_future(self.queue.put(message))])
+        else:
+            self.queue.put_nowait(message)
+
+    async def wait_first(self, *coros: Any, timeout: Any = None) -> Any:
+        self.raced += 1
+        return await super().wait_first(*coros, timeout=timeout)
+
+
+async def test_a_delivery_with_room_completes_at_once_without_the_race() -> None:
+    consumer = FakeConsumer(room=2)
+    await consumer._deliver("a")
+    await consumer._deliver("b")
+    assert [consumer.queue.get_nowait(), consumer.queue.get_nowait()] == ["a", "b"]
+    assert consumer.raced == 0
+
+
+async def test_a_delivery_to_a_full_queue_waits_for_room_through_the_race() -> None:
+    consumer = FakeConsumer(room=1)
+    await consumer._deliver("a")
+    delivering = asyncio.ensure_future(consumer._deliver("b"))
+    await asyncio.sleep(0.01)
+    assert not delivering.done(), "the queue is full: the delivery must wait"
+    assert consumer.queue.get_nowait() == "a"
+    await asyncio.wait_for(delivering, 1)
+    assert consumer.queue.get_nowait() == "b"
+    assert consumer.raced == 1
+
+
+async def test_suspending_flow_ends_a_blocked_delivery_so_a_rebalance_cannot_deadlock() -> None:
+    consumer = FakeConsumer(room=1)
+    await consumer._deliver("a")
+    delivering = asyncio.ensure_future(consumer._deliver("b"))
+    await asyncio.sleep(0.01)
+    consumer.suspend_flow.set()  # what Faust does when a rebalance starts
+    await asyncio.wait_for(delivering, 1)
+    await asyncio.sleep(0.01)
+    assert consumer.queue.qsize() == 1, "the blocked put was cancelled, as with Faust's own race"
+
+
+async def test_while_flow_is_suspended_every_delivery_takes_faust_path() -> None:
+    consumer = FakeConsumer(room=2)
+    consumer.suspend_flow.set()
+    await consumer._deliver("a")
+    assert consumer.raced == 1
+
+
+async def test_a_failing_delivery_raises_to_the_drain_loop_as_before() -> None:
+    consumer = FakeConsumer(room=2)
+    with pytest.raises(ValueError, match="cannot decode"):
+        await consumer._deliver("bad")
+
+
+async def waits_then(future: asyncio.Future[int], then: int) -> int:
+    return await future + then
+
+
+async def test_finish_resumes_with_the_result_of_the_awaited_future() -> None:
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    delivery = waits_then(future, 1)
+    waiting_on = delivery.send(None)
+    assert waiting_on is future
+    task = asyncio.ensure_future(_finish(delivery, waiting_on))
+    await asyncio.sleep(0)
+    future.set_result(41)
+    assert await task == 42
+
+
+async def test_finish_throws_the_futures_exception_into_the_delivery() -> None:
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    delivery = waits_then(future, 1)
+    task = asyncio.ensure_future(_finish(delivery, delivery.send(None)))
+    await asyncio.sleep(0)
+    future.set_exception(KeyError("gone"))
+    with pytest.raises(KeyError, match="gone"):
+        await task
+
+
+async def test_cancelling_finish_cancels_what_the_delivery_waits_on_and_the_delivery_sees_it() -> None:
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    seen: list[str] = []
+
+    async def delivery_noting_cancel() -> None:
+        try:
+            await future
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    delivery = delivery_noting_cancel()
+    task = asyncio.ensure_future(_finish(delivery, delivery.send(None)))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert future.cancelled()
+    assert seen == ["cancelled"]
+
+
+async def test_finish_reschedules_a_bare_yield() -> None:
+    async def yields_twice() -> str:
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return "done"
+
+    delivery = yields_twice()
+    assert delivery.send(None) is None
+    assert await _finish(delivery, None) == "done"
+
+
+def test_the_worker_consumer_uses_the_direct_delivery() -> None:
+    assert SourceConsumer._drain_messages is DirectDelivery._drain_messages
+
+
+def test_faust_drain_loop_is_the_one_copied() -> None:
+    """An upgrade of Faust that changes its loop must be compared with the copy in ``streams/delivery.py``."""
+    source = inspect.getsource(Consumer._drain_messages)
+    assert hashlib.sha256(source.encode()).hexdigest() == FAUST_DRAIN_SHA256, (
+        "faust.transport.consumer.Consumer._drain_messages changed: port the change to "
+        "streams.delivery.DirectDelivery._drain_messages, then update FAUST_DRAIN_SHA256"
+    )
