@@ -13,9 +13,9 @@ room and flow runs: the steady state) is then complete, for the cost of a functi
 suspend is finished by ``_finish``, exactly as the task ``wait_first`` would have created for it, and raced against
 ``suspend_flow`` as before. While flow is suspended every delivery takes Faust's path unchanged.
 
-The rest of the loop (read offsets, gaps, commits, yielding to the event loop every 100 messages, the errors that
-end it) is Faust 0.15.3's, copied; ``tests/unit/test_delivery.py`` fails when Faust's loop changes, so that an
-upgrade re-checks this copy.
+``_drain_messages`` is Faust 0.15.3's loop copied verbatim (read offsets, gaps, commits, yielding to the event loop
+every 100 messages, the errors that end it) but for its delivery line; ``tests/unit/test_delivery.py`` checks that
+it equals Faust's installed loop with that one substitution, so that a Faust upgrade re-checks the copy.
 """
 
 from __future__ import annotations
@@ -68,20 +68,22 @@ class DirectDelivery:
             return
         await consumer.wait_first(_finish(delivery, waiting_on), consumer.suspend_flow.wait())
 
-    async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover - Faust's loop, one line changed
-        consumer: Any = self
-        deliver = self._deliver
-        getmany = consumer.getmany
-        consumer_should_stop = consumer._stopped.is_set
+    async def _drain_messages(self: Any, fetcher: ServiceT) -> None:  # pragma: no cover
+        # This is the background thread started by Fetcher, used to
+        # constantly read messages using Consumer.getmany.
+        # It takes Fetcher as argument, because we must be able to
+        # stop it using `await Fetcher.stop()`.
+        getmany = self.getmany
+        consumer_should_stop = cast(Service, self)._stopped.is_set
         fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
 
-        get_read_offset = consumer._read_offset.__getitem__
-        set_read_offset = consumer._read_offset.__setitem__
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
         flag_consumer_fetching = CONSUMER_FETCHING
-        set_flag = consumer.diag.set_flag
-        unset_flag = consumer.diag.unset_flag
-        commit_every = consumer._commit_every
-        acks_enabled_for = consumer.app.topics.acks_enabled_for
+        set_flag = self.diag.set_flag
+        unset_flag = self.diag.unset_flag
+        commit_every = self._commit_every
+        acks_enabled_for = self.app.topics.acks_enabled_for
 
         yield_every = 100
         num_since_yield = 0
@@ -94,8 +96,8 @@ class DirectDelivery:
 
                 # Sleeping because sometimes getmany is called in a loop
                 # never releasing to the event loop
-                await consumer.sleep(0)
-                if not consumer.should_stop:
+                await self.sleep(0)
+                if not self.should_stop:
                     async for tp, message in ait:
                         num_since_yield += 1
                         if num_since_yield > yield_every:
@@ -110,14 +112,15 @@ class DirectDelivery:
                             if gap > 1 and r_offset:
                                 acks_enabled = acks_enabled_for(message.topic)
                                 if acks_enabled:
-                                    await consumer._add_gap(tp, r_offset + 1, offset)
-                            if commit_every is not None and consumer._n_acked >= commit_every:
-                                consumer._n_acked = 0
-                                await consumer.commit()
-                            await deliver(message)  # Faust: await self.wait_first(callback(message), ...)
+                                    await self._add_gap(tp, r_offset + 1, offset)
+                            if commit_every is not None:
+                                if self._n_acked >= commit_every:
+                                    self._n_acked = 0
+                                    await self.commit()
+                            await self._deliver(message)
                             set_read_offset(tp, offset)
                         else:
-                            consumer.log.dev(
+                            self.log.dev(
                                 "DROPPED MESSAGE ROFF %r: k=%r v=%r",
                                 offset,
                                 message.key,
@@ -125,20 +128,20 @@ class DirectDelivery:
                             )
                     unset_flag(flag_consumer_fetching)
 
-        except consumer.consumer_stopped_errors:
-            if consumer.transport.app.should_stop:
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
                 # we're already stopping so ignore
-                consumer.log.info("Broker stopped consumer, shutting down...")
+                self.log.info("Broker stopped consumer, shutting down...")
                 return
             raise
         except asyncio.CancelledError:
-            if consumer.transport.app.should_stop:
+            if self.transport.app.should_stop:
                 # we're already stopping so ignore
-                consumer.log.info("Consumer shutting down for user cancel.")
+                self.log.info("Consumer shutting down for user cancel.")
                 return
             raise
         except Exception as exc:
-            consumer.log.exception("Drain messages raised: %r", exc)
+            self.log.exception("Drain messages raised: %r", exc)
             raise
         finally:
             unset_flag(flag_consumer_fetching)
