@@ -186,6 +186,13 @@ def _load_or_exit(path: Path) -> Scorecard:
     "Seconds between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
     type=click.FloatRange(min=0.1),
 )
+@_env_option(
+    "--stop-timeout",
+    "SCORECARD_STOP_TIMEOUT",
+    "Seconds a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
+    "must while Kafka is unreachable; a second signal exits at once.",
+    type=click.FloatRange(min=1.0),
+)
 @click.option(
     "--loglevel",
     type=click.Choice(["crit", "error", "warn", "info", "debug"]),
@@ -203,6 +210,7 @@ def worker_command(
     metrics_port: int,
     session_timeout: float,
     commit_interval: float,
+    stop_timeout: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
@@ -219,6 +227,7 @@ def worker_command(
         metrics_port=metrics_port,
         session_timeout=session_timeout,
         commit_interval=commit_interval,
+        stop_timeout=stop_timeout,
     )
 
 

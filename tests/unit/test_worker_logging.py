@@ -1,4 +1,4 @@
-"""``scorecard worker`` logs at the asked level only: no debug records built and dropped on the hot path."""
+"""`scorecard worker` logging: the asked level only (no debug records built and dropped); aiokafka repeats held."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from faust import Worker
 
 from streams.offsets import ScorecardApp
-from streams.worker import quiet_worker
+from streams.worker import RepeatedRecords, ScorecardWorker
 
 
 @pytest.fixture
@@ -33,12 +33,43 @@ def debug_enabled_after_setup(worker: Worker) -> bool:
 @pytest.mark.usefixtures("restored_logging")
 def test_the_worker_does_not_enable_debug_logging_at_warn() -> None:
     app = ScorecardApp("unit-worker-logging", broker="kafka://127.0.0.1:1")
-    assert not debug_enabled_after_setup(quiet_worker(app, "warn"))
+    worker = ScorecardWorker(app, loglevel="warn", stop_timeout=15)
+    assert not debug_enabled_after_setup(worker)
     assert logging.getLogger().level == logging.WARNING
+    assert all(any(isinstance(f, RepeatedRecords) for f in h.filters) for h in logging.getLogger().handlers)
 
 
 @pytest.mark.usefixtures("restored_logging")
-def test_faust_own_worker_does_which_is_what_quiet_worker_avoids() -> None:
-    """If Faust stops raising the root level for its spinner, ``quiet_worker`` can go."""
+def test_faust_own_worker_does_which_is_what_the_scorecard_worker_avoids() -> None:
+    """If Faust stops raising the root level for its spinner, dropping the spinner is no longer needed."""
     app = ScorecardApp("unit-worker-logging-faust", broker="kafka://127.0.0.1:1")
     assert debug_enabled_after_setup(Worker(app, loglevel="warn", quiet=True))
+
+
+def record(name: str, msg: str, level: int = logging.ERROR, *args: object) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, args, None)
+
+
+def test_repeated_aiokafka_errors_pass_once_per_window_then_say_how_many_were_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("streams.worker.time.monotonic", lambda: clock[0])
+    repeats = RepeatedRecords(window=10)
+    template = "Unable connect to node with id %s: %s"
+    passed = [repeats.filter(record("aiokafka.client", template, logging.ERROR, 1, "refused")) for _ in range(500)]
+    assert passed.count(True) == 1
+    clock[0] += 10.5
+    summary = record("aiokafka.client", template, logging.ERROR, 1, "refused")
+    assert repeats.filter(summary)
+    assert "499 more like it in the last 10 s" in summary.getMessage()
+    assert summary.getMessage().startswith("Unable connect to node with id 1: refused")
+
+
+def test_other_kinds_and_other_loggers_pass_untouched() -> None:
+    repeats = RepeatedRecords(window=10)
+    assert repeats.filter(record("aiokafka.client", "Unable to update metadata from %s"))
+    assert repeats.filter(record("aiokafka.consumer.fetcher", "Failed fetch messages from %s: %s"))
+    for _ in range(3):
+        assert repeats.filter(record("scorecard.worker", "resynced %d own states"))
+        assert repeats.filter(record("aiokafka.client", "Connecting", logging.INFO))
