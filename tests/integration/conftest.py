@@ -17,7 +17,7 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from scorecard.config import Settings
-from tests.integration.pipeline import ACME, PARTITIONS, Deployment
+from tests.integration.pipeline import ACME, Deployment, own_settings
 
 START_HINT = "start the local services with `make services-up` (or run the suite with `make test`)"
 
@@ -99,14 +99,6 @@ async def create_topic(
 @pytest.fixture
 def deployment(settings: Settings, unique_name: Callable[[str], str], tmp_path: Path) -> Iterator[Deployment]:
     """A whole pipeline of its own (app id, topics, Redis prefix) on the real services; closed after the test."""
-    mine = Settings(
-        settings.kafka_bootstrap,
-        settings.redis_url,
-        settings.prometheus_url,
-        unique_name("events"),
-        unique_name("app"),
-        PARTITIONS,
-    )
-    deployment = Deployment(mine, ACME, tmp_path)
+    deployment = Deployment(own_settings(settings, unique_name), ACME, tmp_path)
     yield deployment
     deployment.close()

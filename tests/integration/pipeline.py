@@ -102,6 +102,18 @@ class WorkerProcess:
             self.kill()
 
 
+def own_settings(base: Settings, unique_name: Callable[[str], str], *, kafka_bootstrap: str | None = None) -> Settings:
+    """``base`` with a topic and app id of the test's own (so its own Redis prefix), on ``kafka_bootstrap`` if given."""
+    return Settings(
+        kafka_bootstrap or base.kafka_bootstrap,
+        base.redis_url,
+        base.prometheus_url,
+        unique_name("events"),
+        unique_name("app"),
+        PARTITIONS,
+    )
+
+
 @dataclass
 class Deployment:
     """An isolated pipeline: settings with a unique app id and topic, the definition, a working directory."""

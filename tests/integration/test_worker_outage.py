@@ -20,7 +20,7 @@ import pytest
 
 from scorecard.config import Settings
 from streams.worker import EXIT_WITHOUT_COMMIT
-from tests.integration.pipeline import ACME, ACME_EVENTS, PARTITIONS, Deployment, free_port, run_services
+from tests.integration.pipeline import ACME, ACME_EVENTS, Deployment, free_port, own_settings, run_services
 
 STOP_TIMEOUT_S = 5.0
 DOWN_S = 8.0  # how long the worker runs without Kafka before it is told to stop
@@ -42,14 +42,7 @@ def private_kafka(tmp_path: Path) -> Iterator[dict[str, str]]:
 def test_a_worker_stops_within_its_stop_timeout_while_kafka_is_down(
     private_kafka: dict[str, str], settings: Settings, unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:
-    mine = Settings(
-        private_kafka["SCORECARD_KAFKA_BOOTSTRAP"],
-        settings.redis_url,
-        settings.prometheus_url,
-        unique_name("events"),
-        unique_name("app"),
-        PARTITIONS,
-    )
+    mine = own_settings(settings, unique_name, kafka_bootstrap=private_kafka["SCORECARD_KAFKA_BOOTSTRAP"])
     deployment = Deployment(mine, ACME, tmp_path)
     lines = [line for line in ACME_EVENTS.read_bytes().splitlines() if line.strip()][:500]
     try:

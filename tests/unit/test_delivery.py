@@ -57,12 +57,18 @@ async def test_a_delivery_with_room_completes_at_once_without_the_race() -> None
     assert consumer.raced == 0
 
 
-async def test_a_delivery_to_a_full_queue_waits_for_room_through_the_race() -> None:
+async def blocked_delivery() -> tuple[FakeConsumer, asyncio.Future[None]]:
+    """A consumer whose one-place queue holds "a", and the delivery of "b", waiting for room."""
     consumer = FakeConsumer(room=1)
     await consumer._deliver("a")
     delivering = asyncio.ensure_future(consumer._deliver("b"))
     await asyncio.sleep(0.01)
     assert not delivering.done(), "the queue is full: the delivery must wait"
+    return consumer, delivering
+
+
+async def test_a_delivery_to_a_full_queue_waits_for_room_through_the_race() -> None:
+    consumer, delivering = await blocked_delivery()
     assert consumer.queue.get_nowait() == "a"
     await asyncio.wait_for(delivering, 1)
     assert consumer.queue.get_nowait() == "b"
@@ -70,10 +76,7 @@ async def test_a_delivery_to_a_full_queue_waits_for_room_through_the_race() -> N
 
 
 async def test_suspending_flow_ends_a_blocked_delivery_so_a_rebalance_cannot_deadlock() -> None:
-    consumer = FakeConsumer(room=1)
-    await consumer._deliver("a")
-    delivering = asyncio.ensure_future(consumer._deliver("b"))
-    await asyncio.sleep(0.01)
+    consumer, delivering = await blocked_delivery()
     consumer.suspend_flow.set()  # what Faust does when a rebalance starts
     await asyncio.wait_for(delivering, 1)  # the drain loop goes on although the queue is still full
     assert consumer.queue.full()
