@@ -168,22 +168,25 @@ def timed_rate(
     counts: list[tuple[float, int]] = []
 
     async def publish_and_watch() -> None:
-        for process in paused:
-            process.send_signal(signal.SIGSTOP)
-        try:
-            if paused:
-                await publish_lines(settings, lines)
-        finally:
+        publisher = None
+        if paused:
             for process in paused:
-                process.send_signal(signal.SIGCONT)
-        publisher = asyncio.create_task(publish_lines(settings, [] if paused else lines))
+                process.send_signal(signal.SIGSTOP)
+            try:
+                await publish_lines(settings, lines)
+            finally:
+                for process in paused:
+                    process.send_signal(signal.SIGCONT)
+        else:
+            publisher = asyncio.create_task(publish_lines(settings, lines))
         while True:
             counted = await asyncio.to_thread(counted_now)
             counts.append((time.perf_counter(), counted))
             if counted >= total:
                 break
             await asyncio.sleep(0.05)
-        await publisher
+        if publisher is not None:
+            await publisher
 
     asyncio.run(publish_and_watch())
     first = next(i for i, (_, c) in enumerate(counts) if c > 0)

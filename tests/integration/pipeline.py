@@ -102,7 +102,13 @@ class WorkerProcess:
             self.kill()
 
 
-def own_settings(base: Settings, unique_name: Callable[[str], str], *, kafka_bootstrap: str | None = None) -> Settings:
+def own_settings(
+    base: Settings,
+    unique_name: Callable[[str], str],
+    *,
+    kafka_bootstrap: str | None = None,
+    partitions: int = PARTITIONS,
+) -> Settings:
     """``base`` with a topic and app id of the test's own (so its own Redis prefix), on ``kafka_bootstrap`` if given."""
     return Settings(
         kafka_bootstrap or base.kafka_bootstrap,
@@ -110,7 +116,7 @@ def own_settings(base: Settings, unique_name: Callable[[str], str], *, kafka_boo
         base.prometheus_url,
         unique_name("events"),
         unique_name("app"),
-        PARTITIONS,
+        partitions,
     )
 
 

@@ -9,24 +9,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from scorecard.config import Settings
 from streams.topics import TopicError, TopicNames, ensure_topics
-from tests.integration.pipeline import delete_topics
-
-
-def _settings(settings: Settings, unique_name: Callable[[str], str], partitions: int) -> Settings:
-    return Settings(
-        settings.kafka_bootstrap,
-        settings.redis_url,
-        settings.prometheus_url,
-        unique_name("events"),
-        unique_name("app"),
-        partitions,
-    )
+from tests.integration.pipeline import delete_topics, own_settings
 
 
 async def test_creates_input_and_dead_letter_topics_with_the_partition_count(
     settings: Settings, unique_name: Callable[[str], str], kafka_admin: AIOKafkaAdminClient
 ) -> None:
-    mine = _settings(settings, unique_name, 3)
+    mine = own_settings(settings, unique_name, partitions=3)
     names = TopicNames.from_settings(mine)
     try:
         await ensure_topics(mine, names)
@@ -41,7 +30,7 @@ async def test_creates_input_and_dead_letter_topics_with_the_partition_count(
 async def test_refuses_a_topic_with_another_partition_count(
     settings: Settings, unique_name: Callable[[str], str], kafka_admin: AIOKafkaAdminClient, which: str
 ) -> None:
-    mine = _settings(settings, unique_name, 4)
+    mine = own_settings(settings, unique_name, partitions=4)
     names = TopicNames.from_settings(mine)
     name = getattr(names, which)
     await kafka_admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
@@ -57,7 +46,7 @@ async def test_a_publisher_leaves_the_internal_topics_to_the_workers(
 ) -> None:
     """``internal=False`` creates the input and dead-letter topics only, and ignores internal topics of its app id:
     a publisher may use another partition count setting than the workers, as long as the input topic exists."""
-    mine = _settings(settings, unique_name, 4)
+    mine = own_settings(settings, unique_name, partitions=4)
     names = TopicNames.from_settings(mine)
     await kafka_admin.create_topics([NewTopic(names.changelog, num_partitions=2, replication_factor=1)])
     try:
