@@ -10,6 +10,14 @@ division, which is deterministic too.
 
 Consequence worth knowing: values are exact to 6 decimals. ``to_fixed`` rounds half-even at the sixth decimal, so
 ``0.1234565`` and ``0.1234575`` do not survive unchanged; amounts, durations, counts and scores never need more.
+A float above about 9e9 has no sub-micro-unit resolution left, so ``round(x * SCALE)`` is then exact to its own
+precision only (still deterministic: the same float always gives the same int); integers are exact at any size.
+
+Range: every component of a unit's own state stays strictly within ``(-STATE_LIMIT, STATE_LIMIT)``, that is sums
+just under 1e12 display units per unit and bucket. The states themselves are Python ints and would grow without
+bound; the limit is the engine's (it refuses an event that would cross it, ``out_of_range``, before changing
+anything, using ``VALUE_LIMIT`` and ``SUM_COMPONENT`` below), so that every stored number fits the readers'
+representations. Counts cannot reach it (that takes 1e18 events).
 
 Hot path: per event the engine calls ``Aggregation.add(state, x)`` (or ``state.add(x)`` directly, which is what
 ``Aggregation.add`` does after one dispatch), which is one ``round(x * SCALE)`` and two or three integer updates on
@@ -27,6 +35,13 @@ from typing import Final, Literal, TypeAlias
 
 SCALE: Final = 1_000_000
 """Fixed-point scale: states count micro-units, so values are exact to 6 decimals."""
+
+STATE_LIMIT: Final = 10**18
+"""Every component of a unit's own state stays strictly within (-STATE_LIMIT, STATE_LIMIT) (see the docstring)."""
+VALUE_LIMIT: Final = STATE_LIMIT // SCALE
+"""One value's bound: for any int or float x, ``-VALUE_LIMIT < x < VALUE_LIMIT`` exactly when
+``-STATE_LIMIT < round(x * SCALE) < STATE_LIMIT`` (the largest float below 1e12 scales to 1e18 - 128), so one
+comparison, with no multiplication, tells whether a value fits a state."""
 
 AggregationKind: TypeAlias = Literal["sum", "count", "avg", "min", "max", "nps", "ratio"]
 SideKind: TypeAlias = Literal["sum", "count"]
@@ -275,6 +290,15 @@ _STATE_OF_KIND: Final[dict[str, type[SumCount] | type[MinMax] | type[NpsCounts] 
 # ``a`` adds; ``c`` adds and is the state's event count (0 = empty); ``n`` / ``x`` keep the min / max over non-empty
 # states, an empty side (its ``c`` is 0) contributing nothing.
 COMPONENT_OPS: Final[dict[type[State], str]] = {SumCount: "ac", MinMax: "cnx", NpsCounts: "aaa", Ratio: "aa"}
+
+
+SUM_COMPONENT: Final[dict[Callable[..., None], str]] = {
+    SumCount.add: "total",
+    Ratio.add_numerator_sum: "numerator",
+    Ratio.add_denominator_sum: "denominator",
+}
+"""The state attribute each value-summing add function adds ``to_fixed(x)`` to: the components an event can push
+past ``STATE_LIMIT`` (min/max keep one value, which ``VALUE_LIMIT`` bounds; counts grow by one)."""
 
 
 def _refuse_plain_add(state: State, x: float) -> None:

@@ -51,7 +51,8 @@ Choices made on points the format leaves open
   and, when there is no default, of each other. ``Kpi.polarity`` comes from the default, else from the targets.
 - NPS goals must lie in [-100, 100] and count goals must be >= 0: anything else can never be reached.
 - ``lateness`` may be ``0`` (no grace); window sizes and ``dedupe`` must be positive.
-- Defaults: ``timezone: UTC``, ``lateness: 1h``, ``dedupe: 24h``, ``export: {max_depth: null}`` (export all),
+- Defaults: ``timezone: UTC``, ``lateness: 1h``, ``dedupe: 24h``, ``max_ahead: 1h`` (how far after its receipt an
+  event may be timed), ``limits: {event_bytes: 1048576, event_depth: 32}``, ``export: {max_depth: null}`` (export all),
   the four classic perspectives with weight 1. Optional extras: ``version: 1`` and a top-level ``description``.
 - Duplicate keys in a YAML mapping are reported (PyYAML would silently keep the last one).
 """
@@ -82,6 +83,7 @@ from pydantic import (
     ValidationError,
 )
 
+from scorecard.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
 from scorecard.timeutil import format_duration, parse_duration
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "EventSource",
     "ExportPolicy",
     "Kpi",
+    "Limits",
     "Objective",
     "Perspective",
     "Problem",
@@ -382,6 +385,14 @@ class ExportPolicy(_Model):
     max_depth: Annotated[int, Strict(), Field(ge=0)] | None = None
 
 
+class Limits(_Model):
+    """Caps on one event's raw form, part of the definition so that the stream and the replay refuse the same lines
+    (``scorecard.events.decode_event``): bytes without trailing whitespace, and JSON nesting (the event is level 1)."""
+
+    event_bytes: Annotated[int, Strict(), Field(gt=0)] = DEFAULT_MAX_BYTES
+    event_depth: Annotated[int, Strict(), Field(ge=2, le=MAX_DEPTH_CAP)] = DEFAULT_MAX_DEPTH
+
+
 class _Settings(_Model):
     """The scalar top-level keys; validated on their own so that a bad section does not hide them."""
 
@@ -391,7 +402,9 @@ class _Settings(_Model):
     timezone: TimezoneName = "UTC"
     lateness: Grace = 3600
     dedupe: Duration = 86400
+    max_ahead: Grace = 3600
     export: ExportPolicy = ExportPolicy()
+    limits: Limits = Limits()
 
 
 class Scorecard(_Settings):

@@ -9,15 +9,23 @@ Contract (docs/semantics.md has the worked example)
 --------------------------------------------------
 Checks run in this order, the first that fails decides the outcome:
 
-1. decode / structure (``decode``: JSON object, non-empty id/type/unit/time, parseable time) -> ``invalid``;
-2. unknown unit -> ``invalid`` (``unknown_unit``);
-3. a type no KPI reads -> ``ignored``;
-4. KPI field checks: every KPI reading this type whose ``where`` matches needs its field as a number (NPS: 0-10)
-   -> ``invalid`` (``missing_field``, ``not_a_number``, ``nps_out_of_range``);
-5. duplicate: the unit accepted this id and still remembers it -> ``duplicate``;
-6. late: older than the unit's stream time minus the type's grace -> ``late``;
-7. otherwise ``accepted``: the stream time and the dedupe memory are updated and every matching KPI that does not
+1. decode / structure (``decode``: size and nesting within the definition's ``limits``, JSON object, non-empty
+   id/type/unit/time, parseable time) -> ``invalid``;
+2. time in the future: given the time the event was received, a ``time`` more than ``max_ahead`` after it ->
+   ``invalid`` (``time_in_future``);
+3. unknown unit -> ``invalid`` (``unknown_unit``);
+4. a type no KPI reads -> ``ignored``;
+5. KPI field checks: every KPI reading this type whose ``where`` matches needs its field as a number (NPS: 0-10)
+   whose fixed-point form fits a state -> ``invalid`` (``missing_field``, ``not_a_number``, ``nps_out_of_range``,
+   ``out_of_range``);
+6. duplicate: the unit accepted this id and still remembers it -> ``duplicate``;
+7. late: older than the unit's stream time minus the type's grace -> ``late``;
+8. state range: a sum the event would add to leaving ``(-STATE_LIMIT, STATE_LIMIT)`` -> ``invalid``
+   (``out_of_range``);
+9. otherwise ``accepted``: the stream time and the dedupe memory are updated and every matching KPI that does not
    find the event too late for itself folds it into the unit's *own* state for (KPI, bucket).
+
+Nothing is changed before the last step, so an event is applied whole or not at all.
 
 *Stream time* is per unit: the newest ``time`` among the unit's accepted events, in arrival order. The *grace* of a
 type is the largest ``lateness`` of the KPIs reading it; a KPI with a smaller lateness skips an accepted event that
@@ -33,9 +41,9 @@ Public API
 - ``Result(outcome, touched=(), error=None)`` with ``.reason`` / ``.detail``; ``touched`` lists the (kpi, bucket)
   keys of the unit's own states the event changed: the stream cascades those to Redis.
 - ``UnitState(stream_time, seen, aggregates)`` with ``to_json()`` / ``UnitState.from_json(data)``.
-- ``Engine(scorecard)``: ``decode(raw)``, ``knows_unit(unit)``, ``process(state_or_getter, event)``,
-  ``process_raw(state_or_getter, raw)``, ``expire(state, at=None)``, ``forget_ids(state, at=None)``, ``stats``,
-  ``kpis``, ``tree``, ``event_types``, ``grace_of(type)``.
+- ``Engine(scorecard)``: ``decode(raw)``, ``knows_unit(unit)``, ``process(state_or_getter, event,
+  received_at=None)``, ``process_raw(state_or_getter, raw, received_at=None)``, ``expire(state, at=None)``,
+  ``forget_ids(state, at=None)``, ``stats``, ``kpis``, ``tree``, ``event_types``, ``grace_of(type)``.
 - ``CompiledKpi`` and ``compile_kpis(scorecard)``: each KPI's aggregation spec, window and lateness, built once from
   the definition; the evaluation uses the same objects.
 """
@@ -48,9 +56,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, Final, TypeAlias
 
 from scorecard.aggregates import (
+    SCALE,
+    STATE_LIMIT,
+    SUM_COMPONENT,
+    VALUE_LIMIT,
     Aggregation,
     MinMax,
     NpsCounts,
@@ -60,8 +73,18 @@ from scorecard.aggregates import (
     make_aggregation,
 )
 from scorecard.definition import Kpi, Scorecard
-from scorecard.events import Event, InvalidEvent, Reason, decode_event, nps_field, number_field, unknown_unit
+from scorecard.events import (
+    Event,
+    InvalidEvent,
+    Reason,
+    decode_event,
+    nps_field,
+    number_field,
+    show,
+    unknown_unit,
+)
 from scorecard.hierarchy import OrgTree
+from scorecard.timeutil import format_duration, format_time
 from scorecard.windows import Window, make_window
 
 __all__ = [
@@ -265,6 +288,8 @@ class _Feed:
     nps: bool
     where: tuple[WhereTest, ...]
     add: Callable[[Any, float], None]
+    sum_of: Callable[[Any], int] | None
+    """Reads the state component ``add`` adds the value to, for the range check; None when it adds no value."""
     new: Callable[[], State]
     bucket: Callable[[float], int]
     lateness: int
@@ -293,6 +318,7 @@ def _feed(
         nps=compiled.kpi.aggregation == "nps",
         where=tuple((name, value, type(value) is bool) for name, value in where.items()),
         add=add,
+        sum_of=attrgetter(SUM_COMPONENT[add]) if add in SUM_COMPONENT else None,
         new=compiled.aggregation.new,
         bucket=compiled.window.bucket,
         lateness=compiled.lateness,
@@ -338,6 +364,9 @@ class Engine:
         self.tree = OrgTree.from_scorecard(scorecard)
         self.kpis = compile_kpis(scorecard)
         self.dedupe = scorecard.dedupe
+        self.max_ahead = scorecard.max_ahead
+        self.max_bytes = scorecard.limits.event_bytes
+        self.max_depth = scorecard.limits.event_depth
         self.stats = EngineStats(late_skipped=dict.fromkeys(self.kpis, 0))
         self._units = frozenset(self.tree.units)
         by_type: dict[str, list[_Feed]] = {}
@@ -352,8 +381,9 @@ class Engine:
     # ------------------------------------------------------------------------------------------ lookups
 
     def decode(self, raw: bytes | bytearray | memoryview | str) -> Event:
-        """Parse one event's JSON text; raises ``InvalidEvent`` (the structural checks of ``scorecard.events``)."""
-        return decode_event(raw)
+        """Parse one event's JSON text within the definition's limits; raises ``InvalidEvent`` and nothing else (the
+        structural checks of ``scorecard.events``)."""
+        return decode_event(raw, max_bytes=self.max_bytes, max_depth=self.max_depth)
 
     def knows_unit(self, unit: str) -> bool:
         return unit in self._units
@@ -370,23 +400,30 @@ class Engine:
 
     # ----------------------------------------------------------------------------------------- the hot path
 
-    def process_raw(self, state: StateSource, raw: bytes | bytearray | memoryview | str) -> Result:
+    def process_raw(
+        self, state: StateSource, raw: bytes | bytearray | memoryview | str, received_at: float | None = None
+    ) -> Result:
         """Decode then ``process``; a decoding failure is an ``invalid`` result, not an exception."""
         try:
-            event = decode_event(raw)
+            event = decode_event(raw, max_bytes=self.max_bytes, max_depth=self.max_depth)
         except InvalidEvent as error:
             return Result(Outcome.INVALID, error=error)
-        return self.process(state, event)
+        return self.process(state, event, received_at)
 
-    def process(self, state: StateSource, event: Event) -> Result:
+    def process(self, state: StateSource, event: Event, received_at: float | None = None) -> Result:
         """Judge one decoded event and, when accepted, fold it into its unit's own states.
 
         ``state`` is the unit's ``UnitState`` or a function returning it for a unit id (called only for a known
-        unit of a used type, so a getter that creates records never creates one for junk).
+        unit of a used type, so a getter that creates records never creates one for junk). ``received_at`` is when
+        the event was received (epoch seconds: the Kafka record's timestamp in the stream, ``--received-at`` in the
+        replay); an event timed more than the definition's ``max_ahead`` after it is ``time_in_future``. None skips
+        that check, for callers that have no such time.
 
         This is the hot path of both the replay and the stream, written as one function on purpose (measured in
         docs/benchmarks.md): matching, field checks, dedupe, lateness and folding without helper calls.
         """
+        if received_at is not None and event.time - received_at > self.max_ahead:
+            return Result(Outcome.INVALID, error=_future_error(event, received_at, self.max_ahead))
         unit = event.unit
         if unit not in self._units:
             return Result(Outcome.INVALID, error=unknown_unit(event))
@@ -407,8 +444,11 @@ class Engine:
             kind = type(value)
             if not ((kind is float and value - value == 0.0) or (kind is int and -_INT_LIMIT < value < _INT_LIMIT)):
                 return Result(Outcome.INVALID, error=_number_error(event, name, value))
-            if feed.nps and not 0 <= value <= 10:
-                return Result(Outcome.INVALID, error=_nps_error(event, name))
+            if feed.nps:
+                if not 0 <= value <= 10:
+                    return Result(Outcome.INVALID, error=_nps_error(event, name))
+            elif not -VALUE_LIMIT < value < VALUE_LIMIT:
+                return Result(Outcome.INVALID, error=_range_error(event, name, value))
             matched.append((feed, value))
         # duplicate, then late, against the unit's own record
         record = state if isinstance(state, UnitState) else state(unit)
@@ -422,28 +462,40 @@ class Engine:
                 return _DUPLICATE
             if time < stream_time - grace:
                 return _LATE
-            if time > stream_time:
-                record.stream_time = time
-        else:
+        # where each matching KPI folds it (None: a KPI with a smaller grace that finds it late), and whether every
+        # sum it adds to stays within STATE_LIMIT; checked before anything changes. Each feed adds to a component of
+        # its own (one source per KPI; a ratio's two sides are two components), so one test per feed is exact.
+        aggregates = record.aggregates
+        folds: list[tuple[_Feed, BucketKey | None, Any]] = []
+        for feed, value in matched:
+            lateness = feed.lateness
+            if lateness < grace and stream_time is not None and time < stream_time - lateness:
+                folds.append((feed, None, value))
+                continue
+            key = (feed.kpi, feed.bucket(time))
+            sum_of = feed.sum_of
+            if sum_of is not None:
+                aggregate = aggregates.get(key)
+                if aggregate is not None and not -STATE_LIMIT < sum_of(aggregate) + round(value * SCALE) < STATE_LIMIT:
+                    return Result(Outcome.INVALID, error=_sum_error(event, feed, key[1]))
+            folds.append((feed, key, value))
+        # accepted
+        if stream_time is None or time > stream_time:
             record.stream_time = time
         seen[event.id] = time
         if not matched:
             return _ACCEPTED_UNUSED
-        # accepted: fold into the unit's own states, except for KPIs with a smaller grace that find it late
-        aggregates = record.aggregates
         touched: list[BucketKey] = []
-        for feed, value in matched:
-            lateness = feed.lateness
-            if lateness < grace and stream_time is not None and time < stream_time - lateness:
+        for feed, bucket_key, value in folds:
+            if bucket_key is None:
                 self.stats.late_skipped[feed.kpi] += 1
                 continue
-            key = (feed.kpi, feed.bucket(time))
-            aggregate = aggregates.get(key)
+            aggregate = aggregates.get(bucket_key)
             if aggregate is None:
-                aggregate = aggregates[key] = feed.new()
+                aggregate = aggregates[bucket_key] = feed.new()
             feed.add(aggregate, value)
-            if key not in touched:
-                touched.append(key)
+            if bucket_key not in touched:
+                touched.append(bucket_key)
         return Result(Outcome.ACCEPTED, tuple(touched))
 
     # ------------------------------------------------------------------------------------------ expiry
@@ -497,13 +549,59 @@ def _number_error(event: Event, name: str, value: object) -> InvalidEvent:
     """The ``missing_field`` / ``not_a_number`` error for a value the fast check did not accept."""
     if type(value) is int:
         return InvalidEvent(
-            Reason.NOT_A_NUMBER, f"fields.{name}: {value!r} is too large; send a number below 2**63", event.id
+            Reason.NOT_A_NUMBER, f"fields.{name}: {show(value)} is too large; send a number below 2**63", event.id
         )
     try:
         number_field(event, name)  # raises with the precise reason and message
     except InvalidEvent as error:
         return error
-    return InvalidEvent(Reason.NOT_A_NUMBER, f"fields.{name}: {value!r} is not a finite number", event.id)
+    return InvalidEvent(Reason.NOT_A_NUMBER, f"fields.{name}: {show(value)} is not a finite number", event.id)
+
+
+def _range_error(event: Event, name: str, value: float) -> InvalidEvent:
+    return InvalidEvent(
+        Reason.OUT_OF_RANGE,
+        f"fields.{name}: {show(value)} is beyond what a state holds exactly (magnitude below {VALUE_LIMIT:.0e});"
+        " check the unit of the value",
+        event.id,
+    )
+
+
+def _sum_error(event: Event, feed: _Feed, bucket: int) -> InvalidEvent:
+    name = feed.field or ""  # a feed that sums a value always reads a field
+    return InvalidEvent(
+        Reason.OUT_OF_RANGE,
+        f"fields.{name}: adding {show(event.fields.get(name))} would take the {feed.kpi} sum of unit "
+        f"{show(event.unit)} for the bucket starting {_when(bucket)} beyond {VALUE_LIMIT:.0e} in magnitude, more "
+        "than a state holds exactly; check the values sent to this unit",
+        event.id,
+    )
+
+
+def _future_error(event: Event, received_at: float, max_ahead: int) -> InvalidEvent:
+    ahead = event.time - received_at
+    return InvalidEvent(
+        Reason.TIME_IN_FUTURE,
+        f"time: {_when(event.time)} is {_span(ahead)} after the event was received "
+        f"({_when(received_at)}), more than max_ahead ({format_duration(max_ahead) if max_ahead else '0s'}); check "
+        "the time field and the producer's clock",
+        event.id,
+    )
+
+
+def _span(seconds: float) -> str:
+    for size, unit in ((86400, "days"), (3600, "hours"), (60, "minutes")):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:,.3g} seconds"
+
+
+def _when(epoch: float) -> str:
+    """RFC 3339 when datetime can show it, else epoch seconds (a Kafka timestamp can be anything)."""
+    try:
+        return format_time(epoch)
+    except (ValueError, OverflowError, OSError):
+        return f"{epoch!r} (epoch seconds)"
 
 
 def _nps_error(event: Event, name: str) -> InvalidEvent:
