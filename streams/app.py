@@ -34,7 +34,7 @@ from scorecard.store import RedisStore, StoreError
 from streams.metrics import PipelineMetrics
 from streams.offsets import ScorecardApp
 from streams.processor import BatchProcessor, BatchResult, DeadLetter, Item, decode_and_route
-from streams.topics import TABLE_NAME, TopicNames, partition_for
+from streams.topics import PASS_THROUGH_MAX_BYTES, TABLE_NAME, TopicNames, partition_for
 
 log = logging.getLogger("scorecard.worker")
 
@@ -305,6 +305,7 @@ def create_app(
         broker_commit_interval=commit_interval,
         stream_buffer_maxsize=STREAM_BUFFER,
         broker_max_poll_records=MAX_POLL_RECORDS,
+        producer_max_request_size=PASS_THROUGH_MAX_BYTES,  # dead letters and forwarded copies of any input message
     )
     events = app.topic(names.events, partitions=partitions, key_serializer="raw", value_serializer="raw")
     by_unit = app.topic(

@@ -59,6 +59,14 @@ def partition_for(unit: str, partitions: int) -> int:
 CHANGELOG_CONFIG = {"cleanup.policy": "compact"}
 """What Faust itself gives a table's changelog topic (``compacting=True``, no retention)."""
 
+PASS_THROUGH_MAX_BYTES = 2 * 1024 * 1024
+"""Largest message of the topics that carry input messages on (dead letters, the by-unit topic), and of the worker's
+producer. An input message can be as large as the broker allows (``message.max.bytes``, 1 MiB by default), and its
+dead letter or forwarded copy adds a key and headers: with the defaults (1,000,000 bytes for Faust's producer, 1 MiB
+for a topic) a near-limit input message could not be passed on, and the worker stopped on it, again at every
+restart. An input topic configured for larger messages needs these raised too."""
+PASS_THROUGH_CONFIG = {"max.message.bytes": str(PASS_THROUGH_MAX_BYTES)}
+
 VISIBLE_TIMEOUT_S = 30.0
 
 
@@ -76,9 +84,9 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
     await admin.start()
     try:
         existing = await admin.list_topics()
-        wanted: dict[str, dict[str, str] | None] = {names.events: None, names.dead_letter: None}
+        wanted: dict[str, dict[str, str] | None] = {names.events: None, names.dead_letter: PASS_THROUGH_CONFIG}
         if internal:
-            wanted |= {names.by_unit: None, names.changelog: CHANGELOG_CONFIG}
+            wanted |= {names.by_unit: PASS_THROUGH_CONFIG, names.changelog: CHANGELOG_CONFIG}
         missing = [
             NewTopic(name, num_partitions=settings.partitions, replication_factor=1, topic_configs=config or {})
             for name, config in wanted.items()
