@@ -116,7 +116,8 @@ def test_sums_beyond_2_53_micro_units_reach_redis_exactly(deployment: Deployment
     big += [
         orjson.dumps({**order, "id": f"month-{i}", "fields": {**fields, "amount": 999_999_999.5}}) for i in range(10)
     ]
-    lines = good[:200] + big + good[200:]
+    after_order = next(i for i, raw in enumerate(good) if orjson.loads(raw) == order) + 1
+    lines = [*good[:after_order], *big, *good[after_order:]]  # at the order's time: not late
     published = tmp_path / "published.jsonl"
     published.write_bytes(b"\n".join(lines) + b"\n")
     worker = deployment.start_worker()
