@@ -38,6 +38,8 @@ SCALE: Final = 1_000_000
 
 STATE_LIMIT: Final = 10**18
 """Every component of a unit's own state stays strictly within (-STATE_LIMIT, STATE_LIMIT) (see the docstring)."""
+_LOW: Final = -STATE_LIMIT
+_HIGH: Final = STATE_LIMIT
 VALUE_LIMIT: Final = STATE_LIMIT // SCALE
 """One value's bound: for any int or float x, ``-VALUE_LIMIT < x < VALUE_LIMIT`` exactly when
 ``-STATE_LIMIT < round(x * SCALE) < STATE_LIMIT`` (the largest float below 1e12 scales to 1e18 - 128), so one
@@ -109,6 +111,17 @@ class SumCount:
             to_fixed(x)  # raises the explanatory ValueError
             raise
         self.count += 1
+
+    def add_within(self, x: float) -> bool:
+        """``add`` unless the total would leave (-STATE_LIMIT, STATE_LIMIT): then False, and nothing changed.
+
+        For the engine, which has already bounded ``x`` (``VALUE_LIMIT``); one call does the check and the fold."""
+        total = self.total + round(x * SCALE)
+        if _LOW < total < _HIGH:
+            self.total = total
+            self.count += 1
+            return True
+        return False
 
     def tick(self, x: float = 0.0) -> None:
         """Count one event and ignore its value, so a ``count`` state does not depend on which field it was fed."""
@@ -243,6 +256,22 @@ class Ratio:
     def add_denominator_sum(self, x: float) -> None:
         self.denominator += to_fixed(x)
 
+    def add_numerator_sum_within(self, x: float) -> bool:
+        """``add_numerator_sum`` unless the side would leave (-STATE_LIMIT, STATE_LIMIT) (``SumCount.add_within``)."""
+        numerator = self.numerator + round(x * SCALE)
+        if _LOW < numerator < _HIGH:
+            self.numerator = numerator
+            return True
+        return False
+
+    def add_denominator_sum_within(self, x: float) -> bool:
+        """``add_denominator_sum`` unless the side would leave (-STATE_LIMIT, STATE_LIMIT)."""
+        denominator = self.denominator + round(x * SCALE)
+        if _LOW < denominator < _HIGH:
+            self.denominator = denominator
+            return True
+        return False
+
     def add_denominator_count(self, x: float = 0.0) -> None:
         self.denominator += 1
 
@@ -292,13 +321,14 @@ _STATE_OF_KIND: Final[dict[str, type[SumCount] | type[MinMax] | type[NpsCounts] 
 COMPONENT_OPS: Final[dict[type[State], str]] = {SumCount: "ac", MinMax: "cnx", NpsCounts: "aaa", Ratio: "aa"}
 
 
-SUM_COMPONENT: Final[dict[Callable[..., None], str]] = {
-    SumCount.add: "total",
-    Ratio.add_numerator_sum: "numerator",
-    Ratio.add_denominator_sum: "denominator",
+SUMMING: Final[dict[Callable[..., None], tuple[str, Callable[..., bool]]]] = {
+    SumCount.add: ("total", SumCount.add_within),
+    Ratio.add_numerator_sum: ("numerator", Ratio.add_numerator_sum_within),
+    Ratio.add_denominator_sum: ("denominator", Ratio.add_denominator_sum_within),
 }
-"""The state attribute each value-summing add function adds ``to_fixed(x)`` to: the components an event can push
-past ``STATE_LIMIT`` (min/max keep one value, which ``VALUE_LIMIT`` bounds; counts grow by one)."""
+"""For each add function that sums values: the state attribute it adds ``to_fixed(x)`` to and its checking twin.
+These are the components an event can push past ``STATE_LIMIT`` (min/max keep one value, which ``VALUE_LIMIT``
+bounds; counts grow by one)."""
 
 
 def _refuse_plain_add(state: State, x: float) -> None:

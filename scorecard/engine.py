@@ -62,7 +62,7 @@ from typing import Any, Final, TypeAlias
 from scorecard.aggregates import (
     SCALE,
     STATE_LIMIT,
-    SUM_COMPONENT,
+    SUMMING,
     VALUE_LIMIT,
     Aggregation,
     MinMax,
@@ -77,7 +77,7 @@ from scorecard.events import (
     Event,
     InvalidEvent,
     Reason,
-    decode_event,
+    make_decoder,
     nps_field,
     number_field,
     show,
@@ -290,6 +290,8 @@ class _Feed:
     add: Callable[[Any, float], None]
     sum_of: Callable[[Any], int] | None
     """Reads the state component ``add`` adds the value to, for the range check; None when it adds no value."""
+    add_within: Callable[[Any, float], bool] | None
+    """``add`` with the range check (False: not added); None when ``add`` adds no value."""
     new: Callable[[], State]
     bucket: Callable[[float], int]
     lateness: int
@@ -318,7 +320,8 @@ def _feed(
         nps=compiled.kpi.aggregation == "nps",
         where=tuple((name, value, type(value) is bool) for name, value in where.items()),
         add=add,
-        sum_of=attrgetter(SUM_COMPONENT[add]) if add in SUM_COMPONENT else None,
+        sum_of=attrgetter(SUMMING[add][0]) if add in SUMMING else None,
+        add_within=SUMMING[add][1] if add in SUMMING else None,
         new=compiled.aggregation.new,
         bucket=compiled.window.bucket,
         lateness=compiled.lateness,
@@ -346,6 +349,13 @@ def _feeds_of(compiled: CompiledKpi) -> list[tuple[str, _Feed]]:
 # ---------------------------------------------------------------------------------------------------- the engine
 
 _MISSING: Final = object()
+_VALUE_LOW: Final = -float(VALUE_LIMIT)  # 1e12 is exact as a float; a float bound compares fastest with floats
+_VALUE_HIGH: Final = float(VALUE_LIMIT)
+_STATE_LOW: Final = -STATE_LIMIT
+_HALF_LOW: Final = -STATE_LIMIT // 2  # |total| < 5e17 and |x| < 5e11 (so |to_fixed(x)| <= 5e17): the sum fits
+_HALF_HIGH: Final = STATE_LIMIT // 2
+_HALF_VALUE_LOW: Final = -float(VALUE_LIMIT // 2)
+_HALF_VALUE_HIGH: Final = float(VALUE_LIMIT // 2)
 _INT_LIMIT: Final = 2**63  # beyond int64 an "amount" is a producer bug, and a float could no longer hold its sum
 
 StateSource: TypeAlias = UnitState | Callable[[str], UnitState]
@@ -364,9 +374,10 @@ class Engine:
         self.tree = OrgTree.from_scorecard(scorecard)
         self.kpis = compile_kpis(scorecard)
         self.dedupe = scorecard.dedupe
-        self.max_ahead = scorecard.max_ahead
+        self.max_ahead = float(scorecard.max_ahead)  # compared with float times: float against float is quickest
         self.max_bytes = scorecard.limits.event_bytes
         self.max_depth = scorecard.limits.event_depth
+        self._decode = make_decoder(self.max_bytes, self.max_depth)
         self.stats = EngineStats(late_skipped=dict.fromkeys(self.kpis, 0))
         self._units = frozenset(self.tree.units)
         by_type: dict[str, list[_Feed]] = {}
@@ -383,7 +394,7 @@ class Engine:
     def decode(self, raw: bytes | bytearray | memoryview | str) -> Event:
         """Parse one event's JSON text within the definition's limits; raises ``InvalidEvent`` and nothing else (the
         structural checks of ``scorecard.events``)."""
-        return decode_event(raw, max_bytes=self.max_bytes, max_depth=self.max_depth)
+        return self._decode(raw)
 
     def knows_unit(self, unit: str) -> bool:
         return unit in self._units
@@ -405,7 +416,7 @@ class Engine:
     ) -> Result:
         """Decode then ``process``; a decoding failure is an ``invalid`` result, not an exception."""
         try:
-            event = decode_event(raw, max_bytes=self.max_bytes, max_depth=self.max_depth)
+            event = self._decode(raw)
         except InvalidEvent as error:
             return Result(Outcome.INVALID, error=error)
         return self.process(state, event, received_at)
@@ -423,7 +434,7 @@ class Engine:
         docs/benchmarks.md): matching, field checks, dedupe, lateness and folding without helper calls.
         """
         if received_at is not None and event.time - received_at > self.max_ahead:
-            return Result(Outcome.INVALID, error=_future_error(event, received_at, self.max_ahead))
+            return Result(Outcome.INVALID, error=_future_error(event, received_at, self.scorecard.max_ahead))
         unit = event.unit
         if unit not in self._units:
             return Result(Outcome.INVALID, error=unknown_unit(event))
@@ -447,7 +458,7 @@ class Engine:
             if feed.nps:
                 if not 0 <= value <= 10:
                     return Result(Outcome.INVALID, error=_nps_error(event, name))
-            elif not -VALUE_LIMIT < value < VALUE_LIMIT:
+            elif not _VALUE_LOW < value < _VALUE_HIGH:
                 return Result(Outcome.INVALID, error=_range_error(event, name, value))
             matched.append((feed, value))
         # duplicate, then late, against the unit's own record
@@ -462,41 +473,76 @@ class Engine:
                 return _DUPLICATE
             if time < stream_time - grace:
                 return _LATE
-        # where each matching KPI folds it (None: a KPI with a smaller grace that finds it late), and whether every
-        # sum it adds to stays within STATE_LIMIT; checked before anything changes. Each feed adds to a component of
-        # its own (one source per KPI; a ratio's two sides are two components), so one test per feed is exact.
-        aggregates = record.aggregates
-        folds: list[tuple[_Feed, BucketKey | None, Any]] = []
-        for feed, value in matched:
+        # fold into the unit's own states (except for KPIs with a smaller grace that find the event late), checking
+        # the state range before anything changes: stream time and dedupe memory move last
+        touched: tuple[BucketKey, ...] = ()
+        if len(matched) == 1:  # the usual case, inline: its one state is checked as it is folded
+            feed, value = matched[0]
             lateness = feed.lateness
             if lateness < grace and stream_time is not None and time < stream_time - lateness:
-                folds.append((feed, None, value))
-                continue
-            key = (feed.kpi, feed.bucket(time))
-            sum_of = feed.sum_of
-            if sum_of is not None:
+                self.stats.late_skipped[feed.kpi] += 1
+            else:
+                key = (feed.kpi, feed.bucket(time))
+                aggregates = record.aggregates
                 aggregate = aggregates.get(key)
-                if aggregate is not None and not -STATE_LIMIT < sum_of(aggregate) + round(value * SCALE) < STATE_LIMIT:
+                if aggregate is None:  # a new state: one bounded value always fits
+                    aggregate = aggregates[key] = feed.new()
+                    feed.add(aggregate, value)
+                elif feed.add_within is None:
+                    feed.add(aggregate, value)
+                elif not feed.add_within(aggregate, value):
                     return Result(Outcome.INVALID, error=_sum_error(event, feed, key[1]))
-            folds.append((feed, key, value))
-        # accepted
+                touched = (key,)
+        elif matched:
+            folded = self._fold_several(record, matched, time, stream_time, grace)
+            if type(folded) is _Feed:
+                return Result(Outcome.INVALID, error=_sum_error(event, folded, folded.bucket(time)))
+            touched = folded  # type: ignore[assignment]
         if stream_time is None or time > stream_time:
             record.stream_time = time
         seen[event.id] = time
         if not matched:
             return _ACCEPTED_UNUSED
+        return Result(Outcome.ACCEPTED, touched)
+
+    def _fold_several(
+        self, record: UnitState, matched: list[tuple[_Feed, Any]], time: float, stream_time: float | None, grace: int
+    ) -> tuple[BucketKey, ...] | _Feed:
+        """``process``'s fold for an event feeding several KPIs: every sum is checked first, then all are folded.
+
+        Returns the touched keys, or the feed whose sum would leave the state range (then nothing has changed)."""
+        aggregates = record.aggregates
+        keys: list[BucketKey | None] = []
+        for feed, value in matched:
+            lateness = feed.lateness
+            if lateness < grace and stream_time is not None and time < stream_time - lateness:
+                keys.append(None)
+                continue
+            key = (feed.kpi, feed.bucket(time))
+            keys.append(key)
+            sum_of = feed.sum_of
+            if sum_of is not None:
+                aggregate = aggregates.get(key)
+                # each feed adds to a component of its own (one source per KPI; a ratio's sides are two components);
+                # with both halves small (the usual case) the sum fits without computing it
+                if aggregate is not None:
+                    total = sum_of(aggregate)
+                    if not (_HALF_LOW < total < _HALF_HIGH and _HALF_VALUE_LOW < value < _HALF_VALUE_HIGH) and not (
+                        _STATE_LOW < total + round(value * SCALE) < STATE_LIMIT
+                    ):
+                        return feed
         touched: list[BucketKey] = []
-        for feed, bucket_key, value in folds:
-            if bucket_key is None:
+        for (feed, value), maybe_key in zip(matched, keys, strict=True):
+            if maybe_key is None:
                 self.stats.late_skipped[feed.kpi] += 1
                 continue
-            aggregate = aggregates.get(bucket_key)
+            aggregate = aggregates.get(maybe_key)
             if aggregate is None:
-                aggregate = aggregates[bucket_key] = feed.new()
+                aggregate = aggregates[maybe_key] = feed.new()
             feed.add(aggregate, value)
-            if bucket_key not in touched:
-                touched.append(bucket_key)
-        return Result(Outcome.ACCEPTED, tuple(touched))
+            if maybe_key not in touched:
+                touched.append(maybe_key)
+        return tuple(touched)
 
     # ------------------------------------------------------------------------------------------ expiry
 

@@ -59,6 +59,7 @@ kpis:
   - {id: quick, aggregation: sum, source: {event: tip, field: amount}, window: {kind: tumbling, size: 1d},
      lateness: 0}
   - {id: tips, aggregation: sum, source: {event: tip, field: amount}, window: {kind: tumbling, size: 1d}}
+  - {id: fees, aggregation: sum, source: {event: fee, field: amount}, window: {kind: tumbling, size: 1d}}
 """
 
 
@@ -118,6 +119,17 @@ def test_a_sum_that_would_leave_the_state_range_is_out_of_range_before_anything_
     ok = engine.process(state, ev("e3", "order", "a", 10, amount=399_999_999_999))
     assert ok.outcome is Outcome.ACCEPTED
     assert state.aggregates[("revenue", DAY)].total == STATE_LIMIT - 1_000_000  # 999,999,999,999 exactly
+
+
+def test_an_event_feeding_one_sum_is_bounded_the_same_way(engine: Engine) -> None:
+    state = UnitState()
+    assert engine.process(state, ev("f1", "fee", "a", 0, amount=999_999_999_999)).outcome is Outcome.ACCEPTED
+    before = copy.deepcopy(state)
+    result = engine.process(state, ev("f2", "fee", "a", 1, amount=1))  # exactly 1e12: one micro-unit too many
+    assert result.reason == Reason.OUT_OF_RANGE and "fees sum" in (result.detail or "")
+    assert state == before
+    assert engine.process(state, ev("f3", "fee", "a", 1, amount=0.5)).outcome is Outcome.ACCEPTED
+    assert state.aggregates[("fees", DAY)] == SumCount(STATE_LIMIT - 500_000, 2)
 
 
 def test_negative_sums_are_bounded_too(engine: Engine) -> None:
