@@ -285,7 +285,8 @@ _CASCADE_LUA: Final = r"""
 --
 -- Numbers. Lua 5.1 numbers are doubles, exact for integers up to 2^53 only, so every state component is held as two
 -- limbs: value = hi * 10^12 + lo, with 0 <= lo < 10^12 and hi carrying the sign (floor division). Decimal text is
--- split into limbs by its digits, never read as one double, and written back from the limbs. The range is
+-- read as one double only below 10^15 (exact there), split into limbs by its digits otherwise, and written back
+-- from the limbs. The range is
 -- |value| < (2^53 - 1) * 10^12, so |hi| <= 2^53 - 1 and both limbs are exact doubles. A sum or difference of two
 -- in-range numbers: the low limbs give an exact result below 2 * 10^12 and a carry; the high limb is ONE rounded
 -- operation on exact operands (the carry is added to one operand first, which stays exact). Rounding is monotone and
@@ -296,8 +297,9 @@ _CASCADE_LUA: Final = r"""
 -- and ancestor would cost more than the arithmetic.
 local BASE = 1000000000000       -- 10^12
 local HI_MAX = 9007199254740991  -- 2^53 - 1: every value is strictly inside +-(HI_MAX * BASE)
-local floor, format, tonumber, gmatch, find, sub = math.floor, string.format, tonumber, string.gmatch, string.find,
-  string.sub
+local FAST = 1000000000000000    -- 10^15: smaller magnitudes take the one-double path
+local decode, floor, format, tonumber = cjson.decode, math.floor, string.format, tonumber
+local byte, find, gmatch, sub = string.byte, string.find, string.gmatch, string.sub
 
 local function fail(code, message)
   error(code .. ' ' .. message, 0) -- level 0: no position prefix, the code stays first for Python to map
@@ -310,7 +312,7 @@ end
 -- A decimal integer ('-'? digits) of more than 15 characters as limbs: digits beyond the last 12 form hi; a hi of
 -- 2^53 - 1 or more (however many digits: tonumber rounds a long string monotonically) is out of range.
 local function parse_long(token, key, field)
-  local negative = string.byte(token, 1) == 45 -- '-'
+  local negative = byte(token, 1) == 45 -- '-'
   local digits = negative and sub(token, 2) or token
   local n = #digits
   local hi, lo = tonumber(sub(digits, 1, n - 12)), tonumber(sub(digits, n - 11))
@@ -324,7 +326,7 @@ local function parse_long(token, key, field)
 end
 
 -- Any decimal integer as limbs. Up to 15 characters it is below 10^15: one exact double, and floor division by 10^12
--- is exact there (a quotient below 1000 is never rounded across an integer). parse_state inlines this fast path.
+-- is exact there (a quotient below 1000 is never rounded across an integer).
 local function parse_number(token, key, field)
   if #token > 15 then return parse_long(token, key, field) end
   local value = tonumber(token)
@@ -340,25 +342,46 @@ local function encode_number(hi, lo)
   return format('-%d%012d', -hi - 1, BASE - lo) -- the magnitude's limbs
 end
 
--- A state's JSON text as a flat table of limbs {hi1, lo1, hi2, lo2, ...}, checked to have the update's width. Any
--- character but digits, '-', ',' and brackets (a float's '.' or 'e', a space) makes it a foreign value, refused.
-local function parse_state(spec, text, key, field)
-  if find(text, '[^%d,%-%[%]]') then
-    fail('SC_CONFLICT', key .. ' ' .. field .. ' holds ' .. text .. ', not a JSON list of integers')
+local function not_a_state(text, key, field)
+  fail('SC_CONFLICT', key .. ' ' .. field .. ' holds ' .. text .. ', not a JSON list of integers')
+end
+
+local function check_width(spec, components, key, field)
+  if components ~= spec.width then
+    fail('SC_CONFLICT', key .. ' ' .. field .. ' holds ' .. components .. ' components, the update ' .. spec.width)
   end
+end
+
+-- A state with a number of more than 15 characters: split token by token (parse_long); anything but digits, '-',
+-- ',' and brackets (a float's '.' or 'e') is refused first, since the tokens would skip it.
+local function parse_wide_state(spec, text, key, field)
+  if find(text, '[^%d,%-%[%]]') then not_a_state(text, key, field) end
   local out, n = {}, 0
   for token in gmatch(text, '%-?%d+') do
-    if #token > 15 then
-      out[n + 1], out[n + 2] = parse_long(token, key, field)
-    else
-      local value = tonumber(token)
-      local hi = floor(value / BASE)
-      out[n + 1], out[n + 2] = hi, value - hi * BASE
-    end
+    out[n + 1], out[n + 2] = parse_number(token, key, field)
     n = n + 2
   end
-  if n ~= spec.limbs then
-    fail('SC_CONFLICT', key .. ' ' .. field .. ' holds ' .. (n / 2) .. ' components, the update ' .. spec.width)
+  check_width(spec, n / 2, key, field)
+  return out
+end
+
+-- A state's JSON text as a flat table of limbs {hi1, lo1, hi2, lo2, ...}, checked to have the update's width. cjson
+-- parses it (fast, and strict JSON): a number below 10^15 in magnitude comes out as the exact double of an integer
+-- (rounding is monotone, so a larger one never comes out below 10^15), and is split by floor division, exact there
+-- (a quotient below 1000 is never rounded across an integer). A larger one sends the text to parse_wide_state.
+local function parse_state(spec, text, key, field)
+  local ok, values = pcall(decode, text)
+  if not ok or type(values) ~= 'table' then not_a_state(text, key, field) end
+  check_width(spec, #values, key, field)
+  local out = {}
+  for i = 1, #values do
+    local value = values[i]
+    if type(value) ~= 'number' then not_a_state(text, key, field) end
+    if not (value < FAST and value > -FAST) then return parse_wide_state(spec, text, key, field) end -- NaN too
+    local hi = floor(value / BASE)
+    local lo = value - hi * BASE
+    if lo ~= floor(lo) then not_a_state(text, key, field) end
+    out[2 * i - 1], out[2 * i] = hi, lo
   end
   return out
 end
@@ -454,35 +477,58 @@ local function hset_all(key, values)
   if n > 0 then redis.call('HSET', key, unpack(args, 1, n)) end
 end
 
+-- field -> value (false when missing) for every field of one hash: one HMGET per 500 fields instead of one HGET each.
+local function hmget_all(key, fields)
+  local values = {}
+  for first = 1, #fields, 500 do
+    local last = math.min(first + 499, #fields)
+    local got = redis.call('HMGET', key, unpack(fields, first, last))
+    for i = first, last do values[fields[i]] = got[i - first + 1] end
+  end
+  return values
+end
+
+-- The group's stored own values (by unit) and stored subtree values (by unit, for every ancestor of its entries).
+local function prefetch(own_key, sub_key, entries)
+  local units, unit_seen, ancestors, ancestor_seen = {}, {}, {}, {}
+  for _, entry in ipairs(entries) do
+    if not unit_seen[entry[1]] then unit_seen[entry[1]], units[#units + 1] = true, entry[1] end
+    for _, ancestor in ipairs(entry[4]) do
+      if not ancestor_seen[ancestor] then ancestor_seen[ancestor], ancestors[#ancestors + 1] = true, ancestor end
+    end
+  end
+  return hmget_all(own_key, units), hmget_all(sub_key, ancestors)
+end
+
 local function main()
   local batch = cjson.decode(ARGV[1])
   local own_writes, subs, ttl_of, counts_writes = {}, {}, {}, {}
   local applied, skipped, counts_applied, counts_skipped = 0, 0, 0, 0
 
-  local function stored_own(key, unit)
-    local pending = own_writes[key] and own_writes[key][unit]
-    return pending or redis.call('HGET', key, unit)
-  end
-
-  local function sub_state_of(spec, key, unit)
-    subs[key] = subs[key] or {}
-    local state = subs[key][unit]
-    if not state then
-      local raw = redis.call('HGET', key, unit)
-      if raw then state = parse_state(spec, raw, key, unit) else
-        state = {}
-        for j = 1, spec.limbs do state[j] = 0 end
-      end
-      subs[key][unit] = state
-    end
-    return state
-  end
-
   for _, group in ipairs(batch.g) do
     local own_key, sub_key, spec, ttl = KEYS[group[1]], KEYS[group[2]], compile_ops(group[3]), group[4]
+    local own_stored, sub_stored = prefetch(own_key, sub_key, group[5])
+    local pending = own_writes[own_key] or {}
+    own_writes[own_key] = pending
+    local states = subs[sub_key] or {}
+    subs[sub_key] = states
+
+    local function sub_state_of(unit)
+      local state = states[unit]
+      if not state then
+        local raw = sub_stored[unit]
+        if raw then state = parse_state(spec, raw, sub_key, unit) else
+          state = {}
+          for j = 1, spec.limbs do state[j] = 0 end
+        end
+        states[unit] = state
+      end
+      return state
+    end
+
     for _, entry in ipairs(group[5]) do
       local unit, version, text, ancestors = entry[1], entry[2], entry[3], entry[4]
-      local stored = stored_own(own_key, unit)
+      local stored = pending[unit] or own_stored[unit]
       local old_hi, old_lo, old_text = -1, 0, nil
       if stored then old_hi, old_lo, old_text = split_versioned(stored, own_key, unit) end
       local hi, lo = parse_number(version, own_key, unit)
@@ -493,10 +539,9 @@ local function main()
         local new = parse_state(spec, text, own_key, unit)
         local delta = delta_of(spec, old, new, own_key, unit)
         for _, ancestor in ipairs(ancestors) do
-          cascade(spec, sub_state_of(spec, sub_key, ancestor), new, delta, sub_key, ancestor)
+          cascade(spec, sub_state_of(ancestor), new, delta, sub_key, ancestor)
         end
-        own_writes[own_key] = own_writes[own_key] or {}
-        own_writes[own_key][unit] = version .. '|' .. text -- canonical text, as Python encoded and checked it
+        pending[unit] = version .. '|' .. text -- canonical text, as Python encoded and checked it
         ttl_of[own_key] = math.max(ttl_of[own_key] or 0, ttl)
         ttl_of[sub_key] = math.max(ttl_of[sub_key] or 0, ttl)
         applied = applied + 1

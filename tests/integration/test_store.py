@@ -669,6 +669,10 @@ def test_foreign_numbers_in_our_hashes_are_conflicts(store: RedisStore, redis_cl
         store.read_subtree([("revenue", 0)])
     with pytest.raises(StoreConflictError, match=r"sub:revenue:0 acme holds \[1.5e30,1\], not a JSON list of integers"):
         store.apply([own_update(ACME, "revenue", 0, "na", 1, [1, 1])])
+    for foreign in ("[1.5,1]", '[1,"2"]', "[1,2", "null", "1e400", "[1e400,1]", "[NaN,1]"):
+        redis_client.hset(keys.sub("revenue", 0), "acme", foreign)
+        with pytest.raises(StoreConflictError, match=r"sub:revenue:0 acme holds .*, not a JSON list of integers"):
+            store.apply([own_update(ACME, "revenue", 0, "na", 1, [1, 1])])
     redis_client.hset(keys.sub("revenue", 0), "acme", "[1,2,3]")
     with pytest.raises(StoreConflictError, match="sub:revenue:0 acme holds 3 components, the update 2"):
         store.apply([own_update(ACME, "revenue", 0, "na", 1, [1, 1])])
