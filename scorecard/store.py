@@ -29,13 +29,14 @@ Public API
   shrank under a newer version, another schema or definition, a corrupt value).
 
 Numbers: states are fixed-point integers (``aggregates.SCALE``) of any size in Python, but Lua 5.1 numbers are doubles,
-exact only up to 2**53. The script therefore never reads a number as one double: it splits each decimal into two
-limbs (``hi * 10**12 + lo``), adds, subtracts and compares limb by limb with carries, and writes decimal text back,
-which makes every component of every own and subtree state, and every version, exact within
-``NUMERIC_LIMIT = (2**53 - 1) * 10**12`` (about 9.007e15 display units at 6 decimals). Numbers travel as text both
-ways: the payload carries states and versions as JSON strings (cjson would make JSON numbers doubles), and states
-read back are decoded by msgspec into Python ints of any size (orjson would make integers beyond 64 bits floats).
-The stored format (plain decimal integers in JSON lists) is the one of ``SCHEMA_VERSION`` 1, unchanged.
+exact only up to 2**53. The script therefore holds each number as two limbs (``hi * 10**12 + lo``, both exact
+doubles), reads decimal text as one double only below 10**15 (exact there) and digit by digit beyond, adds,
+subtracts and compares limb by limb with carries, and writes decimal text back. Every component of every own and
+subtree state, and every version, is exact within ``NUMERIC_LIMIT = (2**53 - 1) * 10**12`` (about 9.007e15 display
+units at 6 decimals); reaching it is refused. Numbers travel as text both ways: the payload carries states and
+versions as JSON strings (cjson would make JSON numbers doubles), and states read back are decoded by msgspec into
+Python ints of any size (orjson would make integers beyond 64 bits floats). The stored format (plain decimal
+integers in JSON lists) is the one of ``SCHEMA_VERSION`` 1, unchanged.
 """
 
 from __future__ import annotations
@@ -477,29 +478,6 @@ local function hset_all(key, values)
   if n > 0 then redis.call('HSET', key, unpack(args, 1, n)) end
 end
 
--- field -> value (false when missing) for every field of one hash: one HMGET per 500 fields instead of one HGET each.
-local function hmget_all(key, fields)
-  local values = {}
-  for first = 1, #fields, 500 do
-    local last = math.min(first + 499, #fields)
-    local got = redis.call('HMGET', key, unpack(fields, first, last))
-    for i = first, last do values[fields[i]] = got[i - first + 1] end
-  end
-  return values
-end
-
--- The group's stored own values (by unit) and stored subtree values (by unit, for every ancestor of its entries).
-local function prefetch(own_key, sub_key, entries)
-  local units, unit_seen, ancestors, ancestor_seen = {}, {}, {}, {}
-  for _, entry in ipairs(entries) do
-    if not unit_seen[entry[1]] then unit_seen[entry[1]], units[#units + 1] = true, entry[1] end
-    for _, ancestor in ipairs(entry[4]) do
-      if not ancestor_seen[ancestor] then ancestor_seen[ancestor], ancestors[#ancestors + 1] = true, ancestor end
-    end
-  end
-  return hmget_all(own_key, units), hmget_all(sub_key, ancestors)
-end
-
 local function main()
   local batch = cjson.decode(ARGV[1])
   local own_writes, subs, ttl_of, counts_writes = {}, {}, {}, {}
@@ -507,7 +485,6 @@ local function main()
 
   for _, group in ipairs(batch.g) do
     local own_key, sub_key, spec, ttl = KEYS[group[1]], KEYS[group[2]], compile_ops(group[3]), group[4]
-    local own_stored, sub_stored = prefetch(own_key, sub_key, group[5])
     local pending = own_writes[own_key] or {}
     own_writes[own_key] = pending
     local states = subs[sub_key] or {}
@@ -516,7 +493,7 @@ local function main()
     local function sub_state_of(unit)
       local state = states[unit]
       if not state then
-        local raw = sub_stored[unit]
+        local raw = redis.call('HGET', sub_key, unit)
         if raw then state = parse_state(spec, raw, sub_key, unit) else
           state = {}
           for j = 1, spec.limbs do state[j] = 0 end
@@ -528,7 +505,7 @@ local function main()
 
     for _, entry in ipairs(group[5]) do
       local unit, version, text, ancestors = entry[1], entry[2], entry[3], entry[4]
-      local stored = pending[unit] or own_stored[unit]
+      local stored = pending[unit] or redis.call('HGET', own_key, unit)
       local old_hi, old_lo, old_text = -1, 0, nil
       if stored then old_hi, old_lo, old_text = split_versioned(stored, own_key, unit) end
       local hi, lo = parse_number(version, own_key, unit)
