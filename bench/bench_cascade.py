@@ -145,8 +145,9 @@ def run(client: redis.Redis, stores: list[Any], work: list[list[OwnUpdate]]) -> 
     timings = [Timing() for _ in stores]
     block = max(1, BLOCK_ENTRIES // len(work[0]))
     try:
+        warm_up = dataclasses.replace(work[0][0], version=0, state=[0] * len(work[0][0].ops))  # an empty state
         for store in stores:
-            store.apply([dataclasses.replace(work[0][0], version=0)])  # connects, loads the script: not measured
+            store.apply([warm_up])  # connects, loads the script: not measured
         for turn, start in enumerate(range(0, len(work), block)):
             for k in range(len(stores)) if turn % 2 == 0 else reversed(range(len(stores))):
                 if timings[k].refused is None:
@@ -237,7 +238,7 @@ def _row_text(row: dict[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def section(rows: list[dict[str, Any]], host: dict[str, str], repeat: int, against: str | None) -> str:
+def section(rows: list[dict[str, Any]], host: dict[str, str], repeat: int, against: str | None, server: str) -> str:
     header = "| batch | calls/s | Redis CPU/call | entries/s | encode |"
     rule = "| --- | --- | --- | --- | --- |"
     if against:
@@ -247,7 +248,7 @@ def section(rows: list[dict[str, Any]], host: dict[str, str], repeat: int, again
         START,
         "## Cascade script calls (`bench/bench_cascade.py`)",
         "",
-        "`RedisStore.apply` against a local Redis 7: one Lua script call per batch of own-state updates, each"
+        f"`RedisStore.apply` against a local Redis {server}: one Lua script call per batch of own-state updates, each"
         " cascading into 4 subtree states (depth-3 org of 156 units, one KPI of each of the 7 aggregation kinds, 2"
         " buckets). 20 entries is a typical worker flush (`bench_stream.py` measured 18-20 updates per call), 1000"
         " half a resync chunk. *Small*: every number below 10**12 micro-units; *mid*: subtree sums between 10**12 and"
@@ -262,6 +263,10 @@ def section(rows: list[dict[str, Any]], host: dict[str, str], repeat: int, again
             if against
             else ""
         ),
+        "",
+        "Run: `.venv/bin/python bench/bench_cascade.py [--against REV] [--repeat N] [--no-write]` (under a minute;"
+        " for the CPU column, point `SCORECARD_REDIS_URL` at a Redis of its own, e.g. `redis-server --port 6390"
+        " --save ''` and `SCORECARD_REDIS_URL=redis://127.0.0.1:6390/0`).",
         "",
         header,
         rule,
@@ -282,7 +287,8 @@ def main() -> int:
     args = parser.parse_args()
     against = load_store_module(args.against) if args.against else None
     rows = measure(args.repeat, against)
-    text = section(rows, machine(), args.repeat, args.against)
+    server = redis.Redis.from_url(env("SCORECARD_REDIS_URL")).info("server")["redis_version"]
+    text = section(rows, machine(), args.repeat, args.against, server)
     print(text)
     if not args.no_write:
         write_block(text, START, END)
