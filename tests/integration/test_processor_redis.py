@@ -8,6 +8,7 @@ resynced. Whatever happens, `live_report` must print the replay's JSON.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -34,10 +35,10 @@ def acme():
 
 
 @pytest.fixture(scope="module")
-def raw_events(acme) -> list[bytes]:
+def raw_events(acme, fixed_start: Callable[[str], str]) -> list[bytes]:
     events = generate_events(
         acme,
-        start="2026-11-01T00:00:00Z",
+        start=fixed_start("2026-11-01T00:00:00Z"),
         days=6,
         events_per_day=600,
         seed=11,

@@ -29,7 +29,6 @@ from streams.topics import partition_for
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples/acme.yaml"
-ACME_EVENTS = REPO / "examples/acme-events.jsonl"
 PARTITIONS = 3
 BATCH = 250
 CELLS = ("name", "value", "goal", "red_flag", "better", "score", "status", "trend")
@@ -79,7 +78,7 @@ class _KpiRows(HTMLParser):
 
 
 @pytest.fixture
-def seeded(redis_client: redis.Redis, unique_name) -> Iterator[str]:
+def seeded(redis_client: redis.Redis, unique_name, acme_events: Path) -> Iterator[str]:
     """An app id whose Redis keys hold ACME's events as the worker would have written them."""
     app_id = unique_name("report").replace(".", "-")
     store = RedisStore(redis_client, app_id)
@@ -87,7 +86,7 @@ def seeded(redis_client: redis.Redis, unique_name) -> Iterator[str]:
     engine = Engine(scorecard)
     processor = BatchProcessor(engine, {}, dict.fromkeys(engine.kpis, 3_600_000))
     store.mark_initialized()
-    lines = [line for line in ACME_EVENTS.read_bytes().splitlines() if line.strip()]
+    lines = [line for line in acme_events.read_bytes().splitlines() if line.strip()]
     by_partition: dict[int, list[Item]] = {p: [] for p in range(PARTITIONS)}
     for raw in lines:
         key = routing_key(engine, raw)
@@ -107,17 +106,17 @@ def _number(text: str) -> float:
     return float(match.group(0).replace(",", ""))
 
 
-def test_the_live_page_shows_the_replay_numbers(seeded, settings, tmp_path: Path) -> None:
+def test_the_live_page_shows_the_replay_numbers(seeded, settings, tmp_path: Path, acme_events: Path) -> None:
     app_id = seeded
     scorecard = load_scorecard(ACME)
-    expected = replay(scorecard, ACME_EVENTS.read_bytes().splitlines())
+    expected = replay(scorecard, acme_events.read_bytes().splitlines())
     at = format_time(expected.at)
     runner = CliRunner()
     live_path, replay_path = tmp_path / "live.html", tmp_path / "replay.html"
     common = ["report", "--scorecard", str(ACME), "--at", at, "--trend", "1"]
     live = runner.invoke(main, [*common, "--redis-url", settings.redis_url, "--app-id", app_id, "-o", str(live_path)])
     assert live.exit_code == 0, live.output
-    replayed = runner.invoke(main, [*common, "--events", str(ACME_EVENTS), "-o", str(replay_path)])
+    replayed = runner.invoke(main, [*common, "--events", str(acme_events), "-o", str(replay_path)])
     assert replayed.exit_code == 0, replayed.output
 
     live_html = live_path.read_text(encoding="utf-8")
