@@ -303,6 +303,42 @@ def test_type_grace_is_the_largest_kpi_lateness_and_smaller_kpis_skip(engine: En
     }
 
 
+def test_an_event_exactly_on_a_kpis_own_lateness_limit_counts_for_that_kpi(engine: Engine) -> None:
+    # survey: nps has 3h, answers the file's 1h; stream time 10:00 after e1
+    states: dict[str, UnitState] = {}
+    outcomes = run(
+        engine,
+        states,
+        ev("e1", "survey", "a", 0, score=10),
+        ev("e2", "survey", "a", -60, score=0),  # 09:00, exactly answers' limit: both KPIs count it
+        ev("e3", "survey", "a", -60 - 1 / 60, score=8),  # one second older: answers skips it, nps counts it
+        ev("e4", "survey", "a", -180, score=9),  # 07:00, exactly the type's 3h grace: accepted, nps counts it
+        ev("e5", "survey", "a", -180 - 1 / 60, score=9),  # one second older: late for the type
+    )
+    assert outcomes == [Outcome.ACCEPTED] * 4 + [Outcome.LATE]
+    assert states["a"].aggregates[("answers", DAY)] == SumCount(0, 2)  # e1 and e2
+    assert states["a"].aggregates[("nps", DAY)] == NpsCounts(promoters=2, passives=1, detractors=1)
+    assert engine.stats.late_skipped["answers"] == 2  # e3 and e4
+    assert engine.stats.late_skipped["nps"] == 0
+
+
+def test_zero_lateness_accepts_events_at_the_stream_time_and_refuses_anything_older() -> None:
+    engine = Engine(parse_scorecard(SHOP.replace("lateness: 1h", "lateness: 0s")))
+    states: dict[str, UnitState] = {}
+    outcomes = run(
+        engine,
+        states,
+        ev("e1", "order", "a", 0, amount=1),
+        ev("e2", "order", "a", 0, amount=10),  # the same instant: not older than the stream time
+        ev("e3", "order", "a", -1 / 600, amount=100),  # 0.1 s older: late
+        ev("e4", "order", "a", 1 / 600, amount=1000),  # newer: moves the stream time on
+        ev("e5", "order", "a", 0, amount=10000),  # now 0.1 s older than the stream time: late
+    )
+    assert outcomes == [Outcome.ACCEPTED, Outcome.ACCEPTED, Outcome.LATE, Outcome.ACCEPTED, Outcome.LATE]
+    assert states["a"].aggregates[("revenue", DAY)] == SumCount(1011_000_000, 3)
+    assert states["a"].stream_time == at(1 / 600)
+
+
 def test_skipped_kpi_is_not_in_touched(engine: Engine) -> None:
     state = UnitState()
     engine.process(state, ev("e1", "survey", "a", 0, score=10))
