@@ -81,13 +81,18 @@ def test_an_endless_run_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "200"},
     )
-    deadline = time.monotonic() + 120  # generous: a loaded machine is slow, never wrong
-    while live_events(out, start) < 10:  # the backfill is written and the live phase is running
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no live event written within 120 s"
-        time.sleep(0.2)
-    process.send_signal(signum)
-    stdout, stderr = process.communicate(timeout=20)
+    try:
+        deadline = time.monotonic() + 120  # generous: a loaded machine is slow, never wrong
+        while live_events(out, start) < 10:  # the backfill is written and the live phase is running
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no live event written within 120 s"
+            time.sleep(0.2)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:  # a failed wait must not leave an endless simulator behind
+            process.kill()
+            process.wait()
     assert process.returncode == 0, stderr.decode()
     summary = stdout.decode()
     assert f"stopped by {signum.name}" in summary
