@@ -8,7 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
+from scorecard import dedupe
 from scorecard.aggregates import MinMax, NpsCounts, Ratio, SumCount
+from scorecard.dedupe import id_digest
 from scorecard.definition import parse_scorecard
 from scorecard.engine import Engine, Outcome, Result, UnitState
 from scorecard.events import Event, InvalidEvent, Reason
@@ -94,7 +96,7 @@ def test_accepted_event_updates_only_its_own_unit_state(engine: Engine) -> None:
     assert result == Result(Outcome.ACCEPTED, (("revenue", DAY),))
     assert states["a1"].aggregates == {("revenue", DAY): SumCount(12_500_000, 1)}
     assert states["a1"].stream_time == at(0)
-    assert states["a1"].seen == {"e1": at(0)}
+    assert states["a1"].seen.first_seen(id_digest("e1")) == at(0) and len(states["a1"].seen) == 1
     assert set(states) == {"a1"}  # ancestors are a read-time merge, never written here
 
 
@@ -410,9 +412,19 @@ def test_unit_state_json_round_trip(engine: Engine) -> None:
     assert data["t"] == at(3)
     assert ["late-delay", DAY, "mm", [1, 4_000_000, 4_000_000]] in data["agg"]
     assert [row[0] for row in data["agg"]] == ["answers", "late-delay", "nps", "on-time", "revenue", "urgent"]
-    restored = UnitState.from_json(orjson.loads(orjson.dumps(data)))
+    assert data["ids"] == [0, 0, 4]  # the ids live in slice 0, a record of its own
+    restored = UnitState.from_json(orjson.loads(orjson.dumps(data)), state.seen.slice_bytes)
     assert restored == state
     assert UnitState.from_json(UnitState().to_json()) == UnitState()
+
+
+def test_unit_state_of_the_earlier_format_with_inline_ids_is_read_and_its_ids_become_slices(engine: Engine) -> None:
+    old = {"t": at(3), "seen": {"e2": at(1), "e1": at(0)}, "agg": [["revenue", DAY, "sc", [12_500_000, 1]]]}
+    state = UnitState.from_json(old)
+    assert state.stream_time == at(3) and state.aggregates == {("revenue", DAY): SumCount(12_500_000, 1)}
+    assert {i for i in ("e1", "e2", "e3") if i in state.seen} == {"e1", "e2"}
+    assert state.seen.dirty == {0}  # written in the new form with the record's next write
+    assert engine.process(state, ev("e1", "order", "a", 3, amount=1)).outcome == Outcome.DUPLICATE
 
 
 @pytest.mark.parametrize(
@@ -423,6 +435,9 @@ def test_unit_state_json_round_trip(engine: Engine) -> None:
         {"t": 1.0, "seen": {}, "agg": [["revenue", 1.5, "sc", [1, 2]]]},
         {"t": 1.0, "seen": {}, "agg": [["revenue", 1, "zz", [1, 2]]]},
         {"t": 1.0, "seen": {}, "agg": [["revenue", 1, "sc", [1, 2, 3]]]},
+        {"t": 1.0, "ids": [0, 0], "agg": []},
+        {"t": 1.0, "ids": [0, 0, 1.5], "agg": []},
+        {"t": 1.0, "ids": [0, 0, 1], "agg": []},  # a slice it names is missing
     ],
 )
 def test_unit_state_from_json_refuses_malformed_records(data: dict[str, Any]) -> None:
@@ -430,7 +445,10 @@ def test_unit_state_from_json_refuses_malformed_records(data: dict[str, Any]) ->
         UnitState.from_json(data)
 
 
-def test_expire_keeps_current_and_previous_windows_and_the_dedupe_horizon(engine: Engine) -> None:
+def test_expire_keeps_current_and_previous_windows_and_the_dedupe_horizon(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedupe, "SLICE_IDS", 2)  # ids are forgotten a slice at a time: two ids a slice here
     state = UnitState()
     day = 86400 / 60
     engine.process(state, ev("old", "order", "a", -3 * day, amount=1))
@@ -441,7 +459,7 @@ def test_expire_keeps_current_and_previous_windows_and_the_dedupe_horizon(engine
     dropped = engine.expire(state)
     # revenue (1d tumbling, 1h grace): keeps today's and yesterday's buckets; ids older than 10:00 - 30m go
     assert sorted(state.aggregates) == [("revenue", DAY - 86400), ("revenue", DAY)]
-    assert sorted(state.seen) == ["e1", "now"]
+    assert remembered(state, "old", "prev", "e1", "now") == {"e1", "now"}
     assert dropped == 1 + 2
     assert engine.expire(state) == 0
 
@@ -472,12 +490,36 @@ def test_expire_on_an_empty_state_does_nothing(engine: Engine) -> None:
     assert engine.forget_ids(UnitState()) == 0
 
 
-def test_forget_ids_drops_only_ids_beyond_the_dedupe_horizon_and_keeps_buckets(engine: Engine) -> None:
+def test_forget_ids_drops_only_ids_beyond_the_dedupe_horizon_and_keeps_buckets(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedupe, "SLICE_IDS", 1)  # ids are forgotten a slice at a time: one id a slice, so exactly
     state = UnitState()
     engine.process(state, ev("e1", "order", "a", -3 * 1440, amount=1))
     engine.process(state, ev("e2", "order", "a", -31, amount=1))
     engine.process(state, ev("e3", "order", "a", -30, amount=1))
     engine.process(state, ev("e4", "order", "a", 0, amount=1))
     assert engine.forget_ids(state) == 2  # e1 and e2 are older than 10:00 - 30m; e3 is on the horizon
-    assert sorted(state.seen) == ["e3", "e4"]
+    assert remembered(state, "e1", "e2", "e3", "e4") == {"e3", "e4"}
     assert len(state.aggregates) == 2  # buckets are expire's business
+
+
+def test_forget_ids_keeps_a_slice_while_any_of_its_ids_is_within_the_horizon(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedupe, "SLICE_IDS", 3)
+    state = UnitState()
+    engine.process(state, ev("e1", "order", "a", -36, amount=1))
+    engine.process(state, ev("e2", "order", "a", -31, amount=1))
+    engine.process(state, ev("e3", "order", "a", -30, amount=1))  # on the horizon, in e1's slice (6 min apart)
+    engine.process(state, ev("e4", "order", "a", 0, amount=1))  # a slice of its own: it spans at most 30m / 4
+    assert engine.forget_ids(state) == 0  # memory only: e1 and e2 can never make a duplicate anyway
+    assert engine.process(state, ev("e3", "order", "a", 0, amount=1)).outcome == Outcome.DUPLICATE
+    assert engine.process(state, ev("e2", "order", "a", 0, amount=1)).outcome == Outcome.ACCEPTED  # judged afresh
+
+
+def remembered(state: UnitState, *event_ids: str) -> set[str]:
+    """Which of ``event_ids`` the unit remembers; checks that it remembers no other."""
+    found = {event_id for event_id in event_ids if event_id in state.seen}
+    assert len(state.seen) == len(found), (len(state.seen), found)
+    return found
