@@ -20,7 +20,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer
 
 from scorecard.config import Settings
-from streams.topics import TopicNames, ensure_topics
+from streams.topics import PRODUCER_REQUEST_BYTES, TopicNames, ensure_topics
 
 # Acknowledgements are awaited in chunks: enough in flight to fill Kafka batches, bounded memory for huge files.
 _IN_FLIGHT = 5000
@@ -91,6 +91,7 @@ async def publish_lines(
         acks="all",
         linger_ms=5,
         max_batch_size=256 * 1024,
+        max_request_size=PRODUCER_REQUEST_BYTES,
     )
     await producer.start()
     started = time.monotonic()
