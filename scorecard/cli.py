@@ -171,8 +171,13 @@ def _load_or_exit(path: Path) -> Scorecard:
 @_env_option(
     "--metrics-port",
     "SCORECARD_METRICS_PORT",
-    "Port of the pipeline metrics (/metrics); 0 turns them off.",
+    "Port of the pipeline metrics (/metrics, /healthz); 0 turns them off.",
     type=click.IntRange(min=0, max=65535),
+)
+@_env_option(
+    "--metrics-host",
+    "SCORECARD_METRICS_HOST",
+    "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
 )
 @_env_option(
     "--session-timeout",
@@ -208,27 +213,34 @@ def worker_command(
     app_id: str,
     partitions: int,
     metrics_port: int,
+    metrics_host: str,
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
+    from scorecard.webserver import ListenError
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     _load_or_exit(scorecard_path)
     settings = _settings(
         kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
     )
-    run_worker(
-        settings,
-        str(scorecard_path),
-        loglevel=loglevel,
-        metrics_port=metrics_port,
-        session_timeout=session_timeout,
-        commit_interval=commit_interval,
-        stop_timeout=stop_timeout,
-    )
+    try:
+        run_worker(
+            settings,
+            str(scorecard_path),
+            loglevel=loglevel,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+            session_timeout=session_timeout,
+            commit_interval=commit_interval,
+            stop_timeout=stop_timeout,
+        )
+    except ListenError as error:  # the metrics port is taken, or the address is not ours
+        click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
+        sys.exit(1)
 
 
 @main.command("publish")
@@ -682,21 +694,22 @@ def report_command(
 @_env_option(
     "--port",
     "SCORECARD_EXPORTER_PORT",
-    "Port of /metrics (0: any free port).",
+    "Port of /metrics and /healthz (0: any free port).",
     type=click.IntRange(min=0, max=65535),
 )
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@_env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
 def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.exporter import run_exporter
+    from scorecard.webserver import ListenError
 
     scorecard = _load_or_exit(scorecard_path)
     try:
         run_exporter(
             scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
         )
-    except OSError as error:  # the port is taken, or the address is not ours
-        click.echo(f"cannot listen on {host}:{port}: {error}", err=True)
+    except ListenError as error:  # the port is taken, or the address is not ours
+        click.echo(str(error), err=True)
         sys.exit(1)
 
 
