@@ -15,6 +15,7 @@ drawn on stderr only when stderr is a terminal, so pipes and logs stay clean.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -35,7 +36,7 @@ from rich.progress import (
 )
 
 from scorecard import __version__
-from scorecard.config import ENV_DEFAULTS, Settings
+from scorecard.config import ENV_DEFAULTS, Settings, redact_url
 from scorecard.definition import (
     AGGREGATIONS,
     CalendarWindow,
@@ -119,7 +120,26 @@ def _env_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callab
 
 
 kafka_option = _env_option("--kafka-bootstrap", "SCORECARD_KAFKA_BOOTSTRAP", "Kafka bootstrap servers.")
-redis_option = _env_option("--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.")
+
+
+def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A URL redis-py cannot read is a one-line usage error (it names no password: neither the URL nor a value)."""
+    import redis
+
+    try:
+        redis.ConnectionPool.from_url(value)
+    except ValueError as error:
+        reason = re.sub(r" as '.*'", "", str(error))  # "Port could not be cast ... as '<what followed the colon>'"
+        raise click.BadParameter(
+            f"not a Redis URL ({reason}); expected redis://[[user]:password@]host[:port][/db], rediss://... or "
+            "unix://path"
+        ) from None
+    return value
+
+
+redis_option = _env_option(
+    "--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.", callback=_check_redis_url
+)
 topic_option = _env_option("--topic", "SCORECARD_TOPIC", "Input topic; the dead-letter topic is TOPIC.dlq.")
 app_id_option = _env_option(
     "--app-id", "SCORECARD_APP_ID", "Faust app id: consumer group, changelog topics and Redis key prefix."
@@ -868,7 +888,8 @@ def simulate_command(
     if out_path is not None:
         sink, destination = file_sink(out_path), str(out_path)
     else:
-        sink, destination = _kafka_sink(kafka_bootstrap, topic, partitions), f"topic {topic} at {kafka_bootstrap}"
+        destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
+        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
     until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"

@@ -49,6 +49,7 @@ from prometheus_client.registry import Collector
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from scorecard.config import redact_url
 from scorecard.definition import Scorecard
 from scorecard.engine import compile_kpis
 from scorecard.evaluation import UnitResult, buckets_at, score_units
@@ -444,7 +445,7 @@ def run_exporter(
 
     Starts even when Redis is down (scrapes then say ``redis_up 0``): the exporter must not need Redis to start.
     """
-    store = RedisStore(redis_client(redis_url), app_id)
+    store = RedisStore(redis_client(redis_url), app_id, url=redact_url(redis_url))
     server = ExporterServer(ScorecardCollector(scorecard, store), host, port)
     announce(server.url)
     server.serve_forever()
