@@ -198,12 +198,11 @@ def test_the_worker_metrics_answer_as_prometheus_client_did(headers: dict[str, s
     metrics.observe_batch({"accepted": 2}, 1, ["late"])
     server = metrics.serve(0, "127.0.0.1")
     try:
-        for path in ("/metrics", "/metrics?name[]=scorecard_pipeline_replayed_total"):
-            ours = _get(server.url_for(path), headers)
-            with _prometheus_client_server(metrics.registry) as url:
-                theirs = _get(url.removesuffix("/metrics") + path, headers)
-            assert ours == theirs
-            assert ours[0] == 200 and ours[2]
+        with _prometheus_client_server(metrics.registry) as url:
+            for path in ("/metrics", "/metrics?name[]=scorecard_pipeline_replayed_total"):
+                ours = _get(server.url_for(path), headers)
+                assert ours == _get(url.removesuffix("/metrics") + path, headers)
+                assert ours[0] == 200 and ours[2]
     finally:
         server.close()
 
@@ -252,7 +251,7 @@ def _readable(sock: socket.socket) -> bool:
 
 class _Big(RequestHandler):
     def get(self) -> None:
-        self.reply(200, "application/octet-stream", b"x" * (64 << 20))
+        self.reply(200, "application/octet-stream", b"x" * (32 << 20))  # far more than the socket buffers hold
 
 
 def test_a_client_that_never_reads_its_response_is_closed_at_the_timeout() -> None:
