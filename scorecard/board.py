@@ -20,15 +20,18 @@ Public API
 - ``frame_stats(previous, current, elapsed, worst=5) -> FrameStats``: events/s, dead letters, the worst KPIs.
 - ``build_frame(scorecard, previous, current, elapsed, *, tree=None, worst=5) -> rich.console.Group``.
 - ``frame_text(scorecard, previous, current, elapsed, *, width=120) -> str``: the same frame as plain text.
-- ``take_snapshot(scorecard, store, metrics_url, clock) -> Snapshot``; ``run_board(...)``: the refresh loop.
+- ``take_snapshot(scorecard, store, metrics_url, clock) -> Snapshot``; ``run_board(...)``: the refresh loop. A
+  ``user:password@`` in the metrics URL is sent as basic authentication and never shown.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +44,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from scorecard.config import redact_url
 from scorecard.definition import Scorecard
 from scorecard.engine import OUTCOMES
 from scorecard.hierarchy import OrgTree
@@ -276,11 +280,23 @@ def fetch_pipeline(metrics_url: str | None) -> tuple[PipelineStats | None, str |
     if not metrics_url:
         return None, None
     try:
-        with urllib.request.urlopen(metrics_url, timeout=_METRICS_TIMEOUT) as response:
+        with urllib.request.urlopen(_metrics_request(metrics_url), timeout=_METRICS_TIMEOUT) as response:
             return parse_pipeline_metrics(response.read().decode()), None
     except (OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
-        return None, f"not reachable at {metrics_url} ({reason})"
+        return None, f"not reachable at {redact_url(metrics_url)} ({reason})"
+
+
+def _metrics_request(url: str) -> urllib.request.Request:
+    """A request for ``url`` whose ``user:password@``, if any, is sent as basic authentication: ``urllib`` would
+    take it for part of the host (and name the password in its error)."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return urllib.request.Request(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()).decode()
+    return urllib.request.Request(parts._replace(netloc=host).geturl(), headers={"Authorization": f"Basic {token}"})
 
 
 def take_snapshot(

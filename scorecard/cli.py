@@ -15,6 +15,7 @@ drawn on stderr only when stderr is a terminal, so pipes and logs stay clean.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -35,7 +36,7 @@ from rich.progress import (
 )
 
 from scorecard import __version__
-from scorecard.config import ENV_DEFAULTS, Settings
+from scorecard.config import ENV_DEFAULTS, Settings, redact_url
 from scorecard.definition import (
     AGGREGATIONS,
     CalendarWindow,
@@ -119,7 +120,26 @@ def _env_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callab
 
 
 kafka_option = _env_option("--kafka-bootstrap", "SCORECARD_KAFKA_BOOTSTRAP", "Kafka bootstrap servers.")
-redis_option = _env_option("--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.")
+
+
+def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A URL redis-py cannot read is a one-line usage error (it names no password: neither the URL nor a value)."""
+    import redis
+
+    try:
+        redis.ConnectionPool.from_url(value)
+    except ValueError as error:
+        reason = re.sub(r" as '.*'", "", str(error))  # "Port could not be cast ... as '<what followed the colon>'"
+        raise click.BadParameter(
+            f"not a Redis URL ({reason}); expected redis://[[user]:password@]host[:port][/db], rediss://... or "
+            "unix://path"
+        ) from None
+    return value
+
+
+redis_option = _env_option(
+    "--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.", callback=_check_redis_url
+)
 topic_option = _env_option("--topic", "SCORECARD_TOPIC", "Input topic; the dead-letter topic is TOPIC.dlq.")
 app_id_option = _env_option(
     "--app-id", "SCORECARD_APP_ID", "Faust app id: consumer group, changelog topics and Redis key prefix."
@@ -171,8 +191,13 @@ def _load_or_exit(path: Path) -> Scorecard:
 @_env_option(
     "--metrics-port",
     "SCORECARD_METRICS_PORT",
-    "Port of the pipeline metrics (/metrics); 0 turns them off.",
+    "Port of the pipeline metrics (/metrics, /healthz); 0 turns them off.",
     type=click.IntRange(min=0, max=65535),
+)
+@_env_option(
+    "--metrics-host",
+    "SCORECARD_METRICS_HOST",
+    "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
 )
 @_env_option(
     "--session-timeout",
@@ -208,27 +233,34 @@ def worker_command(
     app_id: str,
     partitions: int,
     metrics_port: int,
+    metrics_host: str,
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
+    from scorecard.webserver import ListenError
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     _load_or_exit(scorecard_path)
     settings = _settings(
         kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
     )
-    run_worker(
-        settings,
-        str(scorecard_path),
-        loglevel=loglevel,
-        metrics_port=metrics_port,
-        session_timeout=session_timeout,
-        commit_interval=commit_interval,
-        stop_timeout=stop_timeout,
-    )
+    try:
+        run_worker(
+            settings,
+            str(scorecard_path),
+            loglevel=loglevel,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+            session_timeout=session_timeout,
+            commit_interval=commit_interval,
+            stop_timeout=stop_timeout,
+        )
+    except ListenError as error:  # the metrics port is taken, or the address is not ours
+        click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
+        sys.exit(1)
 
 
 @main.command("publish")
@@ -682,21 +714,22 @@ def report_command(
 @_env_option(
     "--port",
     "SCORECARD_EXPORTER_PORT",
-    "Port of /metrics (0: any free port).",
+    "Port of /metrics and /healthz (0: any free port).",
     type=click.IntRange(min=0, max=65535),
 )
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@_env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
 def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.exporter import run_exporter
+    from scorecard.webserver import ListenError
 
     scorecard = _load_or_exit(scorecard_path)
     try:
         run_exporter(
             scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
         )
-    except OSError as error:  # the port is taken, or the address is not ours
-        click.echo(f"cannot listen on {host}:{port}: {error}", err=True)
+    except ListenError as error:  # the port is taken, or the address is not ours
+        click.echo(str(error), err=True)
         sys.exit(1)
 
 
@@ -855,7 +888,8 @@ def simulate_command(
     if out_path is not None:
         sink, destination = file_sink(out_path), str(out_path)
     else:
-        sink, destination = _kafka_sink(kafka_bootstrap, topic, partitions), f"topic {topic} at {kafka_bootstrap}"
+        destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
+        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
     until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"

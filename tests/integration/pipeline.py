@@ -152,7 +152,7 @@ class Deployment:
         port = free_port()
         log_path = self.workdir / f"{name}-{len(self.workers)}.log"
         command = [sys.executable, "-m", "scorecard", "worker", "--scorecard", str(self.scorecard_path)]
-        command += ["--metrics-port", str(port), "--loglevel", "info"]
+        command += ["--metrics-host", "127.0.0.1", "--metrics-port", str(port), "--loglevel", "info"]
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 command,

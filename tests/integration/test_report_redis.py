@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -155,3 +156,28 @@ def test_the_live_page_shows_the_replay_numbers(seeded, settings, tmp_path: Path
 def _previous_end(scorecard: Scorecard, kpi_id: str, at: float) -> int:
     """End of the window before the one reported at ``at``: where the reported one starts."""
     return compile_kpis(scorecard)[kpi_id].window.span(at)[0]
+
+
+def test_the_page_and_the_messages_name_no_redis_password(seeded, settings, tmp_path: Path) -> None:
+    """A password given in the Redis URL (here ``?password=``, which redis-py reads) appears nowhere: not in the page's
+    source line, not in what the commands print. Redis's default user takes any password when it has none."""
+    parts = urlsplit(settings.redis_url)
+    if parts.password:  # the services run with a password: it is the secret to hide
+        url, secret = settings.redis_url, parts.password
+    else:
+        secret = "Pa55-w0rd-in-the-query"
+        url = f"{settings.redis_url}{'&' if parts.query else '?'}username=default&password={secret}"
+    page = tmp_path / "live.html"
+    runner = CliRunner()
+    written = runner.invoke(
+        main, ["report", "--scorecard", str(ACME), "--redis-url", url, "--app-id", seeded, "-o", str(page)]
+    )
+    assert written.exit_code == 0, written.output
+    html = page.read_text(encoding="utf-8")
+    assert f"app id {seeded}" in html and "***" in html
+    missing = runner.invoke(
+        main, ["status", "--scorecard", str(ACME), "--redis-url", url, "--app-id", f"{seeded}-none"]
+    )
+    assert missing.exit_code == 1 and "no live scorecard" in missing.output
+    for text in (html, written.output, missing.output):
+        assert secret not in text
