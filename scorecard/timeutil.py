@@ -120,11 +120,20 @@ def check_event_time(epoch: float, shown: str | None = None) -> float:
     """
     if EVENT_TIME_MIN <= epoch < EVENT_TIME_END:
         return epoch
-    hint = "; milliseconds given as seconds? divide by 1000" if epoch >= EVENT_TIME_END else ""
+    numeric = shown is None or _is_number(shown)
+    hint = "; milliseconds? divide by 1000" if epoch >= EVENT_TIME_END and numeric else ""
     raise TimeFormatError(
-        f"expected a time from {format_time(EVENT_TIME_MIN)} to before {format_time(EVENT_TIME_END)} (the range events"
-        f" may have: epoch seconds {EVENT_TIME_MIN} to {EVENT_TIME_END - 1}), got {shown or f'{epoch:g}'}{hint}"
+        f"expected a time in years 1000-9997 UTC (epoch seconds {EVENT_TIME_MIN} to {EVENT_TIME_END - 1}), the range"
+        f" events may have; got {short_value(shown) if shown is not None else f'{epoch:g}'}{hint}"
     )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def format_time(epoch: float) -> str:
