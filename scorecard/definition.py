@@ -635,6 +635,8 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int], list[Proble
         problems: list[Problem] = []
         if node is not None:
             _index_lines(node, lines, problems)
+        else:
+            lines[()] = 1  # an empty document: its problem is at the top of the file
         data = loader.construct_document(node) if node is not None else None
     except _LimitExceeded as err:
         raise DefinitionError([err.problem], source) from None

@@ -30,7 +30,7 @@ from scorecard.definition import (
     validate_scorecard,
 )
 from scorecard.engine import Engine, Outcome, UnitState
-from scorecard.events import decode_event
+from scorecard.events import InvalidEvent, decode_event
 from scorecard.hierarchy import OrgTree
 from scorecard.history import replay_trends
 from scorecard.render import render_text
@@ -331,6 +331,17 @@ def extreme_definition(timezone: str) -> Scorecard:
         "kpis": kpis,
     }
     return parse_scorecard(yaml.safe_dump(data))
+
+
+def test_the_event_time_range_is_the_one_the_decoder_accepts() -> None:
+    def event(when: float) -> str:
+        return json.dumps({"id": "1", "type": "e", "unit": "leaf", "time": when})
+
+    for when in (EVENT_TIME_MIN, EVENT_TIME_END - 1):
+        assert decode_event(event(when)).time == when
+    for when in (EVENT_TIME_MIN - 1, EVENT_TIME_END):
+        with pytest.raises(InvalidEvent):
+            decode_event(event(when))
 
 
 # The two ends of the event time range: the first second, and the last instant before the end.
