@@ -158,7 +158,7 @@ MAX_LATENESS: Final = 1095 * 86400
 MAX_DEDUPE: Final = 1095 * 86400
 # "did you mean" compares a wrong reference with every candidate; past this many comparisons in one file (a file
 # with thousands of wrong references to thousands of units) the remaining messages go without a suggestion.
-_SUGGESTION_BUDGET: Final = 200_000
+_SUGGESTION_BUDGET: Final = 100_000
 
 # What the event field holds, per aggregation that needs one; used to say *why* a field is required.
 _FIELD_ROLE = {
