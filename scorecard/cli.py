@@ -50,7 +50,7 @@ from scorecard.hierarchy import OrgTree
 from scorecard.render import print_report
 from scorecard.replay import InvalidLine, ReplayResult, invalid_lines_jsonl, replay
 from scorecard.terminal import markup, printable
-from scorecard.timeutil import TimeFormatError, check_event_time, format_duration, parse_time
+from scorecard.timeutil import TimeFormatError, check_event_time, format_duration, parse_time_text
 
 # Invalid events listed on stderr; the rest are counted (and all of them go to --errors).
 _SHOWN_INVALID = 10
@@ -345,18 +345,9 @@ def _parse_at(text: str | None) -> float | None:
 def _time_param(text: str, option: str) -> float:
     """A time option: RFC 3339 or epoch seconds, within the range events may have (years 1000-9997)."""
     try:
-        when = parse_time(float(text)) if _is_number(text) else parse_time(text)
-        return check_event_time(when, text)
+        return check_event_time(parse_time_text(text), text)
     except TimeFormatError as err:
         raise click.BadParameter(printable(err), param_hint=option) from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _columns() -> int:

@@ -112,6 +112,11 @@ def parse_time(value: object) -> float:
     return parsed.timestamp()
 
 
+def parse_time_text(text: str) -> float:
+    """A time typed on a command line: epoch seconds (``1795774560``, ``1.7e9``) or RFC 3339 text."""
+    return parse_time(float(text)) if _is_number(text) else parse_time(text)
+
+
 def check_event_time(epoch: float, shown: str | None = None) -> float:
     """Return ``epoch`` when it lies in the event time range (years 1000-9997 UTC), else raise TimeFormatError.
 

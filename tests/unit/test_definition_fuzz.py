@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -205,38 +206,26 @@ YAMLISH = st.lists(
 # ------------------------------------------------------------------------------------------------ the properties
 
 
-def test_near_valid_data_as_yaml_text() -> None:
+NEAR_VALID: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], Scorecard], bool]] = {
+    "data as YAML text": (
+        near_valid_data(),
+        lambda data: parse_scorecard(yaml.safe_dump(data, allow_unicode=True), "fuzz.yaml"),
+        True,
+    ),
+    "data given directly": (near_valid_data(), lambda data: validate_scorecard(data, "fuzz"), False),
+    "edited text": (near_valid_text(), lambda text: parse_scorecard(text, "fuzz.yaml"), True),
+}
+
+
+@pytest.mark.parametrize("kind", list(NEAR_VALID))
+def test_near_valid_inputs(kind: str) -> None:
+    strategy, load, located = NEAR_VALID[kind]
     seen: Counter[str] = Counter()
 
     @FUZZ
-    @given(near_valid_data())
-    def check(data: Any) -> None:
-        text = yaml.safe_dump(data, allow_unicode=True)
-        check_outcome(lambda: parse_scorecard(text, "fuzz.yaml"), seen, located=True)
-
-    check()
-    assert seen["valid"] >= 20 and seen["invalid"] >= 80, seen  # of 200: both kinds, at least one in ten
-
-
-def test_near_valid_data_given_directly() -> None:
-    seen: Counter[str] = Counter()
-
-    @FUZZ
-    @given(near_valid_data())
-    def check(data: Any) -> None:
-        check_outcome(lambda: validate_scorecard(data, "fuzz"), seen, located=False)
-
-    check()
-    assert seen["valid"] >= 20 and seen["invalid"] >= 80, seen  # of 200: both kinds, at least one in ten
-
-
-def test_near_valid_text() -> None:
-    seen: Counter[str] = Counter()
-
-    @FUZZ
-    @given(near_valid_text())
-    def check(text: str) -> None:
-        check_outcome(lambda: parse_scorecard(text, "fuzz.yaml"), seen, located=True)
+    @given(strategy)
+    def check(value: Any) -> None:
+        check_outcome(lambda: load(value), seen, located=located)
 
     check()
     assert seen["valid"] >= 20 and seen["invalid"] >= 80, seen  # of 200: both kinds, at least one in ten
