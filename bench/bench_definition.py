@@ -28,6 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
 from bench.common import machine, write_block
+from scorecard import definition
 from scorecard.definition import MAX_FILE_BYTES, MAX_NODES, DefinitionError, load_scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +103,7 @@ def too_large(directory: Path) -> Path:
 CASES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "acme": ("examples/acme.yaml", acme),
     "near-cap": ("ACME KPIs, a generated org just under the size cap", near_cap),
+    "near-cap-pure": ("the same with the pure-Python YAML reader (the fallback without libyaml)", near_cap),
     "wrong-references": ("5,000 units, 5,000 wrong target references", wrong_references),
     "alias-bomb": ('"billion laughs": 9 levels of 9 aliases', alias_bomb),
     "flat-values": ("one list of values filling the size cap", flat_values),
@@ -115,8 +117,10 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def measure_here(path: Path, traced: bool) -> dict[str, Any]:
+def measure_here(path: Path, traced: bool, pure: bool) -> dict[str, Any]:
     """Load once in this process, the child's side of ``measure``: timed, or with tracemalloc (slower) for memory."""
+    if pure:
+        definition._LOADER = definition._PureLoader
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
@@ -132,9 +136,9 @@ def measure_here(path: Path, traced: bool) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mb": peak / 2**20, "outcome": outcome}
 
 
-def measure(path: Path) -> dict[str, Any]:
+def measure(path: Path, pure: bool) -> dict[str, Any]:
     def child(*flags: str) -> dict[str, Any]:
-        command = [sys.executable, __file__, "--measure", str(path), *flags]
+        command = [sys.executable, __file__, "--measure", str(path), *flags, *(["--pure"] if pure else [])]
         return dict(json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout))
 
     runs = [child() for _ in range(RUNS)]
@@ -188,15 +192,16 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
-        print(json.dumps(measure_here(args.measure, args.traced)))
+        print(json.dumps(measure_here(args.measure, args.traced, args.pure)))
         return 0
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for name, (label, build) in CASES.items():
             path = build(Path(directory))
-            row = {**measure(path), "label": label, "bytes": path.stat().st_size}
+            row = {**measure(path, pure=name.endswith("-pure")), "label": label, "bytes": path.stat().st_size}
             print(f"{name}: {row['seconds']:.2f} s, {row['peak_mb']:.0f} MB, {row['outcome']}", file=sys.stderr)
             rows.append(row)
     text = section(rows, machine())

@@ -41,9 +41,10 @@ and references are checked against the raw ids (an objective with a typo elsewhe
 so a single mistake yields a single message instead of a cascade. Line numbers come from the YAML node marks,
 recorded per path while walking the node tree (before construction, so keys brought in by a ``<<`` merge are not
 duplicates of the keys that override them); a path with no node of its own (a missing key, a merged one) gets the
-line of its closest existing parent. YAML is read with libyaml's parser when PyYAML has it (several times faster)
-and PyYAML's own composer, bounded as below; suggestions ("did you mean") are computed within a fixed budget of
-comparisons per file, so thousands of wrong references cost linear time (the later ones go without a suggestion).
+line of its closest existing parent. YAML is read with libyaml's parser when PyYAML has it (faster, see
+docs/benchmarks.md) and PyYAML's own composer, bounded as below; suggestions ("did you mean") are computed within a
+fixed budget of comparisons per file, so thousands of wrong references cost linear time (the later ones go without
+a suggestion).
 
 Limits
 ------
@@ -722,9 +723,8 @@ if yaml.__with_libyaml__:
     from yaml._yaml import CParser
 
     class _FastLoader(_BoundedComposer, CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
-        """libyaml's parser (its events) with the bounded composer in Python, which keeps the limits: composing in
-        Python costs no more than libyaml's own composer, and the parser is what makes it several times faster
-        than the pure-Python loader."""
+        """libyaml's parser (its events) with the bounded composer in Python, which keeps the limits (libyaml's own
+        composer cannot be bounded); the parser is where libyaml saves the time (bench/bench_definition.py)."""
 
         def __init__(self, text: str) -> None:
             CParser.__init__(self, text)
