@@ -13,6 +13,8 @@ lag, Redis errors) and the board works without them.
 
 On a terminal the frame is redrawn in place (``rich.live``); when stdout is not a terminal (a pipe, a CI log, the
 demo's non-interactive mode) each refresh prints the frame as plain text, without colours, after a blank line.
+Names from the definition and error texts go through ``scorecard.terminal`` (no markup parsed, no control
+character written).
 
 Public API
 ----------
@@ -50,6 +52,7 @@ from scorecard.engine import OUTCOMES
 from scorecard.hierarchy import OrgTree
 from scorecard.render import STATUS_STYLES, scorecard_table
 from scorecard.store import RedisStore, StoreError
+from scorecard.terminal import plain
 
 __all__ = [
     "DEAD_LETTER_OUTCOMES",
@@ -192,7 +195,7 @@ def _number(value: float | None, unit: str | None = None) -> str:
 
 
 def _headline(scorecard: Scorecard, current: Snapshot, stats: FrameStats) -> Text:
-    line = Text(scorecard.name, style="bold")
+    line = plain(scorecard.name, style="bold")
     line.append(f"  live at {current.report.get('at', '?')}, evaluated in {current.eval_seconds * 1000:.0f} ms")
     rate = "-" if stats.events_per_second is None else f"{stats.events_per_second:,.1f}"
     line.append(f"\nevents/s {rate}", style="bold")
@@ -208,7 +211,7 @@ def _pipeline_line(current: Snapshot) -> Text:
         p = current.pipeline
         return Text(f"worker: consumer lag {p.consumer_lag:,.0f} messages, Redis errors {p.redis_errors:,.0f}")
     if current.pipeline_error:
-        return Text(f"worker metrics: {current.pipeline_error}", style="dim")
+        return plain(f"worker metrics: {current.pipeline_error}", style="dim")
     return Text("")
 
 
@@ -222,13 +225,13 @@ def _worst_table(scorecard: Scorecard, worst: list[WorstKpi]) -> Table:
         kpi = scorecard.kpi(entry.kpi)
         style = STATUS_STYLES.get(entry.status, "")
         table.add_row(
-            scorecard.unit(entry.unit).label,
-            kpi.label,
+            plain(scorecard.unit(entry.unit).label),
+            plain(kpi.label),
             Text(f"{entry.score:.1f}", style=style),
             Text(entry.status.replace("_", " "), style=style),
-            _number(entry.value, kpi.unit),
-            _number(entry.goal, kpi.unit),
-            _number(entry.red_flag, kpi.unit),
+            plain(_number(entry.value, kpi.unit)),
+            plain(_number(entry.goal, kpi.unit)),
+            plain(_number(entry.red_flag, kpi.unit)),
         )
     return table
 
@@ -246,8 +249,8 @@ def build_frame(
     """The whole board for ``current``, with rates over the ``elapsed`` seconds since ``previous``."""
     if current.error is not None:
         return Group(
-            Text(scorecard.name, style="bold"),
-            Text(current.error, style="bold red"),
+            plain(scorecard.name, style="bold"),
+            plain(current.error, style="bold red"),
             _pipeline_line(current),
             Text(hint or "", style="dim"),
         )

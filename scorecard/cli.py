@@ -50,7 +50,8 @@ from scorecard.evaluation import dumps
 from scorecard.hierarchy import OrgTree
 from scorecard.render import print_report
 from scorecard.replay import InvalidLine, ReplayResult, invalid_lines_jsonl, replay
-from scorecard.timeutil import TimeFormatError, format_duration, parse_time
+from scorecard.terminal import markup, printable
+from scorecard.timeutil import TimeFormatError, check_event_time, format_duration, parse_time_text
 
 # Invalid events listed on stderr; the rest are counted (and all of them go to --errors).
 _SHOWN_INVALID = 10
@@ -72,11 +73,11 @@ def validate(file: Path, strict: bool) -> None:
         scorecard = load_scorecard(file)
     except DefinitionError as err:
         for problem in err.problems:
-            click.echo(problem.format(str(file)), err=True)
+            _echo(problem.format(str(file)), err=True)
         click.echo(f"{_plural(len(err.problems), 'problem')} found; {file} is not valid", err=True)
         sys.exit(1)
     warnings = lint_balance(scorecard)
-    click.echo(_summary(scorecard, str(file), warnings))
+    _echo(_summary(scorecard, str(file), warnings))
     if strict and warnings:
         sys.exit(1)
 
@@ -170,13 +171,18 @@ def _settings(
     return Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
 
 
+def _echo(message: str, err: bool = False) -> None:
+    """Print text that holds names from a definition or values from events (``scorecard.terminal.printable``)."""
+    click.echo(printable(message, keep_newlines=True), err=err)
+
+
 def _load_or_exit(path: Path) -> Scorecard:
     """Load a definition for a command that needs a valid one; problems go to stderr with a pointer to validate."""
     try:
         return load_scorecard(path)
     except DefinitionError as err:
         for problem in err.problems:
-            click.echo(problem.format(str(path)), err=True)
+            _echo(problem.format(str(path)), err=True)
         click.echo(f"{path} is not a valid scorecard; see `scorecard validate {path}`", err=True)
         sys.exit(1)
 
@@ -294,7 +300,7 @@ def publish_command(
                 total = sum(1 for line in handle if line.strip())
                 handle.seek(0)
                 with _progress("publishing") as progress:
-                    task = progress.add_task(events.name, total=total)
+                    task = progress.add_task(markup(events.name), total=total)
                     stats = asyncio.run(
                         publish_lines(
                             settings,
@@ -365,18 +371,15 @@ def _progress(verb: str) -> Progress:
 def _parse_at(text: str | None) -> float | None:
     if text is None:
         return None
+    return _time_param(text, "--at")
+
+
+def _time_param(text: str, option: str) -> float:
+    """A time option: RFC 3339 or epoch seconds, within the range events may have (years 1000-9997)."""
     try:
-        return parse_time(float(text)) if _is_number(text) else parse_time(text)
+        return check_event_time(parse_time_text(text), text)
     except TimeFormatError as err:
-        raise click.BadParameter(str(err), param_hint="--at") from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        raise click.BadParameter(printable(err), param_hint=option) from None
 
 
 def _columns() -> int:
@@ -401,7 +404,7 @@ def _replay_file(scorecard: Scorecard, events: Path, at: float | None) -> Replay
             console=Console(stderr=True),
             transient=True,
         ) as progress:
-            task = progress.add_task(events.name, total=events.stat().st_size)
+            task = progress.add_task(markup(events.name), total=events.stat().st_size)
             return replay(scorecard, _counted(handle, progress, task), at)
 
 
@@ -423,7 +426,7 @@ def _report_invalid(invalid: list[InvalidLine], errors_path: Path | None) -> Non
         return
     click.echo(f"{_plural(len(invalid), 'invalid event')}:", err=True)
     for item in invalid[:_SHOWN_INVALID]:
-        click.echo(f"  {item.format()}", err=True)
+        _echo(f"  {item.format()}", err=True)
     if len(invalid) > _SHOWN_INVALID:
         more = len(invalid) - _SHOWN_INVALID
         where = f"all in {errors_path}" if errors_path is not None else "use --errors FILE to get them all"
@@ -436,7 +439,7 @@ def _summary(scorecard: Scorecard, source: str, warnings: list[Problem]) -> str:
     leaves = _plural(sum(1 for unit in tree if tree.is_leaf(unit)), "leaf", "leaves")
     export = "all levels" if scorecard.export.max_depth is None else f"depth <= {scorecard.export.max_depth}"
     lines = [
-        f"{scorecard.name}  ({source}: valid)",
+        f"{printable(scorecard.name)}  ({source}: valid)",
         f"  timezone      {scorecard.timezone}",
         f"  lateness      {_duration(scorecard.lateness)}, dedupe {_duration(scorecard.dedupe)}, export {export}",
         f"  org           {_plural(len(tree), 'unit')}, depth {tree.height} (root {tree.root}, {leaves})",
@@ -444,10 +447,12 @@ def _summary(scorecard: Scorecard, source: str, warnings: list[Problem]) -> str:
         f"  KPIs          {len(scorecard.kpis)}",
         "  perspectives",
     ]
-    width = max(len(p.label) for p in scorecard.perspectives)
+    labels = {p.id: printable(p.label) for p in scorecard.perspectives}
+    width = max(len(label) for label in labels.values())
     for perspective in scorecard.perspectives:
         count = len(scorecard.kpis_of(perspective.id))
-        lines.append(f"    {perspective.label:<{width}}  weight {perspective.weight:g}  {_plural(count, 'KPI')}")
+        label = labels[perspective.id]
+        lines.append(f"    {label:<{width}}  weight {perspective.weight:g}  {_plural(count, 'KPI')}")
     aggregations: Counter[str] = Counter(k.aggregation for k in scorecard.kpis)
     lines.append("  aggregations  " + _counts(aggregations, AGGREGATIONS))
     lines.append("  windows       " + _windows(scorecard))
@@ -508,7 +513,7 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
         return
     written = write_boards(scorecard, output)
     for board in written:
-        click.echo(f"{board.uid:<20} {_plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
+        _echo(f"{board.uid:<20} {_plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
     click.echo(f"{_plural(len(written), 'board')} written to {output}")
 
 
@@ -605,7 +610,7 @@ def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     output_path.write_text(text, encoding="utf-8")
     teams = rules.owner_teams(scorecard)
-    click.echo(f"wrote {output_path}: {_plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+    _echo(f"wrote {output_path}: {_plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
 
 
 def _duration_param(text: str, option: str) -> int:
@@ -704,7 +709,7 @@ def report_command(
         return
     output_path.parent.mkdir(parents=True, exist_ok=True)
     output_path.write_bytes(data)
-    click.echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
+    _echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
 
 
 @main.command("exporter")
@@ -893,8 +898,8 @@ def simulate_command(
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
     until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
-    click.echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
-    click.echo(f"trend: {trend_text(simulation)}", err=True)
+    _echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
+    _echo(f"trend: {trend_text(simulation)}", err=True)
     run = functools.partial(run_simulation, simulation, sink, rate=rate, duration=duration)
     try:
         if backfill and sys.stderr.isatty():
@@ -906,14 +911,11 @@ def simulate_command(
     except (OSError, KafkaError, TopicError) as error:
         click.echo(f"cannot send to {destination}: {error}", err=True)
         sys.exit(1)
-    click.echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
+    _echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
 
 
 def _simulate_start(text: str) -> float:
-    try:
-        return parse_time(float(text)) if _is_number(text) else parse_time(text)
-    except TimeFormatError as err:
-        raise click.BadParameter(str(err), param_hint="--start") from None
+    return _time_param(text, "--start")
 
 
 def _kafka_sink(kafka_bootstrap: str, topic: str, partitions: int) -> Callable[[Any], Any]:
