@@ -25,8 +25,18 @@ Public API
   with ``CountsUpdate.for_unit`` / ``CountsUpdate.for_partition``.
 - ``merge_components(ops, a, b)``: the op-vector merge the Lua script applies, in Python (tests, debugging).
 - Errors: ``StoreError`` (Redis unreachable or failing; names the URL), ``NumericRangeError`` (a number at or over
-  2**53, which Lua doubles cannot hold exactly), ``StoreConflictError`` (stored data contradicts the update: an own
-  state that shrank under a newer version, another schema or definition, a corrupt value).
+  ``NUMERIC_LIMIT`` in magnitude), ``StoreConflictError`` (stored data contradicts the update: an own state that
+  shrank under a newer version, another schema or definition, a corrupt value).
+
+Numbers: states are fixed-point integers (``aggregates.SCALE``) of any size in Python, but Lua 5.1 numbers are doubles,
+exact only up to 2**53. The script therefore holds each number as two limbs (``hi * 10**12 + lo``, both exact
+doubles), reads decimal text as one double only below 10**15 (exact there) and digit by digit beyond, adds,
+subtracts and compares limb by limb with carries, and writes decimal text back. Every component of every own and
+subtree state, and every version, is exact within ``NUMERIC_LIMIT = (2**53 - 1) * 10**12`` (about 9.007e15 display
+units at 6 decimals); reaching it is refused. Numbers travel as text both ways: the payload carries states and
+versions as JSON strings (cjson would make JSON numbers doubles), and states read back are decoded by msgspec into
+Python ints of any size (orjson would make integers beyond 64 bits floats). The stored format (plain decimal
+integers in JSON lists) is the one of ``SCHEMA_VERSION`` 1, unchanged.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, NamedTuple, TypeAlias
 
+import msgspec
 import orjson
 import redis
 
@@ -63,9 +74,12 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 """Version of the key layout and value formats below; a store holding another one is refused, not misread."""
 
-NUMERIC_LIMIT: Final = 2**53
-"""Every stored number must stay strictly below this in magnitude: Lua numbers are doubles, exact only up to 2**53.
-In micro-units (``aggregates.SCALE``) that is about 9.007e9 display units per bucket and subtree."""
+NUMERIC_LIMIT: Final = (2**53 - 1) * 10**12
+"""Every stored number (state components, own and subtree, and versions) stays strictly below this in magnitude.
+
+The Lua script holds each number as two limbs ``hi * 10**12 + lo`` of exact doubles (``|hi| < 2**53``), so this is
+the exact range of the cascade: about 9.007e27 micro-units (``aggregates.SCALE``), i.e. 9.007e15 display units per
+bucket and subtree at 6 decimals."""
 
 DEFAULT_RESYNC_BATCH: Final = 2000
 """Entries per script call during a resync: large enough to be fast, small enough not to block Redis for long."""
@@ -73,6 +87,8 @@ DEFAULT_RESYNC_BATCH: Final = 2000
 KpiBucket: TypeAlias = tuple[str, int]
 
 _APP_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_STATE_ENCODER: Final = msgspec.json.Encoder()
+_STATE_DECODER: Final = msgspec.json.Decoder(list[int])
 _OPS = re.compile(r"^[acnx]+$")
 
 
@@ -82,7 +98,7 @@ class StoreError(Exception):
 
 
 class NumericRangeError(StoreError, ValueError):
-    """A number at or over 2**53 in magnitude: Lua would round it, so it is refused before anything is written."""
+    """A number at or over ``NUMERIC_LIMIT`` in magnitude: the store cannot hold it exactly, nothing is written."""
 
 
 class StoreConflictError(StoreError):
@@ -261,89 +277,192 @@ def merge_components(ops: str, a: Sequence[int], b: Sequence[int]) -> list[int]:
 
 # ------------------------------------------------------------------------------------------------------------- Lua
 # The cascade. Phase 1 reads and computes everything in Lua tables and checks every bound; phase 2 writes. An error
-# raised in phase 1 (number over 2^53, shrinking own state, corrupt value) therefore leaves Redis untouched.
+# raised in phase 1 (number out of range, shrinking own state, corrupt value) therefore leaves Redis untouched.
 # Subtree states touched by several entries of the batch (every entry reaches the root) are read and written once.
 _CASCADE_LUA: Final = r"""
 -- KEYS[1] meta hash, KEYS[2] counts hash, KEYS[3..] the own/sub hashes the payload names by index.
 -- ARGV[1] JSON {"g": [[own_index, sub_index, ops, ttl_ms, [[unit, version, state, ancestors], ...]], ...],
 --               "c": [[field, version, payload_json], ...]}
+-- version and state are decimal TEXT ("17", "[-5000000,1]"): cjson would turn JSON numbers into doubles.
 -- Returns {applied, skipped, counts_applied, counts_skipped, epoch or nil}.
-local LIMIT = 9007199254740992 -- 2^53: every integer below it is exact in a Lua double
+--
+-- Numbers. Lua 5.1 numbers are doubles, exact for integers up to 2^53 only, so every state component is held as two
+-- limbs: value = hi * 10^12 + lo, with 0 <= lo < 10^12 and hi carrying the sign (floor division). Decimal text is
+-- read as one double only below 10^15 (exact there), split into limbs by its digits otherwise, and written back
+-- from the limbs. The range is
+-- |value| < (2^53 - 1) * 10^12, so |hi| <= 2^53 - 1 and both limbs are exact doubles. A sum or difference of two
+-- in-range numbers: the low limbs give an exact result below 2 * 10^12 and a carry; the high limb is ONE rounded
+-- operation on exact operands (the carry is added to one operand first, which stays exact). Rounding is monotone and
+-- +-2^53 are doubles, so a true high limb out of range stays out of range once rounded: the range check after every
+-- operation refuses every inexact result. Versions (never negative) are compared as limbs too.
+--
+-- Error locations (key and field) are passed apart and joined only when an error is raised: building them per entry
+-- and ancestor would cost more than the arithmetic.
+local BASE = 1000000000000       -- 10^12
+local HI_MAX = 9007199254740991  -- 2^53 - 1: every value is strictly inside +-(HI_MAX * BASE)
+local FAST = 1000000000000000    -- 10^15: smaller magnitudes take the one-double path
+local decode, floor, format, tonumber = cjson.decode, math.floor, string.format, tonumber
+local byte, find, gmatch, sub = string.byte, string.find, string.gmatch, string.sub
 
 local function fail(code, message)
   error(code .. ' ' .. message, 0) -- level 0: no position prefix, the code stays first for Python to map
 end
 
-local function parse_ints(text)
-  local out = {}
-  for digits in string.gmatch(text, '%-?%d+') do out[#out + 1] = tonumber(digits) end
+local function in_range(hi, lo)
+  return hi < HI_MAX and (hi > -HI_MAX or (hi == -HI_MAX and lo > 0))
+end
+
+-- A decimal integer ('-'? digits) of more than 15 characters as limbs: digits beyond the last 12 form hi; a hi of
+-- 2^53 - 1 or more (however many digits: tonumber rounds a long string monotonically) is out of range.
+local function parse_long(token, key, field)
+  local negative = byte(token, 1) == 45 -- '-'
+  local digits = negative and sub(token, 2) or token
+  local n = #digits
+  local hi, lo = tonumber(sub(digits, 1, n - 12)), tonumber(sub(digits, n - 11))
+  if not find(digits, '^%d+$') or hi >= HI_MAX then
+    fail('SC_CONFLICT', key .. ' ' .. field .. ': number out of the store\'s range: ' .. token)
+  end
+  if negative and (hi ~= 0 or lo ~= 0) then
+    if lo == 0 then hi = -hi else hi, lo = -hi - 1, BASE - lo end
+  end
+  return hi, lo
+end
+
+-- Any decimal integer as limbs. Up to 15 characters it is below 10^15: one exact double, and floor division by 10^12
+-- is exact there (a quotient below 1000 is never rounded across an integer).
+local function parse_number(token, key, field)
+  if #token > 15 then return parse_long(token, key, field) end
+  local value = tonumber(token)
+  if not value then fail('SC_CONFLICT', key .. ' ' .. field .. ': not a number: ' .. token) end
+  local hi = floor(value / BASE)
+  return hi, value - hi * BASE
+end
+
+local function encode_number(hi, lo)
+  if hi > -9000 and hi < 9000 then return format('%d', hi * BASE + lo) end -- below 9 * 10^15 < 2^53: exact
+  if hi > 0 then return format('%d%012d', hi, lo) end
+  if lo == 0 then return format('-%d000000000000', -hi) end
+  return format('-%d%012d', -hi - 1, BASE - lo) -- the magnitude's limbs
+end
+
+local function not_a_state(text, key, field)
+  fail('SC_CONFLICT', key .. ' ' .. field .. ' holds ' .. text .. ', not a JSON list of integers')
+end
+
+local function check_width(spec, components, key, field)
+  if components ~= spec.width then
+    fail('SC_CONFLICT', key .. ' ' .. field .. ' holds ' .. components .. ' components, the update ' .. spec.width)
+  end
+end
+
+-- A state with a number of more than 15 characters: split token by token (parse_long); anything but digits, '-',
+-- ',' and brackets (a float's '.' or 'e') is refused first, since the tokens would skip it.
+local function parse_wide_state(spec, text, key, field)
+  if find(text, '[^%d,%-%[%]]') then not_a_state(text, key, field) end
+  local out, n = {}, 0
+  for token in gmatch(text, '%-?%d+') do
+    out[n + 1], out[n + 2] = parse_number(token, key, field)
+    n = n + 2
+  end
+  check_width(spec, n / 2, key, field)
   return out
 end
 
-local function encode_ints(values)
+-- A state's JSON text as a flat table of limbs {hi1, lo1, hi2, lo2, ...}, checked to have the update's width. cjson
+-- parses it (fast, and strict JSON): a number below 10^15 in magnitude comes out as the exact double of an integer
+-- (rounding is monotone, so a larger one never comes out below 10^15), and is split by floor division, exact there
+-- (a quotient below 1000 is never rounded across an integer). A larger one sends the text to parse_wide_state.
+local function parse_state(spec, text, key, field)
+  local ok, values = pcall(decode, text)
+  if not ok or type(values) ~= 'table' then not_a_state(text, key, field) end
+  check_width(spec, #values, key, field)
+  local out = {}
+  for i = 1, #values do
+    local value = values[i]
+    if type(value) ~= 'number' then not_a_state(text, key, field) end
+    if not (value < FAST and value > -FAST) then return parse_wide_state(spec, text, key, field) end -- NaN too
+    local hi = floor(value / BASE)
+    local lo = value - hi * BASE
+    if lo ~= floor(lo) then not_a_state(text, key, field) end
+    out[2 * i - 1], out[2 * i] = hi, lo
+  end
+  return out
+end
+
+local function encode_state(state)
   local parts = {}
-  for i = 1, #values do parts[i] = string.format('%d', values[i]) end
+  for j = 1, #state, 2 do parts[#parts + 1] = encode_number(state[j], state[j + 1]) end
   return '[' .. table.concat(parts, ',') .. ']'
 end
 
-local function split_versioned(text, where)
-  local bar = string.find(text, '|', 1, true)
-  local version = bar and tonumber(string.sub(text, 1, bar - 1))
-  if not version then fail('SC_CONFLICT', 'corrupt versioned value at ' .. where .. ': ' .. text) end
-  return version, string.sub(text, bar + 1)
+-- "{version}|{rest}" -> version limbs, rest.
+local function split_versioned(text, key, field)
+  local bar = find(text, '|', 1, true)
+  if not bar then fail('SC_CONFLICT', 'corrupt versioned value at ' .. key .. ' ' .. field .. ': ' .. text) end
+  local hi, lo = parse_number(sub(text, 1, bar - 1), key, field)
+  return hi, lo, sub(text, bar + 1)
 end
 
 local function compile_ops(ops)
-  local spec = {width = #ops, op = {}, count = nil}
+  local spec = {width = #ops, limbs = 2 * #ops, op = {}, count = nil}
   for i = 1, #ops do
-    spec.op[i] = string.sub(ops, i, i)
-    if spec.op[i] == 'c' then spec.count = i end
+    spec.op[i] = sub(ops, i, i)
+    if spec.op[i] == 'c' then spec.count = 2 * i - 1 end -- the count's hi limb
   end
   return spec
 end
 
-local function check_width(spec, values, where)
-  if #values ~= spec.width then
-    fail('SC_CONFLICT', where .. ' holds ' .. #values .. ' components, the update ' .. spec.width)
-  end
-end
+-- a < b for the component whose hi limb is at index j of both.
+local function less(a, b, j) return a[j] < b[j] or (a[j] == b[j] and a[j + 1] < b[j + 1]) end
 
 -- The min/max rule (and the count never dropping) needs own states that only grow: refuse anything else.
-local function check_growth(spec, old, new, where)
-  if not old or not spec.count or old[spec.count] == 0 then return end
+local function check_growth(spec, old, new, key, field)
+  local count = spec.count
+  if not count or (old[count] == 0 and old[count + 1] == 0) then return end
   for i = 1, spec.width do
-    local op = spec.op[i]
-    if (op == 'c' and new[i] < old[i]) or (op == 'n' and new[i] > old[i]) or (op == 'x' and new[i] < old[i]) then
-      fail('SC_CONFLICT', where .. ' shrank from ' .. encode_ints(old) .. ' to ' .. encode_ints(new))
+    local op, j = spec.op[i], 2 * i - 1
+    if (op == 'c' and less(new, old, j)) or (op == 'n' and less(old, new, j)) or (op == 'x' and less(new, old, j)) then
+      fail('SC_CONFLICT', key .. ' ' .. field .. ' shrank from ' .. encode_state(old) .. ' to ' .. encode_state(new))
     end
   end
 end
 
--- new - old for the additive components (the others need no delta).
-local function delta_of(spec, old, new, where)
-  check_growth(spec, old, new, where)
+-- new - old for the additive components (the others need no delta); a missing old state is the empty one.
+local function delta_of(spec, old, new, key, field)
+  if not old then return new end
+  check_growth(spec, old, new, key, field)
   local delta = {}
   for i = 1, spec.width do
-    local op = spec.op[i]
+    local op, j = spec.op[i], 2 * i - 1
     if op == 'a' or op == 'c' then
-      delta[i] = new[i] - (old and old[i] or 0)
-      if delta[i] >= LIMIT or delta[i] <= -LIMIT then fail('SC_RANGE', where .. ' changes by 2^53 or more') end
+      local lo, borrow = new[j + 1] - old[j + 1], 0
+      if lo < 0 then lo, borrow = lo + BASE, 1 end
+      local hi = new[j] - (old[j] + borrow)
+      if not in_range(hi, lo) then
+        fail('SC_RANGE', key .. ' ' .. field .. ' changes by (2**53 - 1) * 10**12 or more')
+      end
+      delta[j], delta[j + 1] = hi, lo
     end
   end
   return delta
 end
 
 -- Fold one own-state change into one subtree state, in place.
-local function cascade(spec, sub, new, delta, where)
-  local was_empty = spec.count and sub[spec.count] == 0
-  local incoming = spec.count and new[spec.count] > 0
+local function cascade(spec, sub_state, new, delta, key, field)
+  local count = spec.count
+  local was_empty = count and sub_state[count] == 0 and sub_state[count + 1] == 0
+  local incoming = count and (new[count] > 0 or (new[count] == 0 and new[count + 1] > 0))
   for i = 1, spec.width do
-    local op = spec.op[i]
+    local op, j = spec.op[i], 2 * i - 1
     if op == 'a' or op == 'c' then
-      sub[i] = sub[i] + delta[i]
-      if sub[i] >= LIMIT or sub[i] <= -LIMIT then fail('SC_RANGE', where .. ' would reach 2^53') end
-    elseif incoming and (was_empty or (op == 'n' and new[i] < sub[i]) or (op == 'x' and new[i] > sub[i])) then
-      sub[i] = new[i]
+      local lo, carry = sub_state[j + 1] + delta[j + 1], 0
+      if lo >= BASE then lo, carry = lo - BASE, 1 end
+      local hi = sub_state[j] + (delta[j] + carry)
+      if not in_range(hi, lo) then fail('SC_RANGE', key .. ' ' .. field .. ' would reach (2**53 - 1) * 10**12') end
+      sub_state[j], sub_state[j + 1] = hi, lo
+    elseif incoming and (was_empty or (op == 'n' and less(new, sub_state, j))
+                        or (op == 'x' and less(sub_state, new, j))) then
+      sub_state[j], sub_state[j + 1] = new[j], new[j + 1]
     end
   end
 end
@@ -366,47 +485,42 @@ local function main()
   local own_writes, subs, ttl_of, counts_writes = {}, {}, {}, {}
   local applied, skipped, counts_applied, counts_skipped = 0, 0, 0, 0
 
-  local function stored_own(key, unit)
-    local pending = own_writes[key] and own_writes[key][unit]
-    return pending or redis.call('HGET', key, unit)
-  end
-
-  local function sub_state(spec, key, unit)
-    subs[key] = subs[key] or {}
-    local state = subs[key][unit]
-    if not state then
-      local raw = redis.call('HGET', key, unit)
-      state = raw and parse_ints(raw) or {}
-      if raw then check_width(spec, state, key .. ' ' .. unit) else
-        for i = 1, spec.width do state[i] = 0 end
-      end
-      subs[key][unit] = state
-    end
-    return state
-  end
-
   for _, group in ipairs(batch.g) do
     local own_key, sub_key, spec, ttl = KEYS[group[1]], KEYS[group[2]], compile_ops(group[3]), group[4]
-    for _, entry in ipairs(group[5]) do
-      local unit, version, new, ancestors = entry[1], entry[2], entry[3], entry[4]
-      local where = own_key .. ' ' .. unit
-      local stored = stored_own(own_key, unit)
-      local old_version, old = -1, nil
-      if stored then
-        local text
-        old_version, text = split_versioned(stored, where)
-        old = parse_ints(text)
-        check_width(spec, old, where)
+    local pending = own_writes[own_key] or {}
+    own_writes[own_key] = pending
+    local states = subs[sub_key] or {}
+    subs[sub_key] = states
+
+    local function sub_state_of(unit)
+      local state = states[unit]
+      if not state then
+        local raw = redis.call('HGET', sub_key, unit)
+        if raw then state = parse_state(spec, raw, sub_key, unit) else
+          state = {}
+          for j = 1, spec.limbs do state[j] = 0 end
+        end
+        states[unit] = state
       end
-      if old_version >= version then
+      return state
+    end
+
+    for _, entry in ipairs(group[5]) do
+      local unit, version, text, ancestors = entry[1], entry[2], entry[3], entry[4]
+      local stored = pending[unit] or redis.call('HGET', own_key, unit)
+      local old_hi, old_lo, old_text = -1, 0, nil
+      if stored then old_hi, old_lo, old_text = split_versioned(stored, own_key, unit) end
+      local hi, lo = parse_number(version, own_key, unit)
+      if hi < old_hi or (hi == old_hi and lo <= old_lo) then
         skipped = skipped + 1
       else
-        local delta = delta_of(spec, old, new, where)
+        local old = old_text and parse_state(spec, old_text, own_key, unit)
+        local new = parse_state(spec, text, own_key, unit)
+        local delta = delta_of(spec, old, new, own_key, unit)
         for _, ancestor in ipairs(ancestors) do
-          cascade(spec, sub_state(spec, sub_key, ancestor), new, delta, sub_key .. ' ' .. ancestor)
+          cascade(spec, sub_state_of(ancestor), new, delta, sub_key, ancestor)
         end
-        own_writes[own_key] = own_writes[own_key] or {}
-        own_writes[own_key][unit] = string.format('%d', version) .. '|' .. encode_ints(new)
+        pending[unit] = version .. '|' .. text -- canonical text, as Python encoded and checked it
         ttl_of[own_key] = math.max(ttl_of[own_key] or 0, ttl)
         ttl_of[sub_key] = math.max(ttl_of[sub_key] or 0, ttl)
         applied = applied + 1
@@ -417,11 +531,13 @@ local function main()
   for _, record in ipairs(batch.c) do
     local field, version, payload = record[1], record[2], record[3]
     local stored = counts_writes[field] or redis.call('HGET', KEYS[2], field)
-    local old_version = stored and split_versioned(stored, KEYS[2] .. ' ' .. field) or -1
-    if old_version >= version then
+    local old_hi, old_lo = -1, 0
+    if stored then old_hi, old_lo = split_versioned(stored, KEYS[2], field) end
+    local hi, lo = parse_number(version, KEYS[2], field)
+    if hi < old_hi or (hi == old_hi and lo <= old_lo) then
       counts_skipped = counts_skipped + 1
     else
-      counts_writes[field] = string.format('%d', version) .. '|' .. payload
+      counts_writes[field] = version .. '|' .. payload
       counts_applied = counts_applied + 1
     end
   end
@@ -432,7 +548,7 @@ local function main()
   for key, fields in pairs(own_writes) do hset_all(key, fields) end
   for key, states in pairs(subs) do
     local encoded = {}
-    for unit, state in pairs(states) do encoded[unit] = encode_ints(state) end
+    for unit, state in pairs(states) do encoded[unit] = encode_state(state) end
     hset_all(key, encoded)
   end
   for key, ttl in pairs(ttl_of) do redis.call('PEXPIREAT', key, now_ms + ttl) end
@@ -576,7 +692,8 @@ class RedisStore:
         hashes = self._read_hashes(keys, "read a snapshot")
         counts = _parse_counts(hashes.pop()) if with_counts else Counts({}, {})
         states = {
-            kb: {_text(unit): _ints(raw) for unit, raw in h.items()} for kb, h in zip(wanted, hashes, strict=True)
+            kb: {_text(unit): _ints(raw, key, unit) for unit, raw in h.items()}
+            for kb, key, h in zip(wanted, keys[: len(wanted)], hashes, strict=True)
         }
         return states, counts
 
@@ -589,7 +706,7 @@ class RedisStore:
             out[kb] = {}
             for unit, raw in h.items():
                 version, state = _split_versioned(raw)
-                out[kb][_text(unit)] = OwnRecord(version, _ints(state))
+                out[kb][_text(unit)] = OwnRecord(version, _ints(state, self.keys.own(*kb), unit))
         return out
 
     def read_counts(self) -> Counts:
@@ -616,7 +733,11 @@ class RedisStore:
             return pipe.execute() if keys else []
 
     def _encode(self, updates: Sequence[OwnUpdate], counts: Sequence[CountsUpdate]) -> tuple[list[str], bytes]:
-        """The script's KEYS (meta, counts, then each bucket's own and sub hash) and its JSON payload."""
+        """The script's KEYS (meta, counts, then each bucket's own and sub hash) and its JSON payload.
+
+        Versions and states go as JSON strings of decimal text (``"17"``, ``"[120500000,1]"``), never as JSON
+        numbers: the script's cjson would read those as doubles. The state text is also what the script stores.
+        """
         keys = [self.keys.meta, self.keys.counts]
         groups: dict[KpiBucket, list[Any]] = {}
         for update in updates:
@@ -630,8 +751,8 @@ class RedisStore:
                     f"{update.kpi} bucket {update.bucket}: ops {update.ops!r} and {group[2]!r} in one batch"
                 )
             group[3] = max(group[3], update.ttl_ms)
-            group[4].append((update.unit, update.version, update.state, update.ancestors))
-        records = [(c.field, _check_version(c.version, c.field), _dumps(c.payload)) for c in counts]
+            group[4].append((update.unit, str(update.version), _encode_state(update.state), update.ancestors))
+        records = [(c.field, str(_check_version(c.version, c.field)), _dumps(c.payload)) for c in counts]
         for record in records:
             if not record[0].startswith(("unit:", "part:")):
                 raise ValueError(f"counts field must start with 'unit:' or 'part:', got {record[0]!r}")
@@ -662,8 +783,8 @@ def _check_update(update: OwnUpdate) -> None:
         raise ValueError(f"{_where(update)}: state must be {len(update.ops)} ints (ops {update.ops!r}), got {state!r}")
     if max(state) >= NUMERIC_LIMIT or min(state) <= -NUMERIC_LIMIT:
         raise NumericRangeError(
-            f"{_where(update)}: state {state} has a component at or over 2**53 in magnitude, which Redis Lua cannot "
-            "hold exactly (about 9.007e9 display units at 6 decimals)"
+            f"{_where(update)}: state {state} has a component at or over (2**53 - 1) * 10**12 in magnitude, beyond "
+            "what the store holds exactly (about 9.007e15 display units at 6 decimals)"
         )
     if type(update.version) is not int or not 0 <= update.version < NUMERIC_LIMIT:
         _check_version(update.version, _where(update))
@@ -679,7 +800,7 @@ def _where(update: OwnUpdate) -> str:
 
 def _check_version(version: int, where: str) -> int:
     if type(version) is not int or not 0 <= version < NUMERIC_LIMIT:
-        raise NumericRangeError(f"{where}: version must be an int in [0, 2**53), got {version!r}")
+        raise NumericRangeError(f"{where}: version must be an int in [0, (2**53 - 1) * 10**12), got {version!r}")
     return version
 
 
@@ -709,8 +830,21 @@ def _text_or_none(value: bytes | str | None) -> str | None:
     return None if value is None else _text(value)
 
 
-def _ints(raw: bytes | str) -> list[int]:
-    return orjson.loads(raw)
+def _encode_state(state: list[int]) -> str:
+    """A state as the script's and the store's JSON text: ints of any size, exactly (orjson stops at 64 bits)."""
+    return _STATE_ENCODER.encode(state).decode()
+
+
+def _ints(raw: bytes | str, key: str, unit: bytes | str) -> list[int]:
+    """A stored state (field ``unit`` of hash ``key``) as exact Python ints, whatever their size.
+
+    msgspec, because orjson reads integers beyond 64 bits as floats. Anything but a list of integers (a float
+    included) is a corrupt value: ``StoreConflictError`` naming the key and field.
+    """
+    try:
+        return _STATE_DECODER.decode(raw)
+    except msgspec.DecodeError as error:
+        raise StoreConflictError(f"{key} {_text(unit)}: corrupt state {_text(raw)[:200]!r} ({error})") from None
 
 
 def _split_versioned(raw: bytes | str) -> tuple[int, str]:

@@ -6,16 +6,22 @@ and deletes them with ``RedisStore.reset()`` afterwards. Equality is always exac
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import msgspec
 import pytest
 import redis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from scorecard.aggregates import Aggregation, State
 from scorecard.config import Settings
@@ -29,6 +35,7 @@ from scorecard.store import (
     RedisStore,
     StoreConflictError,
     StoreError,
+    merge_components,
 )
 
 SPECS: dict[str, Aggregation] = {
@@ -497,3 +504,250 @@ def grown_state(kpi: str, events: int) -> list[int]:
     for i in range(events):
         (spec.add_numerator if spec.kind == "ratio" else spec.add)(state, i % 10)
     return spec.to_list(state)
+
+
+# ------------------------------------------------------------------------------------ wide numbers, exactly
+# The script holds every number as two limbs hi * 10**12 + lo (Lua numbers are doubles, exact only up to 2**53):
+# these tests aim at the places where that can go wrong, and read back the exact Python ints and the stored text.
+BASE = 10**12
+TOP = NUMERIC_LIMIT - 1  # the largest magnitude the store holds
+EDGES = [
+    0,
+    1,
+    BASE - 1,
+    BASE,
+    BASE + 1,
+    2**53 - 1,
+    2**53,
+    2**53 + 1,
+    5 * BASE - 1,
+    2**64 + 1,
+    2**70 + 12345,
+    TOP // 2,
+    TOP,
+]
+SIGNED_EDGES = sorted({sign * value for value in EDGES for sign in (1, -1)})
+
+
+def stored_text(client: redis.Redis, key: str, unit: str) -> bytes:
+    raw = client.hget(key, unit)
+    assert isinstance(raw, bytes), (key, unit, raw)
+    return raw
+
+
+def test_sums_and_carries_are_exact_around_2_53_and_the_limb_base(store: RedisStore, redis_client: redis.Redis) -> None:
+    """Every pair of edge values (both signs) as two sibling own states: the parent holds their exact sum."""
+    pairs = [(a, b) for a in SIGNED_EDGES for b in SIGNED_EDGES if abs(a + b) < NUMERIC_LIMIT]
+    for bucket, (a, b) in enumerate(pairs):
+        store.apply(
+            [
+                own_update(ACME, "revenue", bucket, "na", 1, [a, 1]),
+                own_update(ACME, "revenue", bucket, "emea", 1, [b, 1]),
+            ]
+        )
+    subs = store.read_subtree([("revenue", bucket) for bucket in range(len(pairs))])
+    for bucket, (a, b) in enumerate(pairs):
+        assert subs["revenue", bucket]["sales"] == [a + b, 2], (a, b)
+        assert all(type(n) is int for n in subs["revenue", bucket]["acme"])
+        # The stored text stays plain decimal integers: what the first schema wrote, and what msgspec writes.
+        text = stored_text(redis_client, store.keys.sub("revenue", bucket), "acme")
+        assert text == f"[{a + b},2]".encode(), (a, b, text)
+    assert store.read_snapshot([("revenue", bucket) for bucket in range(len(pairs))])[0] == subs
+
+
+def test_deltas_are_exact_when_a_total_moves_across_zero_and_limbs(store: RedisStore) -> None:
+    """One own total going up and down (refunds) by amounts no double can tell apart; its parent follows exactly."""
+    store.apply([own_update(ACME, "revenue", 0, "emea", 1, [2**53 + 1, 1])])
+    totals = [TOP // 3, -(TOP // 3), -1, 1, 2**53 + 3, 2**53 + 2, -(2**53) - 1, BASE, -BASE, 0, 2**70 + 1, 2**70]
+    for version, total in enumerate(totals, start=1):
+        store.apply([own_update(ACME, "revenue", 0, "na", version, [total, version])])
+        subs = store.read_subtree([("revenue", 0)])[("revenue", 0)]
+        assert subs["na"] == [total, version]
+        assert subs["sales"] == subs["acme"] == [2**53 + 1 + total, version + 1], total
+    assert store.read_own([("revenue", 0)])[("revenue", 0)]["na"] == (len(totals), [2**70, len(totals)])
+
+
+def test_min_and_max_compare_big_values_exactly(store: RedisStore) -> None:
+    """Values equal as doubles but not as integers: the min and max must still pick the right one."""
+    spec = SPECS["fastest"]
+    own = {
+        "na": [1, -(2**60) - 1, 2**60 + 1],
+        "emea": [2, -(2**60), 2**60],  # = na's as doubles; na's min is lower by one, its max higher by one
+        "acme": [1, -TOP, TOP],
+        "sales": [3, -(2**53) - 1, -(2**53) + 1],
+    }
+    store.apply([own_update(ACME, "fastest", 0, unit, 1, state) for unit, state in own.items()])
+    subs = store.read_subtree([("fastest", 0)])[("fastest", 0)]
+    assert subs["sales"] == [6, -(2**60) - 1, 2**60 + 1]
+    assert subs["acme"] == [7, -TOP, TOP]
+    merged = spec.merge_all([spec.from_list(state) for state in own.values()])
+    assert subs["acme"] == spec.to_list(merged)
+
+    # A newer na whose minimum rises by one (equal as a double) shrank: refused, nothing written.
+    with pytest.raises(StoreConflictError, match="shrank"):
+        store.apply([own_update(ACME, "fastest", 0, "na", 2, [2, -(2**60), 2**60 + 1])])
+    # One whose maximum grows by one beyond 2**60 is applied, and only changes the max.
+    store.apply([own_update(ACME, "fastest", 0, "na", 3, [2, -(2**60) - 1, 2**60 + 2])])
+    assert store.read_subtree([("fastest", 0)])[("fastest", 0)]["sales"] == [7, -(2**60) - 1, 2**60 + 2]
+
+
+def test_versions_beyond_2_53_are_compared_exactly(store: RedisStore) -> None:
+    version = 2**60 + 1  # 2**60 and 2**60 + 1 are the same double
+    store.apply([own_update(ACME, "revenue", 0, "na", version, [5, 1])], [CountsUpdate.for_unit("na", version, {})])
+    older = store.apply(
+        [own_update(ACME, "revenue", 0, "na", version - 1, [7, 2])],
+        [CountsUpdate.for_unit("na", version - 1, {"x": 1})],
+    )
+    assert (older.applied, older.skipped, older.counts_applied, older.counts_skipped) == (0, 1, 0, 1)
+    newer = store.apply([own_update(ACME, "revenue", 0, "na", version + 1, [7, 2])])
+    assert (newer.applied, newer.skipped) == (1, 0)
+    assert store.read_own([("revenue", 0)])[("revenue", 0)]["na"] == (version + 1, [7, 2])
+    top = store.apply([own_update(ACME, "revenue", 0, "na", TOP, [8, 3])])
+    assert top.applied == 1 and store.read_own([("revenue", 0)])[("revenue", 0)]["na"].version == TOP
+
+
+def test_the_exact_bound_just_below_is_held_at_it_nothing_is_written(store: RedisStore) -> None:
+    """NUMERIC_LIMIT - 1 in every place is stored exactly; a subtree sum or a change reaching the bound is refused
+    whole, by the script, with Redis left as it was."""
+    store.apply([own_update(ACME, "revenue", 0, "na", 1, [TOP, 1]), own_update(ACME, "revenue", 1, "na", 1, [-TOP, 1])])
+    before = store.read_subtree([("revenue", 0), ("revenue", 1)])
+    assert before["revenue", 0]["acme"] == [TOP, 1] and before["revenue", 1]["acme"] == [-TOP, 1]
+    own_before = store.read_own([("revenue", 0), ("revenue", 1)])
+
+    refused = [
+        [own_update(ACME, "revenue", 0, "emea", 1, [1, 1])],  # sales and acme would reach +NUMERIC_LIMIT
+        [own_update(ACME, "revenue", 1, "emea", 1, [-1, 1])],  # ... -NUMERIC_LIMIT
+        [own_update(ACME, "revenue", 0, "acme", 1, [1, 1])],  # the root alone
+        [own_update(ACME, "revenue", 1, "na", 2, [TOP, 2])],  # each end fits, the change -TOP -> TOP does not
+    ]
+    for batch in refused:
+        with pytest.raises(NumericRangeError, match="2\\*\\*53 - 1\\) \\* 10\\*\\*12"):
+            store.apply([own_update(ACME, "revenue", 2, "emea", 1, [3, 1]), *batch])  # a fine entry goes down too
+    assert store.read_subtree([("revenue", 0), ("revenue", 1), ("revenue", 2)]) == {**before, ("revenue", 2): {}}
+    assert store.read_own([("revenue", 0), ("revenue", 1)]) == own_before
+
+    # Back from the edge by one: the same sums fit.
+    store.apply([own_update(ACME, "revenue", 0, "emea", 1, [-1, 1]), own_update(ACME, "revenue", 1, "emea", 1, [1, 1])])
+    after = store.read_subtree([("revenue", 0), ("revenue", 1)])
+    assert after["revenue", 0]["acme"] == [TOP - 1, 2] and after["revenue", 1]["acme"] == [1 - TOP, 2]
+
+
+def test_states_written_by_the_previous_script_read_back_and_cascade(
+    store: RedisStore, redis_client: redis.Redis
+) -> None:
+    """Schema 1 data written before the limbs (plain decimal text, negatives, 2**53 - 1) is read and updated as is."""
+    keys = store.keys
+    redis_client.hset(keys.own("revenue", 0), mapping={"na": "4|[-9007199254740991,4]", "emea": "2|[120500000,2]"})
+    redis_client.hset(
+        keys.sub("revenue", 0),
+        mapping={
+            "na": "[-9007199254740991,4]",
+            "emea": "[120500000,2]",
+            "sales": "[-9007199134240991,6]",
+            "acme": "[-9007199134240991,6]",
+        },
+    )
+    store.apply(
+        [own_update(ACME, "revenue", 0, "na", 5, [-(2**53) - 7, 5]), own_update(ACME, "revenue", 0, "na", 3, [0, 3])]
+    )
+    subs = store.read_subtree([("revenue", 0)])[("revenue", 0)]
+    assert subs == {
+        "na": [-(2**53) - 7, 5],
+        "emea": [120_500_000, 2],
+        "sales": [-(2**53) - 7 + 120_500_000, 7],
+        "acme": [-(2**53) - 7 + 120_500_000, 7],
+    }
+    assert stored_text(redis_client, keys.own("revenue", 0), "na") == b"5|[-9007199254740999,5]"
+    assert stored_text(redis_client, keys.sub("revenue", 0), "acme") == b"[-9007199134240999,7]"
+
+
+def test_foreign_numbers_in_our_hashes_are_conflicts(store: RedisStore, redis_client: redis.Redis) -> None:
+    """A float or a number beyond the range at one of our fields: refused by readers and by the script alike."""
+    keys = store.keys
+    redis_client.hset(keys.sub("revenue", 0), "acme", "[1.5e30,1]")
+    with pytest.raises(StoreConflictError, match=r"sub:revenue:0 acme: corrupt state '\[1.5e30,1\]'"):
+        store.read_subtree([("revenue", 0)])
+    with pytest.raises(StoreConflictError, match=r"sub:revenue:0 acme holds \[1.5e30,1\], not a JSON list of integers"):
+        store.apply([own_update(ACME, "revenue", 0, "na", 1, [1, 1])])
+    for foreign in ("[1.5,1]", '[1,"2"]', "[1,2", "null", "1e400", "[1e400,1]", "[NaN,1]"):
+        redis_client.hset(keys.sub("revenue", 0), "acme", foreign)
+        with pytest.raises(StoreConflictError, match=r"sub:revenue:0 acme holds .*, not a JSON list of integers"):
+            store.apply([own_update(ACME, "revenue", 0, "na", 1, [1, 1])])
+    redis_client.hset(keys.sub("revenue", 0), "acme", "[1,2,3]")
+    with pytest.raises(StoreConflictError, match="sub:revenue:0 acme holds 3 components, the update 2"):
+        store.apply([own_update(ACME, "revenue", 0, "na", 1, [1, 1])])
+
+    redis_client.hset(keys.own("revenue", 1), "na", f"1|[{NUMERIC_LIMIT},1]")
+    with pytest.raises(StoreConflictError, match=f"own:revenue:1 na: number out of the store's range: {NUMERIC_LIMIT}"):
+        store.apply([own_update(ACME, "revenue", 1, "na", 2, [1, 2])])
+    redis_client.hset(keys.own("revenue", 1), "na", "x1|[1,1]")
+    with pytest.raises(StoreConflictError, match="own:revenue:1 na: not a number: x1"):
+        store.apply([own_update(ACME, "revenue", 1, "na", 2, [1, 2])])
+    assert redis_client.hgetall(keys.sub("revenue", 1)) == {}
+
+
+# A state of each family grown by increments drawn from edge values and random big ones. An example has at most 30
+# increments in all (6 batches of 5), each within NUMERIC_LIMIT / 256: every sum stays inside the bound, so every
+# update must be applied.
+STEP_LIMIT = NUMERIC_LIMIT // 256
+WIDE = st.integers(-STEP_LIMIT, STEP_LIMIT) | st.sampled_from([e for e in SIGNED_EDGES if abs(e) <= STEP_LIMIT])
+SMALL_COUNT = st.integers(1, 10**6) | st.sampled_from([BASE - 1, BASE, 2**53 + 1, 2**64])
+OPS_KPI = {"ac": "revenue", "cnx": "fastest", "aaa": "nps", "aa": "conversion"}
+
+
+def increments(ops: str) -> st.SearchStrategy[list[int]]:
+    if ops == "ac":
+        return st.tuples(WIDE, SMALL_COUNT).map(list)
+    if ops == "cnx":
+        return st.tuples(SMALL_COUNT, WIDE, WIDE).map(lambda t: [t[0], min(t[1:]), max(t[1:])])
+    if ops == "aaa":
+        return st.lists(SMALL_COUNT | st.just(0), min_size=3, max_size=3)
+    return st.lists(WIDE, min_size=2, max_size=2)
+
+
+@st.composite
+def wide_histories(draw: st.DrawFn) -> tuple[str, OrgTree, list[list[tuple[str, list[int]]]]]:
+    """Ops, a tree, and batches of (unit, increment): each unit's own state grows by its increments in order."""
+    ops = draw(st.sampled_from(sorted(OPS_KPI)))
+    tree = random_tree(random.Random(draw(st.integers(0, 10**6))), size=draw(st.integers(2, 8)))
+    step = st.tuples(st.sampled_from(list(tree)), increments(ops))
+    batches = draw(st.lists(st.lists(step, min_size=1, max_size=5), min_size=1, max_size=6))
+    return ops, tree, batches
+
+
+@hypothesis_settings(
+    deadline=None,
+    max_examples=int(os.environ.get("HYPO_N", "60")),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # each example uses an app id of its own
+)
+@given(history=wide_histories())
+def test_wide_cascade_equals_merge_components(
+    redis_client: redis.Redis, unique_name: Callable[[str], str], history: tuple[str, OrgTree, list[Any]]
+) -> None:
+    ops, tree, batches = history
+    kpi = OPS_KPI[ops]
+    assert SPECS[kpi].component_ops == ops
+    store = RedisStore(redis_client, unique_name("wide") + uuid.uuid4().hex[:6])
+    own: dict[str, list[int]] = {}
+    versions: dict[str, int] = {}
+    try:
+        for batch in batches:
+            updates = []
+            for unit, increment in batch:
+                own[unit] = merge_components(ops, own.get(unit, [0] * len(ops)), increment)
+                versions[unit] = versions.get(unit, 0) + 1
+                updates.append(own_update(tree, kpi, 0, unit, versions[unit], own[unit]))
+            result = store.apply(updates)
+            assert (result.applied, result.skipped) == (len(updates), 0)
+        got = store.read_subtree([(kpi, 0)])[(kpi, 0)]
+        for unit in tree:
+            expected = [0] * len(ops)
+            for member in tree.descendants_or_self(unit):
+                if member in own:
+                    expected = merge_components(ops, expected, own[member])
+            assert got.get(unit, [0] * len(ops)) == expected, (unit, ops)
+            if unit in got:
+                raw = stored_text(redis_client, store.keys.sub(kpi, 0), unit)
+                assert raw == msgspec.json.encode(expected)  # canonical decimal text, never "-0" or an exponent
+    finally:
+        store.reset()

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import os
 
+import msgspec
 import pytest
+import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecard.aggregates import COMPONENT_OPS, KINDS, Aggregation, MinMax, NpsCounts, Ratio, State, SumCount
-from scorecard.store import NUMERIC_LIMIT, NumericRangeError, OwnUpdate, check_ops, merge_components
+from scorecard.store import (
+    NUMERIC_LIMIT,
+    CountsUpdate,
+    NumericRangeError,
+    OwnUpdate,
+    RedisStore,
+    StoreConflictError,
+    check_ops,
+    merge_components,
+)
 from scorecard.store import _check_update as check_update
+from scorecard.store import _ints as decode_state
 
 EXAMPLES = settings(deadline=None, max_examples=int(os.environ.get("HYPO_N", "200")))
 
@@ -148,3 +160,35 @@ def test_numbers_lua_cannot_hold_exactly_are_refused(changes: dict[str, object])
     with pytest.raises(NumericRangeError):
         check_update(update(**changes))
     check_update(update(state=[NUMERIC_LIMIT - 1, 1], version=NUMERIC_LIMIT - 1))  # the largest exact values pass
+
+
+# ---------------------------------------------------------------------------------------- numbers as exact text
+def test_payload_carries_states_and_versions_as_exact_decimal_text() -> None:
+    """The script's cjson would read JSON numbers as doubles: states and versions must travel as strings."""
+    wide = [2**70 + 1, -(NUMERIC_LIMIT - 1)]
+    store = RedisStore(redis.Redis(), "unit")  # _encode needs no connection
+    _, payload = store._encode(
+        [update(state=wide, version=2**60 + 1)], [CountsUpdate.for_unit("emea", 2**60 + 1, {"accepted": 1})]
+    )
+    decoded = msgspec.json.decode(payload)
+    ((_, _, ops, _, ((unit, version, state, _),)),) = decoded["g"]
+    assert (unit, ops, version) == ("emea", "ac", "1152921504606846977")
+    assert state == "[1180591620717411303425,-9007199254740990999999999999]"  # plain decimal integers, as stored
+    assert msgspec.json.decode(state, type=list[int]) == wide
+    assert decoded["c"][0][:2] == ["unit:emea", "1152921504606846977"]
+
+
+@pytest.mark.parametrize(
+    "value", [0, -1, 2**53 + 1, 2**64, 2**70 + 1, -(2**70) - 1, NUMERIC_LIMIT - 1, 1 - NUMERIC_LIMIT]
+)
+def test_stored_states_decode_to_exact_ints_of_any_size(value: int) -> None:
+    """orjson would return a float for 2**64 (equal to the int, so only the type check catches it) and beyond."""
+    got = decode_state(f"[{value},1]".encode(), "sub:revenue:0", b"emea")
+    assert got == [value, 1]
+    assert [type(n) for n in got] == [int, int]
+
+
+@pytest.mark.parametrize("raw", [b"[1.5,1]", b"[1e30,1]", b"[1180591620717411303424.0,1]", b'["1",1]', b"[1,", b"7"])
+def test_a_stored_state_that_is_not_a_list_of_ints_is_a_conflict(raw: bytes) -> None:
+    with pytest.raises(StoreConflictError, match="sub:revenue:0 emea: corrupt state"):
+        decode_state(raw, "sub:revenue:0", b"emea")
