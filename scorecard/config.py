@@ -46,7 +46,8 @@ _QUERY_PARAMETER = re.compile(r"(?<=[?&;])([^=&;#]*)=([^&;#]*)")
 def redact_url(url: str) -> str:
     """``url`` with its passwords replaced by ``***``, safe to print, log or write into a report.
 
-    Hides the password of ``user:password@`` and ``:password@`` (the user name stays: it tells which account is used)
+    Hides the password of ``user:password@`` and ``:password@`` (the user name stays: it tells which account is used;
+    ``:password@`` becomes ``***@``)
     and the value of every query parameter whose name, decoded and in any case, contains password, passwd, pwd,
     secret or token (redis-py reads ``?password=``). The user information is taken up to the *last* ``@``, the way
     redis-py and ``urllib`` read it, so a password holding an unencoded ``@`` is hidden whole (an ``@`` further on,
@@ -57,8 +58,8 @@ def redact_url(url: str) -> str:
     at = url.rfind("@")
     if start != -1 and at > start:
         user, colon, _password = url[start + 2 : at].partition(":")
-        if colon:
-            url = f"{url[: start + 2]}{user}:{REDACTED}{url[at:]}"
+        if colon:  # with no user name, ``***@`` says as much as ``:***@``
+            url = f"{url[: start + 2]}{f'{user}:' if user else ''}{REDACTED}{url[at:]}"
     return _QUERY_PARAMETER.sub(_redact_parameter, url)
 
 

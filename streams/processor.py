@@ -214,10 +214,12 @@ class BatchProcessor:
         result = BatchResult()
         records: dict[str, Record] = {}
         touched: dict[str, set[tuple[str, int]]] = {}
+        stored: dict[str, tuple[int, int, int]] = {}  # id slice bounds of each record as loaded from the table
         for item in items:
             record = records.get(item.key)
             if record is None:
                 record = records[item.key] = self.load(item.key)
+                stored[item.key] = record.state.seen.bounds
             if item.offset <= record.applied.get(item.partition, -1):
                 result.replayed += 1
                 continue
@@ -227,10 +229,11 @@ class BatchProcessor:
             record.counts[outcome] = record.counts.get(outcome, 0) + 1
             result.outcomes[outcome] += 1
         for key, record in records.items():
-            first = record.state.seen.first
             self.engine.expire(record.state)
-            if record.state.seen.first > first:
-                result.forgotten[key] = range(first, record.state.seen.first)
+            # Slices in the table (as loaded) that expiry dropped; one made and dropped in this batch was never written.
+            first, last, _ = stored[key]
+            if record.state.seen.first > first and last >= first:
+                result.forgotten[key] = range(first, min(record.state.seen.first, last + 1))
             result.counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
             result.updates.extend(self.own_updates(key, record, touched.get(key, ())))
         result.records = records

@@ -166,3 +166,23 @@ def test_a_record_advanced_by_another_worker_is_read_again_not_taken_from_the_ca
     assert counts == {k: v for k, v in expected.counts.items() if v}
     assert counts["duplicate"] > 0
     assert states["hot"] == {k: v.to_list() for k, v in expected.states["hot"].aggregates.items()}
+
+
+def test_a_slice_made_and_forgotten_within_one_batch_is_neither_written_nor_deleted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dedupe, "SLICE_IDS", 4)
+    scorecard = parse_scorecard(DEFINITION)
+    raws = lines(60, every=120.0, duplicates=6)  # one batch of two hours: slices are forgotten before it ends
+    engine = Engine(scorecard)
+    table = LoggedTable()
+    processor = BatchProcessor(engine, table, dict.fromkeys(engine.kpis, 3_600_000))
+    processor.process(items_of(engine, raws))
+    record = processor.load("hot")
+    assert record.state.seen.first > 0  # slices were forgotten
+    written = [key for key, _ in table.log if key.startswith("hot/")]
+    assert written == [slice_key("hot", n) for n in range(record.state.seen.first, record.state.seen.last + 1)]
+    counts, states = own_states(BatchProcessor(Engine(scorecard), table_from(table.log), {"revenue": 1, "orders": 1}))
+    expected = replay(scorecard, raws)
+    assert counts == {k: v for k, v in expected.counts.items() if v}
+    assert states["hot"] == {k: v.to_list() for k, v in expected.states["hot"].aggregates.items()}

@@ -33,7 +33,7 @@ CLOSED = "127.0.0.1:1"
     ("url", "expected"),
     [
         (f"redis://user:{SECRET}@h:6379/0", "redis://user:***@h:6379/0"),
-        (f"redis://:{SECRET}@h:6379/0", "redis://:***@h:6379/0"),
+        (f"redis://:{SECRET}@h:6379/0", "redis://***@h:6379/0"),
         (f"rediss://default:{SECRET}@h/1?ssl_cert_reqs=none", "rediss://default:***@h/1?ssl_cert_reqs=none"),
         (f"redis://h:6379/0?password={SECRET}", "redis://h:6379/0?password=***"),
         (f"redis://h/0?db=1&PassWord={SECRET}&socket_timeout=2", "redis://h/0?db=1&PassWord=***&socket_timeout=2"),
@@ -41,8 +41,8 @@ CLOSED = "127.0.0.1:1"
         (f"redis://h/0?p%61ssword={SECRET}", "redis://h/0?p%61ssword=***"),  # redis-py decodes the name
         (f"redis://h/0?ssl_password={SECRET}&username=u", "redis://h/0?ssl_password=***&username=u"),
         (f"redis://u:{SECRET}@h/0?password={SECRET}", "redis://u:***@h/0?password=***"),
-        (f"redis://:{SECRET}@ss@h/0", "redis://:***@h/0"),  # an unencoded @ in the password: hidden whole
-        (f"unix://:{SECRET}@/run/redis.sock?db=2", "unix://:***@/run/redis.sock?db=2"),
+        (f"redis://:{SECRET}@ss@h/0", "redis://***@h/0"),  # an unencoded @ in the password: hidden whole
+        (f"unix://:{SECRET}@/run/redis.sock?db=2", "unix://***@/run/redis.sock?db=2"),
         (f"http://admin:{SECRET}@127.0.0.1:9109/metrics", "http://admin:***@127.0.0.1:9109/metrics"),
         (f"http://127.0.0.1:9090/api?token={SECRET}", "http://127.0.0.1:9090/api?token=***"),
     ],
@@ -135,7 +135,7 @@ def test_the_board_hides_the_passwords_of_redis_and_of_the_metrics_url() -> None
     )
     assert code == 0, output
     assert SECRET not in output
-    assert f"redis://:***@{CLOSED}/0" in output and f"not reachable at http://scraper:***@{CLOSED}/metrics" in output
+    assert f"redis://***@{CLOSED}/0" in output and f"not reachable at http://scraper:***@{CLOSED}/metrics" in output
 
 
 def test_the_board_sends_the_metrics_url_credentials_as_basic_auth() -> None:
