@@ -13,6 +13,8 @@ lag, Redis errors) and the board works without them.
 
 On a terminal the frame is redrawn in place (``rich.live``); when stdout is not a terminal (a pipe, a CI log, the
 demo's non-interactive mode) each refresh prints the frame as plain text, without colours, after a blank line.
+Names from the definition and error texts go through ``scorecard.terminal`` (no markup parsed, no control
+character written).
 
 Public API
 ----------
@@ -20,15 +22,18 @@ Public API
 - ``frame_stats(previous, current, elapsed, worst=5) -> FrameStats``: events/s, dead letters, the worst KPIs.
 - ``build_frame(scorecard, previous, current, elapsed, *, tree=None, worst=5) -> rich.console.Group``.
 - ``frame_text(scorecard, previous, current, elapsed, *, width=120) -> str``: the same frame as plain text.
-- ``take_snapshot(scorecard, store, metrics_url, clock) -> Snapshot``; ``run_board(...)``: the refresh loop.
+- ``take_snapshot(scorecard, store, metrics_url, clock) -> Snapshot``; ``run_board(...)``: the refresh loop. A
+  ``user:password@`` in the metrics URL is sent as basic authentication and never shown.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,11 +46,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from scorecard.config import redact_url
 from scorecard.definition import Scorecard
 from scorecard.engine import OUTCOMES
 from scorecard.hierarchy import OrgTree
 from scorecard.render import STATUS_STYLES, scorecard_table
 from scorecard.store import RedisStore, StoreError
+from scorecard.terminal import plain
 
 __all__ = [
     "DEAD_LETTER_OUTCOMES",
@@ -188,7 +195,7 @@ def _number(value: float | None, unit: str | None = None) -> str:
 
 
 def _headline(scorecard: Scorecard, current: Snapshot, stats: FrameStats) -> Text:
-    line = Text(scorecard.name, style="bold")
+    line = plain(scorecard.name, style="bold")
     line.append(f"  live at {current.report.get('at', '?')}, evaluated in {current.eval_seconds * 1000:.0f} ms")
     rate = "-" if stats.events_per_second is None else f"{stats.events_per_second:,.1f}"
     line.append(f"\nevents/s {rate}", style="bold")
@@ -204,7 +211,7 @@ def _pipeline_line(current: Snapshot) -> Text:
         p = current.pipeline
         return Text(f"worker: consumer lag {p.consumer_lag:,.0f} messages, Redis errors {p.redis_errors:,.0f}")
     if current.pipeline_error:
-        return Text(f"worker metrics: {current.pipeline_error}", style="dim")
+        return plain(f"worker metrics: {current.pipeline_error}", style="dim")
     return Text("")
 
 
@@ -218,13 +225,13 @@ def _worst_table(scorecard: Scorecard, worst: list[WorstKpi]) -> Table:
         kpi = scorecard.kpi(entry.kpi)
         style = STATUS_STYLES.get(entry.status, "")
         table.add_row(
-            scorecard.unit(entry.unit).label,
-            kpi.label,
+            plain(scorecard.unit(entry.unit).label),
+            plain(kpi.label),
             Text(f"{entry.score:.1f}", style=style),
             Text(entry.status.replace("_", " "), style=style),
-            _number(entry.value, kpi.unit),
-            _number(entry.goal, kpi.unit),
-            _number(entry.red_flag, kpi.unit),
+            plain(_number(entry.value, kpi.unit)),
+            plain(_number(entry.goal, kpi.unit)),
+            plain(_number(entry.red_flag, kpi.unit)),
         )
     return table
 
@@ -242,8 +249,8 @@ def build_frame(
     """The whole board for ``current``, with rates over the ``elapsed`` seconds since ``previous``."""
     if current.error is not None:
         return Group(
-            Text(scorecard.name, style="bold"),
-            Text(current.error, style="bold red"),
+            plain(scorecard.name, style="bold"),
+            plain(current.error, style="bold red"),
             _pipeline_line(current),
             Text(hint or "", style="dim"),
         )
@@ -276,11 +283,23 @@ def fetch_pipeline(metrics_url: str | None) -> tuple[PipelineStats | None, str |
     if not metrics_url:
         return None, None
     try:
-        with urllib.request.urlopen(metrics_url, timeout=_METRICS_TIMEOUT) as response:
+        with urllib.request.urlopen(_metrics_request(metrics_url), timeout=_METRICS_TIMEOUT) as response:
             return parse_pipeline_metrics(response.read().decode()), None
     except (OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
-        return None, f"not reachable at {metrics_url} ({reason})"
+        return None, f"not reachable at {redact_url(metrics_url)} ({reason})"
+
+
+def _metrics_request(url: str) -> urllib.request.Request:
+    """A request for ``url`` whose ``user:password@``, if any, is sent as basic authentication: ``urllib`` would
+    take it for part of the host (and name the password in its error)."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return urllib.request.Request(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()).decode()
+    return urllib.request.Request(parts._replace(netloc=host).geturl(), headers={"Authorization": f"Basic {token}"})
 
 
 def take_snapshot(

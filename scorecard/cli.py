@@ -17,6 +17,7 @@ progress bar is drawn on stderr only when stderr is a terminal, so pipes and log
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -37,7 +38,7 @@ from rich.progress import (
 )
 
 from scorecard import __version__
-from scorecard.config import ENV_DEFAULTS, Settings
+from scorecard.config import ENV_DEFAULTS, Settings, redact_url
 from scorecard.definition import (
     AGGREGATIONS,
     CalendarWindow,
@@ -52,7 +53,8 @@ from scorecard.hierarchy import OrgTree
 from scorecard.lines import read_lines
 from scorecard.render import print_report
 from scorecard.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
-from scorecard.timeutil import TimeFormatError, format_duration, parse_time
+from scorecard.terminal import markup, printable
+from scorecard.timeutil import TimeFormatError, check_event_time, format_duration, parse_time_text
 
 # Invalid events listed on stderr; the rest are counted (and all of them go to --errors).
 _SHOWN_INVALID = 10
@@ -74,11 +76,11 @@ def validate(file: Path, strict: bool) -> None:
         scorecard = load_scorecard(file)
     except DefinitionError as err:
         for problem in err.problems:
-            click.echo(problem.format(str(file)), err=True)
+            _echo(problem.format(str(file)), err=True)
         click.echo(f"{_plural(len(err.problems), 'problem')} found; {file} is not valid", err=True)
         sys.exit(1)
     warnings = lint_balance(scorecard)
-    click.echo(_summary(scorecard, str(file), warnings))
+    _echo(_summary(scorecard, str(file), warnings))
     if strict and warnings:
         sys.exit(1)
 
@@ -143,7 +145,26 @@ def _env_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callab
 
 
 kafka_option = _env_option("--kafka-bootstrap", "SCORECARD_KAFKA_BOOTSTRAP", "Kafka bootstrap servers.")
-redis_option = _env_option("--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.")
+
+
+def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A URL redis-py cannot read is a one-line usage error (it names no password: neither the URL nor a value)."""
+    import redis
+
+    try:
+        redis.ConnectionPool.from_url(value)
+    except ValueError as error:
+        reason = re.sub(r" as '.*'", "", str(error))  # "Port could not be cast ... as '<what followed the colon>'"
+        raise click.BadParameter(
+            f"not a Redis URL ({reason}); expected redis://[[user]:password@]host[:port][/db], rediss://... or "
+            "unix://path"
+        ) from None
+    return value
+
+
+redis_option = _env_option(
+    "--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.", callback=_check_redis_url
+)
 topic_option = _env_option("--topic", "SCORECARD_TOPIC", "Input topic; the dead-letter topic is TOPIC.dlq.")
 app_id_option = _env_option(
     "--app-id", "SCORECARD_APP_ID", "Faust app id: consumer group, changelog topics and Redis key prefix."
@@ -174,13 +195,18 @@ def _settings(
     return Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
 
 
+def _echo(message: str, err: bool = False) -> None:
+    """Print text that holds names from a definition or values from events (``scorecard.terminal.printable``)."""
+    click.echo(printable(message, keep_newlines=True), err=err)
+
+
 def _load_or_exit(path: Path) -> Scorecard:
     """Load a definition for a command that needs a valid one; problems go to stderr with a pointer to validate."""
     try:
         return load_scorecard(path)
     except DefinitionError as err:
         for problem in err.problems:
-            click.echo(problem.format(str(path)), err=True)
+            _echo(problem.format(str(path)), err=True)
         click.echo(f"{path} is not a valid scorecard; see `scorecard validate {path}`", err=True)
         sys.exit(1)
 
@@ -195,8 +221,13 @@ def _load_or_exit(path: Path) -> Scorecard:
 @_env_option(
     "--metrics-port",
     "SCORECARD_METRICS_PORT",
-    "Port of the pipeline metrics (/metrics); 0 turns them off.",
+    "Port of the pipeline metrics (/metrics, /healthz); 0 turns them off.",
     type=click.IntRange(min=0, max=65535),
+)
+@_env_option(
+    "--metrics-host",
+    "SCORECARD_METRICS_HOST",
+    "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
 )
 @_env_option(
     "--session-timeout",
@@ -232,27 +263,34 @@ def worker_command(
     app_id: str,
     partitions: int,
     metrics_port: int,
+    metrics_host: str,
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
+    from scorecard.webserver import ListenError
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     _load_or_exit(scorecard_path)
     settings = _settings(
         kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
     )
-    run_worker(
-        settings,
-        str(scorecard_path),
-        loglevel=loglevel,
-        metrics_port=metrics_port,
-        session_timeout=session_timeout,
-        commit_interval=commit_interval,
-        stop_timeout=stop_timeout,
-    )
+    try:
+        run_worker(
+            settings,
+            str(scorecard_path),
+            loglevel=loglevel,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+            session_timeout=session_timeout,
+            commit_interval=commit_interval,
+            stop_timeout=stop_timeout,
+        )
+    except ListenError as error:  # the metrics port is taken, or the address is not ours
+        click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
+        sys.exit(1)
 
 
 @main.command("publish")
@@ -290,7 +328,7 @@ def publish_command(
                 total = sum(1 for line in read_lines(handle, MAX_MESSAGE_BYTES) if line.strip())
                 handle.seek(0)
                 with _progress("publishing") as progress:
-                    task = progress.add_task(events.name, total=total)
+                    task = progress.add_task(markup(events.name), total=total)
                     stats = asyncio.run(
                         publish_lines(
                             settings,
@@ -361,18 +399,15 @@ def _progress(verb: str) -> Progress:
 def _parse_at(text: str | None, option: str = "--at") -> float | None:
     if text is None:
         return None
+    return _time_param(text, option)
+
+
+def _time_param(text: str, option: str) -> float:
+    """A time option: RFC 3339 or epoch seconds, within the range events may have (years 1000-9997)."""
     try:
-        return parse_time(float(text)) if _is_number(text) else parse_time(text)
+        return check_event_time(parse_time_text(text), text)
     except TimeFormatError as err:
-        raise click.BadParameter(str(err), param_hint=option) from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        raise click.BadParameter(printable(err), param_hint=option) from None
 
 
 def _columns() -> int:
@@ -412,7 +447,7 @@ def _replay_file(
             console=Console(stderr=True),
             transient=True,
         ) as progress:
-            task = progress.add_task(events.name, total=events.stat().st_size)
+            task = progress.add_task(markup(events.name), total=events.stat().st_size)
             return replay(scorecard, _counted(handle, max_bytes, progress, task), at, **options)
 
 
@@ -431,7 +466,7 @@ def _report_invalid(result: ReplayResult, errors_path: Path | None) -> None:
         return
     click.echo(f"{_plural(total, 'invalid event')}:", err=True)
     for item in result.invalid[:_SHOWN_INVALID]:
-        click.echo(f"  {item.format()}", err=True)
+        _echo(f"  {item.format()}", err=True)
     if total > _SHOWN_INVALID:
         more = total - _SHOWN_INVALID
         where = f"all in {errors_path}" if errors_path is not None else "use --errors FILE to get them all"
@@ -445,7 +480,7 @@ def _summary(scorecard: Scorecard, source: str, warnings: list[Problem]) -> str:
     leaves = _plural(sum(1 for unit in tree if tree.is_leaf(unit)), "leaf", "leaves")
     export = "all levels" if scorecard.export.max_depth is None else f"depth <= {scorecard.export.max_depth}"
     lines = [
-        f"{scorecard.name}  ({source}: valid)",
+        f"{printable(scorecard.name)}  ({source}: valid)",
         f"  timezone      {scorecard.timezone}",
         f"  lateness      {_duration(scorecard.lateness)}, dedupe {_duration(scorecard.dedupe)}, export {export}",
         f"  org           {_plural(len(tree), 'unit')}, depth {tree.height} (root {tree.root}, {leaves})",
@@ -453,10 +488,12 @@ def _summary(scorecard: Scorecard, source: str, warnings: list[Problem]) -> str:
         f"  KPIs          {len(scorecard.kpis)}",
         "  perspectives",
     ]
-    width = max(len(p.label) for p in scorecard.perspectives)
+    labels = {p.id: printable(p.label) for p in scorecard.perspectives}
+    width = max(len(label) for label in labels.values())
     for perspective in scorecard.perspectives:
         count = len(scorecard.kpis_of(perspective.id))
-        lines.append(f"    {perspective.label:<{width}}  weight {perspective.weight:g}  {_plural(count, 'KPI')}")
+        label = labels[perspective.id]
+        lines.append(f"    {label:<{width}}  weight {perspective.weight:g}  {_plural(count, 'KPI')}")
     aggregations: Counter[str] = Counter(k.aggregation for k in scorecard.kpis)
     lines.append("  aggregations  " + _counts(aggregations, AGGREGATIONS))
     lines.append("  windows       " + _windows(scorecard))
@@ -517,7 +554,7 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
         return
     written = write_boards(scorecard, output)
     for board in written:
-        click.echo(f"{board.uid:<20} {_plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
+        _echo(f"{board.uid:<20} {_plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
     click.echo(f"{_plural(len(written), 'board')} written to {output}")
 
 
@@ -614,7 +651,7 @@ def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     output_path.write_text(text, encoding="utf-8")
     teams = rules.owner_teams(scorecard)
-    click.echo(f"wrote {output_path}: {_plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+    _echo(f"wrote {output_path}: {_plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
 
 
 def _duration_param(text: str, option: str) -> int:
@@ -713,7 +750,7 @@ def report_command(
         return
     output_path.parent.mkdir(parents=True, exist_ok=True)
     output_path.write_bytes(data)
-    click.echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
+    _echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
 
 
 @main.command("exporter")
@@ -723,21 +760,22 @@ def report_command(
 @_env_option(
     "--port",
     "SCORECARD_EXPORTER_PORT",
-    "Port of /metrics (0: any free port).",
+    "Port of /metrics and /healthz (0: any free port).",
     type=click.IntRange(min=0, max=65535),
 )
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@_env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
 def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.exporter import run_exporter
+    from scorecard.webserver import ListenError
 
     scorecard = _load_or_exit(scorecard_path)
     try:
         run_exporter(
             scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
         )
-    except OSError as error:  # the port is taken, or the address is not ours
-        click.echo(f"cannot listen on {host}:{port}: {error}", err=True)
+    except ListenError as error:  # the port is taken, or the address is not ours
+        click.echo(str(error), err=True)
         sys.exit(1)
 
 
@@ -896,12 +934,13 @@ def simulate_command(
     if out_path is not None:
         sink, destination = file_sink(out_path), str(out_path)
     else:
-        sink, destination = _kafka_sink(kafka_bootstrap, topic, partitions), f"topic {topic} at {kafka_bootstrap}"
+        destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
+        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
     until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
-    click.echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
-    click.echo(f"trend: {trend_text(simulation)}", err=True)
+    _echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
+    _echo(f"trend: {trend_text(simulation)}", err=True)
     run = functools.partial(run_simulation, simulation, sink, rate=rate, duration=duration)
     try:
         if backfill and sys.stderr.isatty():
@@ -913,14 +952,11 @@ def simulate_command(
     except (OSError, KafkaError, TopicError) as error:
         click.echo(f"cannot send to {destination}: {error}", err=True)
         sys.exit(1)
-    click.echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
+    _echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
 
 
 def _simulate_start(text: str) -> float:
-    try:
-        return parse_time(float(text)) if _is_number(text) else parse_time(text)
-    except TimeFormatError as err:
-        raise click.BadParameter(str(err), param_hint="--start") from None
+    return _time_param(text, "--start")
 
 
 def _kafka_sink(kafka_bootstrap: str, topic: str, partitions: int) -> Callable[[Any], Any]:

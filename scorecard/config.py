@@ -2,12 +2,18 @@
 
 Each setting has one environment variable and one default, defined here, so `deploy/local/services`, the CLI flags
 (click reads the same variables through ``envvar=``) and the test fixtures always agree on where a service is.
+
+``redact_url`` is the one place that hides passwords in a URL: everything that prints, logs or writes a Redis, Kafka
+or Prometheus URL passes it through first.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 # Environment variable -> default. The CLI documents these in --help; docs/ lists them too.
 ENV_DEFAULTS: dict[str, str] = {
@@ -17,10 +23,12 @@ ENV_DEFAULTS: dict[str, str] = {
     "SCORECARD_TOPIC": "scorecard.events",
     "SCORECARD_APP_ID": "scorecard",
     "SCORECARD_PARTITIONS": "8",
+    "SCORECARD_METRICS_HOST": "0.0.0.0",
     "SCORECARD_METRICS_PORT": "9109",
     "SCORECARD_SESSION_TIMEOUT": "30",
     "SCORECARD_COMMIT_INTERVAL": "2.8",
     "SCORECARD_STOP_TIMEOUT": "15",
+    "SCORECARD_EXPORTER_HOST": "0.0.0.0",
     "SCORECARD_EXPORTER_PORT": "9108",
 }
 
@@ -30,9 +38,41 @@ def env(name: str) -> str:
     return os.environ.get(name) or ENV_DEFAULTS[name]
 
 
-@dataclass(frozen=True)
+REDACTED = "***"
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token")
+_QUERY_PARAMETER = re.compile(r"(?<=[?&;])([^=&;#]*)=([^&;#]*)")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its passwords replaced by ``***``, safe to print, log or write into a report.
+
+    Hides the password of ``user:password@`` and ``:password@`` (the user name stays: it tells which account is used;
+    ``:password@`` becomes ``***@``)
+    and the value of every query parameter whose name, decoded and in any case, contains password, passwd, pwd,
+    secret or token (redis-py reads ``?password=``). The user information is taken up to the *last* ``@``, the way
+    redis-py and ``urllib`` read it, so a password holding an unencoded ``@`` is hidden whole (an ``@`` further on,
+    in a path or query, hides more than the password, never less). A string without either form, such as a Kafka
+    bootstrap list, comes back unchanged.
+    """
+    start = url.find("//")
+    at = url.rfind("@")
+    if start != -1 and at > start:
+        user, colon, _password = url[start + 2 : at].partition(":")
+        if colon:  # with no user name, ``***@`` says as much as ``:***@``
+            url = f"{url[: start + 2]}{f'{user}:' if user else ''}{REDACTED}{url[at:]}"
+    return _QUERY_PARAMETER.sub(_redact_parameter, url)
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    name = unquote_plus(match.group(1)).lower()
+    if any(word in name for word in _SECRET_WORDS):
+        return f"{match.group(1)}={REDACTED}"
+    return match.group(0)
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
-    """Where the real services are and how the pipeline names its topics and keys."""
+    """Where the real services are and how the pipeline names its topics and keys (``repr`` hides passwords)."""
 
     kafka_bootstrap: str
     redis_url: str
@@ -40,6 +80,10 @@ class Settings:
     topic: str
     app_id: str
     partitions: int
+
+    def __repr__(self) -> str:
+        fields = (f"{f.name}={_redacted(getattr(self, f.name))!r}" for f in dataclasses.fields(self))
+        return f"Settings({', '.join(fields)})"
 
     @property
     def dead_letter_topic(self) -> str:
@@ -59,3 +103,7 @@ class Settings:
             app_id=env("SCORECARD_APP_ID"),
             partitions=int(partitions),
         )
+
+
+def _redacted(value: object) -> object:
+    return redact_url(value) if isinstance(value, str) else value

@@ -38,9 +38,35 @@ messages. It validates each section and each list item *separately*, so one brok
 of the others nor the cross-reference checks, which are plain functions run on whatever validated (a KPI that failed
 is re-checked with its broken keys left out, so its other mistakes are reported too). Duplicate ids
 and references are checked against the raw ids (an objective with a typo elsewhere is still a known objective),
-so a single mistake yields a single message instead of a cascade. Line numbers come from the YAML node marks
-(``yaml.SafeLoader.get_single_node``), recorded per path while walking the node tree; a path with no node of its
-own (a missing key) gets the line of its closest existing parent.
+so a single mistake yields a single message instead of a cascade. Line numbers come from the YAML node marks,
+recorded per path while walking the node tree (before construction, so keys brought in by a ``<<`` merge are not
+duplicates of the keys that override them); a path with no node of its own (a missing key, a merged one) gets the
+line of its closest existing parent. YAML is read with libyaml's parser when PyYAML has it (faster, see
+docs/benchmarks.md) and PyYAML's own composer, bounded as below; suggestions ("did you mean") are computed within a
+fixed budget of comparisons per file, so thousands of wrong references cost linear time (the later ones go without
+a suggestion).
+
+Limits
+------
+A definition is read by every worker, exporter and command at start-up, so no file may make the loader exhaust
+time, memory or the stack, and nothing it accepts may fail later in the engine. Each limit is a problem with its
+``file:line: path`` like any other:
+
+- the file: at most ``MAX_FILE_BYTES`` (2 MiB, some 200 times the ACME example; never read further than that);
+- nesting: at most ``MAX_NESTING`` (100) levels of YAML collections, checked while composing (PyYAML's composer
+  recurses) and again with aliases expanded; at most ``MAX_NODES`` (500,000) values once aliases are expanded,
+  which stops "billion laughs" files and bounds every later walk;
+- the org tree: at most ``MAX_ORG_DEPTH`` (32) levels below its root (every event updates each unit above its
+  own), checked on the raw data before pydantic validates the nested units recursively;
+- windows: a tumbling or rolling size at most 104w (``windows.MAX_WINDOW_SECONDS``, 728 days: with events in years
+  1000-9997, longer windows would end after year 9999); a rolling window at most 1,000 buckets
+  (``windows.MAX_BUCKETS_PER_WINDOW``, size / step: a unit's record holds two windows of buckets per KPI); all
+  KPIs together at most 20,000 buckets per unit (``windows.MAX_BUCKETS_PER_UNIT``; tumbling and calendar count 1);
+- ``lateness`` at most ``MAX_LATENESS`` and ``dedupe`` at most ``MAX_DEDUPE`` (1095d, 3 years: plenty for late
+  deliveries and producer retries, and every expiry horizon stays a valid date for every event time); a duration
+  of more than 12 digits is refused before it is converted;
+- ids (of units, KPIs, objectives, perspectives) must not start with ``RESERVED_ID_PREFIX`` (``__``): the pipeline
+  keys its own records that way (``__invalid__`` counts invalid events).
 
 Choices made on points the format leaves open
 ---------------------------------------------
@@ -50,7 +76,8 @@ Choices made on points the format leaves open
 - A ``targets`` entry must give both ``goal`` and ``red_flag``; targets must share the polarity of the KPI default,
   and, when there is no default, of each other. ``Kpi.polarity`` comes from the default, else from the targets.
 - NPS goals must lie in [-100, 100] and count goals must be >= 0: anything else can never be reached.
-- ``lateness`` may be ``0`` (no grace); window sizes and ``dedupe`` must be positive.
+- ``lateness`` and ``max_ahead`` may be ``0``; window sizes and ``dedupe`` must be positive (and within the limits
+  above; ``max_ahead`` at most ``MAX_LATENESS`` too).
 - Defaults: ``timezone: UTC``, ``lateness: 1h``, ``dedupe: 24h``, ``max_ahead: 1h`` (how far after its receipt an
   event may be timed), ``limits: {event_bytes: 1048576, event_depth: 32}``, ``export: {max_depth: null}`` (export all),
   the four classic perspectives with weight 1. Optional extras: ``version: 1`` and a top-level ``description``.
@@ -63,10 +90,10 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, Final, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
@@ -84,11 +111,19 @@ from pydantic import (
 )
 
 from scorecard.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
-from scorecard.timeutil import format_duration, parse_duration
+from scorecard.timeutil import DurationRangeError, format_duration, parse_duration, short_value
+from scorecard.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, MAX_WINDOW_SECONDS, smallest_step
 
 __all__ = [
     "AGGREGATIONS",
     "CLASSIC_PERSPECTIVES",
+    "MAX_DEDUPE",
+    "MAX_FILE_BYTES",
+    "MAX_LATENESS",
+    "MAX_NESTING",
+    "MAX_NODES",
+    "MAX_ORG_DEPTH",
+    "RESERVED_ID_PREFIX",
     "CalendarWindow",
     "DefinitionError",
     "EventSource",
@@ -116,6 +151,19 @@ Polarity = Literal["higher_is_better", "lower_is_better"]
 Aggregation = Literal["sum", "count", "avg", "min", "max", "nps", "ratio"]
 AGGREGATIONS: tuple[str, ...] = typing.get_args(Aggregation)
 ID_PATTERN = r"^[a-z0-9_-]+$"
+RESERVED_ID_PREFIX: Final = "__"
+"""Ids starting with it are the pipeline's own keys (``__invalid__`` counts invalid events); no definition id may."""
+
+# Limits of the loader (see the module docstring); each gives a ``file:line: path: message`` problem.
+MAX_FILE_BYTES: Final = 2 * 2**20
+MAX_NESTING: Final = 100
+MAX_NODES: Final = 500_000
+MAX_ORG_DEPTH: Final = 32
+MAX_LATENESS: Final = 1095 * 86400
+MAX_DEDUPE: Final = 1095 * 86400
+# "did you mean" compares a wrong reference with every candidate; past this many comparisons in one file (a file
+# with thousands of wrong references to thousands of units) the remaining messages go without a suggestion.
+_SUGGESTION_BUDGET: Final = 100_000
 
 # What the event field holds, per aggregation that needs one; used to say *why* a field is required.
 _FIELD_ROLE = {
@@ -171,13 +219,61 @@ def _duration(value: object) -> int:
     return parse_duration(cast("str | int", value))
 
 
+def _at_most(value: object, limit: int, what: str, why: str) -> int:
+    """A positive duration no longer than ``limit``; the message names the limit and why it exists."""
+    try:
+        seconds: int | None = _duration(value)
+    except DurationRangeError:  # more digits than any duration: the same answer as any other too-long one
+        seconds = None
+    if seconds is None or seconds > limit:
+        got = format_duration(seconds) if seconds is not None else short_value(value)
+        raise ValueError(f"expected {what} of at most {format_duration(limit)}{why.format(got=got)}")
+    return seconds
+
+
+def _window_length(value: object) -> int:
+    """A window size or step: short enough to be computed for every event time (years 1000-9997)."""
+    return _at_most(
+        value,
+        MAX_WINDOW_SECONDS,
+        "a window",
+        " (728 days), got {got}: a longer window would end after year 9999 for the latest events; for a yearly value"
+        " use {{kind: calendar, period: year}}",
+    )
+
+
 def _grace(value: object) -> int:
-    """Lateness may be zero (no grace at all), which window sizes may not."""
+    """Lateness may be zero (no grace at all), which window sizes may not; at most MAX_LATENESS."""
     if isinstance(value, int) and not isinstance(value, bool) and value == 0:
         return 0
     if isinstance(value, str) and _ZERO_DURATION.match(value):
         return 0
-    return _duration(value)
+    why = " (3 years), got {got}; an event that late is a producer's mistake, not a late delivery"
+    return _at_most(value, MAX_LATENESS, "a lateness", why)
+
+
+def _ahead(value: object) -> int:
+    """``max_ahead`` may be zero (no event timed after its receipt); at most MAX_LATENESS, like a lateness."""
+    if (isinstance(value, int) and not isinstance(value, bool) and value == 0) or (
+        isinstance(value, str) and _ZERO_DURATION.match(value)
+    ):
+        return 0
+    why = " (3 years), got {got}; producers' clocks are minutes off, not years"
+    return _at_most(value, MAX_LATENESS, "a max_ahead", why)
+
+
+def _dedupe(value: object) -> int:
+    why = " (3 years), got {got}; producers resend within minutes or days, not years"
+    return _at_most(value, MAX_DEDUPE, "a dedupe horizon", why)
+
+
+def _not_reserved(value: str) -> str:
+    if value.startswith(RESERVED_ID_PREFIX):
+        raise ValueError(
+            f"ids starting with {RESERVED_ID_PREFIX!r} are reserved for the pipeline's own keys (invalid events are"
+            f" counted under '__invalid__'), got {_show(value)}; remove the leading underscores"
+        )
+    return value
 
 
 def _timezone(name: str) -> str:
@@ -198,12 +294,14 @@ def _scalar(value: object) -> str | int | float | bool:
     raise ValueError(f"expected a string, number or boolean to compare with, got {_show(value)}")
 
 
-Id = Annotated[str, Strict(), StringConstraints(pattern=ID_PATTERN)]
+Id = Annotated[str, Strict(), StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_reserved)]
 Text = Annotated[str, Strict(), StringConstraints(min_length=1)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Positive = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
-Duration = Annotated[int, BeforeValidator(_duration)]
+WindowLength = Annotated[int, BeforeValidator(_window_length)]
 Grace = Annotated[int, BeforeValidator(_grace)]
+Ahead = Annotated[int, BeforeValidator(_ahead)]
+Dedupe = Annotated[int, BeforeValidator(_dedupe)]
 Scalar = Annotated[str | int | float | bool, PlainValidator(_scalar)]
 TimezoneName = Annotated[str, Strict(), AfterValidator(_timezone)]
 
@@ -298,7 +396,7 @@ class TumblingWindow(_Model):
     """Back-to-back buckets of ``size`` seconds, aligned to the Unix epoch so every worker cuts them alike."""
 
     kind: Literal["tumbling"]
-    size: Duration
+    size: WindowLength
 
     def describe(self) -> str:
         return f"tumbling {format_duration(self.size)}"
@@ -318,8 +416,8 @@ class RollingWindow(_Model):
     """The last ``size`` seconds, advanced every ``step``; kept as ``size // step`` step buckets."""
 
     kind: Literal["rolling"]
-    size: Duration
-    step: Duration
+    size: WindowLength
+    step: WindowLength
 
     @property
     def buckets(self) -> int:
@@ -401,8 +499,8 @@ class _Settings(_Model):
     description: str | None = None
     timezone: TimezoneName = "UTC"
     lateness: Grace = 3600
-    dedupe: Duration = 86400
-    max_ahead: Grace = 3600
+    dedupe: Dedupe = 86400
+    max_ahead: Ahead = 3600
     export: ExportPolicy = ExportPolicy()
     limits: Limits = Limits()
 
@@ -423,6 +521,7 @@ class Scorecard(_Settings):
     _objectives: dict[str, Objective] = PrivateAttr(default_factory=dict)
     _kpis: dict[str, Kpi] = PrivateAttr(default_factory=dict)
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    _by_perspective: dict[str, tuple[Kpi, ...]] = PrivateAttr(default_factory=dict)
     _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
@@ -430,6 +529,12 @@ class Scorecard(_Settings):
         self._objectives = {o.id: o for o in self.objectives}
         self._kpis = {k.id: k for k in self.kpis}
         self._units = {u.id: u for u in _walk_units(self.org)}
+        placed: dict[str, list[Kpi]] = {}
+        for kpi in self.kpis:
+            objective = self._objectives.get(kpi.objective) if kpi.objective is not None else None
+            if objective is not None:
+                placed.setdefault(objective.perspective, []).append(kpi)
+        self._by_perspective = {p: tuple(kpis) for p, kpis in placed.items()}
 
     @property
     def tz(self) -> ZoneInfo:
@@ -466,8 +571,7 @@ class Scorecard(_Settings):
     def kpis_of(self, perspective_id: str) -> tuple[Kpi, ...]:
         """The KPIs counting in a perspective, in file order."""
         self.perspective(perspective_id)
-        objectives = {o.id for o in self.objectives if o.perspective == perspective_id}
-        return tuple(k for k in self.kpis if k.objective in objectives)
+        return self._by_perspective.get(perspective_id, ())
 
     def line_of(self, path: Loc) -> int | None:
         """The YAML line of a field path (or of its closest parent), when the scorecard came from YAML."""
@@ -503,9 +607,13 @@ def load_scorecard(path: str | Path) -> Scorecard:
     """Read and validate a definition file; raises DefinitionError listing every problem."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # never more: the file may be huge, or endless (/dev/zero)
+        text = raw.decode("utf-8") if len(raw) <= MAX_FILE_BYTES else None
     except (OSError, UnicodeDecodeError) as err:
         raise DefinitionError([Problem("", f"cannot read the file: {err}")], source) from err
+    if text is None:
+        raise DefinitionError([_too_large()], source)
     return parse_scorecard(text, source)
 
 
@@ -517,20 +625,52 @@ def parse_scorecard(text: str, source_name: str = "<string>") -> Scorecard:
 
 def validate_scorecard(data: Any, source_name: str = "<data>", lines: Mapping[Loc, int] | None = None) -> Scorecard:
     """Validate already-parsed data (as ``yaml.safe_load`` returns it)."""
-    return _Checker(data, source_name, dict(lines or {}), []).run()
+    known = dict(lines or {})
+    problem = _shape_problem(data, known)
+    if problem is not None:
+        raise DefinitionError([problem], source_name)
+    return _Checker(data, source_name, known, []).run()
 
 
 # --------------------------------------------------------------------------------------------------------------
 # YAML reading and line numbers
 
 
+def _too_large() -> Problem:
+    return Problem(
+        "",
+        f"the file is larger than {MAX_FILE_BYTES:,} bytes ({MAX_FILE_BYTES // 2**20} MiB), the most a definition may"
+        " be (it bounds the time and memory of every load); remove unused units, targets and descriptions",
+    )
+
+
 def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int], list[Problem]]:
-    """Parse once, keeping the node tree for line numbers; YAML errors end the reading with their line."""
+    """Parse once, keeping the node tree for line numbers; YAML errors and limits end the reading with their line.
+
+    Order matters for the limits: the text size is checked first, the nesting depth while composing (the composer
+    recurses), then the node tree is walked once, without recursion, for line numbers, duplicate keys, the depth
+    and the number of values once aliases are expanded, and only then is it turned into Python data (which shares
+    aliased parts, but every later check walks them as a tree).
+    """
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise DefinitionError([_too_large()], source)
+    loader: Any = _LOADER(text)  # type: ignore[call-arg]
     try:
-        node, data = _compose_and_construct(text)
+        node = loader.get_single_node()
+        lines: dict[Loc, int] = {}
+        problems: list[Problem] = []
+        if node is not None:
+            _index_lines(node, lines, problems)
+        else:
+            lines[()] = 1  # an empty document: its problem is at the top of the file
+        data = loader.construct_document(node) if node is not None else None
+    except _LimitExceeded as err:
+        raise DefinitionError([err.problem], source) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
+        if "maximum nesting depth" in (err.problem or ""):  # libyaml's own limit, met while reading ahead
+            raise DefinitionError([_nesting_problem((), line)], source) from None
         kind = "unsupported YAML" if isinstance(err, yaml.constructor.ConstructorError) else "YAML syntax error"
         raise DefinitionError([Problem("", f"{kind}: {_yaml_message(err)}", line)], source) from None
     except yaml.YAMLError as err:  # the reader's errors (control characters) carry a position, not a mark
@@ -538,20 +678,88 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int], list[Proble
         line = text[:position].count("\n") + 1 if isinstance(position, int) else None
         message = str(err).splitlines()[0]
         raise DefinitionError([Problem("", f"YAML syntax error: {message}", line)], source) from None
-    lines: dict[Loc, int] = {}
-    problems: list[Problem] = []
-    if node is not None:
-        _index_lines(node, (), lines, problems, set())
+    finally:
+        loader.dispose()
     return data, lines, problems
 
 
-def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
-    finally:
-        loader.dispose()
+class _LimitExceeded(Exception):
+    """A definition beyond one of the loader's limits; reading stops at once with this problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _nesting_problem(loc: Loc, line: int | None) -> Problem:
+    return Problem(
+        _render(loc),
+        f"nested more than {MAX_NESTING} levels deep (aliases included); a definition needs far fewer (an org tree of"
+        f" {MAX_ORG_DEPTH} levels below its root takes {2 * MAX_ORG_DEPTH + 3}): flatten the structure",
+        line,
+    )
+
+
+class _BoundedComposer(yaml.composer.Composer):
+    """PyYAML's composer (which recurses per level) refusing to go deeper than ``MAX_NESTING`` or to build more than
+    ``MAX_NODES`` nodes, so that neither the stack nor the memory grows with what a file asks for."""
+
+    _depth = 0
+    _composed = 0
+    peek_event: Callable[[], yaml.Event]  # from the parser it is mixed with
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._depth += 1
+        self._composed += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise _LimitExceeded(_nesting_problem((), self._line()))
+            if self._composed > MAX_NODES:
+                raise _LimitExceeded(_nodes_problem((), self._line()))
+            return cast(yaml.Node, super().compose_node(parent, index))
+        finally:
+            self._depth -= 1
+
+    def _line(self) -> int | None:
+        mark = self.peek_event().start_mark
+        return mark.line + 1 if mark is not None else None
+
+
+class _PureLoader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    _BoundedComposer,
+    yaml.constructor.SafeConstructor,
+    yaml.resolver.Resolver,
+):
+    """``yaml.SafeLoader`` with the bounded composer."""
+
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _BoundedComposer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _FastLoader(_BoundedComposer, CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml's parser (its events) with the bounded composer in Python, which keeps the limits (libyaml's own
+        composer cannot be bounded); the parser is where libyaml saves the time (bench/bench_definition.py)."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _BoundedComposer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _LOADER: type[_BoundedComposer] = _FastLoader
+else:  # pragma: no cover - PyYAML's wheels ship libyaml
+    _LOADER = _PureLoader
 
 
 def _yaml_message(err: yaml.MarkedYAMLError) -> str:
@@ -561,32 +769,94 @@ def _yaml_message(err: yaml.MarkedYAMLError) -> str:
     return message
 
 
-def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], seen: set[int]) -> None:
-    """Record the line of every path and report duplicate mapping keys on the way."""
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if id(node) in seen:  # an alias pointing back into itself
-        return
-    seen = seen | {id(node)}
-    if isinstance(node, yaml.MappingNode):
-        first_line: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = (*loc, key)
-            line = key_node.start_mark.line + 1
-            if key in first_line and key != "<<":
-                problems.append(
-                    Problem(
-                        _render(child),
-                        f"duplicate key {key!r} (first at line {first_line[key]}); YAML would keep only the last one",
-                        line,
+def _index_lines(root: yaml.Node, lines: dict[Loc, int], problems: list[Problem]) -> None:
+    """Record the line of every path and report duplicate mapping keys, walking the tree as aliases expand it.
+
+    The walk is iterative and bounded: deeper than ``MAX_NESTING`` or more than ``MAX_NODES`` values (an alias
+    counts as many values as it stands for) stops the reading, so a "billion laughs" file costs a fraction of a
+    second instead of all the memory. An alias pointing back into itself is visited once and not descended into.
+    """
+    visited = 0
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, Loc] | int] = [(root, ())]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):  # leaving a collection
+            on_path.discard(item)
+            continue
+        node, loc = item
+        line = node.start_mark.line + 1
+        lines.setdefault(loc, line)
+        visited += 1
+        if visited > MAX_NODES:
+            raise _LimitExceeded(_nodes_problem(loc, line))
+        if len(loc) >= MAX_NESTING:
+            raise _LimitExceeded(_nesting_problem(loc, line))
+        if id(node) in on_path or not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            continue
+        on_path.add(id(node))
+        stack.append(id(node))
+        children: list[tuple[yaml.Node, Loc]] = []
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                key = _key_text(key_node)
+                child = (*loc, key)
+                key_line = key_node.start_mark.line + 1
+                if key in first_line and key != "<<":
+                    problems.append(
+                        Problem(
+                            _render(child),
+                            f"duplicate key {key!r} (first at line {first_line[key]}); YAML would keep only the last"
+                            " one",
+                            key_line,
+                        )
                     )
-                )
-            first_line.setdefault(key, line)
-            lines.setdefault(child, line)
-            _index_lines(value_node, child, lines, problems, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _index_lines(item, (*loc, index), lines, problems, seen)
+                first_line.setdefault(key, key_line)
+                lines.setdefault(child, key_line)
+                children.append((value_node, child))
+        else:
+            children = [(item_node, (*loc, index)) for index, item_node in enumerate(node.value)]
+        stack.extend(reversed(children))
+
+
+def _key_text(node: yaml.Node) -> str:
+    """A mapping key as a path part; a collection used as a key (which the constructor refuses) gets a placeholder."""
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else "<a collection as key>"
+
+
+def _nodes_problem(loc: Loc, line: int | None) -> Problem:
+    return Problem(
+        _render(loc),
+        f"the definition holds more than {MAX_NODES:,} values once its YAML aliases are expanded (an alias counts as"
+        " everything it stands for); use fewer or smaller aliases",
+        line,
+    )
+
+
+def _shape_problem(data: Any, lines: Mapping[Loc, int]) -> Problem | None:
+    """``_index_lines``'s limits for data that did not come from our YAML reader: depth and values, iteratively."""
+    visited = 0
+    on_path: set[int] = set()
+    stack: list[tuple[Any, Loc] | int] = [(data, ())]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):
+            on_path.discard(item)
+            continue
+        value, loc = item
+        visited += 1
+        if visited > MAX_NODES:
+            return _nodes_problem(loc, _line_of(lines, loc))
+        if len(loc) >= MAX_NESTING:
+            return _nesting_problem(loc, _line_of(lines, loc))
+        if id(value) in on_path or not isinstance(value, dict | list | tuple):
+            continue
+        on_path.add(id(value))
+        stack.append(id(value))
+        pairs = value.items() if isinstance(value, dict) else enumerate(value)
+        stack.extend((child, (*loc, key if isinstance(key, int | str) else str(key))) for key, child in pairs)
+    return None
 
 
 def _line_of(lines: Mapping[Loc, int], loc: Loc) -> int | None:
@@ -630,6 +900,7 @@ class _Checker:
         self.source = source
         self.lines = lines
         self.problems = problems
+        self.suggest = _Suggester()
 
     def report(self, loc: Loc, message: str) -> None:
         self.problems.append(Problem(_render(loc), message, _line_of(self.lines, loc)))
@@ -658,6 +929,7 @@ class _Checker:
             self.check_kpi(index, kpi)
         for index, partial, broken in _partial_kpis(self.data.get("kpis"), {i for i, _ in kpis}):
             self.check_kpi(index, partial, skip=broken)
+        self.check_buckets(kpis)
         if self.problems or settings is None or org is None:
             raise self.fail()
         scorecard = Scorecard(
@@ -709,13 +981,21 @@ class _Checker:
             self.report(("org",), "required key missing; expected the root unit: {id, name, children}")
             return None, None
         raw = self.data["org"]
-        ids = self.unique_ids(list(_raw_units(raw, ("org",))), "unit")
-        if _is_cyclic(raw):
+        walk = _walk_raw_org(raw, ("org",))
+        ids = self.unique_ids(walk.units, "unit")
+        if walk.cyclic:
             return None, ids  # reported as a duplicate id; the structure check would only repeat it
         if isinstance(raw, list):
             self.report(
                 ("org",),
                 f"expected exactly one root unit (a mapping), got a list of {len(raw)}; nest the units under one root",
+            )
+            return None, ids
+        if walk.too_deep is not None:  # before pydantic, which validates the nested units recursively
+            self.report(
+                walk.too_deep,
+                f"this unit is {MAX_ORG_DEPTH + 1} levels below the root; an org tree may be at most {MAX_ORG_DEPTH}"
+                " levels deep (every event updates its unit and each unit above it): attach it higher up",
             )
             return None, ids
         return self.model(Unit, raw, ("org",)), ids
@@ -747,7 +1027,21 @@ class _Checker:
             expected = f"expected one of the {len(known)} defined"
         else:
             expected = "expected one of: " + ", ".join(sorted(known))
-        self.report(loc, f"unknown {what} {value!r}; {expected}{_did_you_mean(value, known)}")
+        self.report(loc, f"unknown {what} {_show(value)}; {expected}{self.suggest(value, known)}")
+
+    def check_buckets(self, kpis: list[tuple[int, Kpi]]) -> None:
+        """The buckets one window of every KPI needs together, per unit; a window over its own limit has its message."""
+        counts = [(index, _bucket_count(kpi.window)) for index, kpi in kpis]
+        total = sum(count for _, count in counts)
+        if total <= MAX_BUCKETS_PER_UNIT or any(count > MAX_BUCKETS_PER_WINDOW for _, count in counts):
+            return
+        largest = ", ".join(f"kpis[{i}] ({n:,})" for i, n in sorted(counts, key=lambda c: -c[1])[:3])
+        self.report(
+            ("kpis",),
+            f"the KPIs' windows need {total:,} buckets per unit together (a rolling window size / step, any other 1);"
+            f" at most {MAX_BUCKETS_PER_UNIT:,}, which bounds each unit's state and every read of it: use longer"
+            f" steps, the largest are {largest}",
+        )
 
     def check_kpi(self, index: int, kpi: Kpi, skip: frozenset[str] = frozenset()) -> None:
         """Run the KPI rules; findings under a key in ``skip`` are dropped (that key already has its message)."""
@@ -800,8 +1094,8 @@ def _raw_refs(raw: Any, section: str, key: str) -> Iterator[tuple[Loc, str]]:
     """References read from the raw items, so that an item with another mistake still gets its references checked."""
     for index, item in enumerate(raw if isinstance(raw, list) else []):
         value = item.get(key) if isinstance(item, dict) else None
-        # A malformed id already has its own message from the structure check; don't add "unknown" to it.
-        if isinstance(value, str) and _ID_RE.match(value):
+        # A malformed or reserved id already has its own message from the structure check; don't add "unknown" to it.
+        if isinstance(value, str) and _ID_RE.match(value) and not value.startswith(RESERVED_ID_PREFIX):
             yield (section, index, key), value
 
 
@@ -812,36 +1106,49 @@ def _raw_target_units(raw_kpis: Any) -> Iterator[tuple[Loc, str]]:
             yield ("kpis", index, "targets", str(unit_id)), str(unit_id)
 
 
-def _raw_units(raw: Any, loc: Loc, above: frozenset[int] = frozenset()) -> Iterator[tuple[Loc, Any]]:
-    """Every unit-looking mapping of the raw org, valid or not, with its path.
+@dataclass
+class _RawOrg:
+    """What the checks need from the raw org before pydantic sees it (``_walk_raw_org``)."""
 
-    A YAML alias can make a unit its own descendant; it is yielded a second time (so it shows up as a duplicate id,
-    which is what a cycle is in a nested tree) and not descended into.
+    units: list[tuple[Loc, Any]]
+    cyclic: bool = False
+    too_deep: Loc | None = None
+
+
+def _walk_raw_org(raw: Any, loc: Loc) -> _RawOrg:
+    """Every unit-looking mapping of the raw org, valid or not, with its path, in file order; without recursion.
+
+    A YAML alias can make a unit its own descendant; it is listed a second time (so it shows up as a duplicate id,
+    which is what a cycle is in a nested tree) and not descended into. ``too_deep`` is the first unit more than
+    ``MAX_ORG_DEPTH`` levels below the root. The walk is bounded by the loader's limit on values.
     """
-    if isinstance(raw, list):
-        for index, item in enumerate(raw):
-            yield from _raw_units(item, (*loc, index), above)
-        return
-    if not isinstance(raw, dict):
-        return
-    yield loc, raw
-    if id(raw) in above:
-        return
-    children = raw.get("children")
-    if isinstance(children, list):
-        for index, child in enumerate(children):
-            yield from _raw_units(child, (*loc, "children", index), above | {id(raw)})
-
-
-def _is_cyclic(raw: Any, above: frozenset[int] = frozenset()) -> bool:
-    if isinstance(raw, list):
-        return any(_is_cyclic(item, above) for item in raw)
-    if not isinstance(raw, dict):
-        return False
-    if id(raw) in above:
-        return True
-    children = raw.get("children")
-    return isinstance(children, list) and any(_is_cyclic(child, above | {id(raw)}) for child in children)
+    found = _RawOrg([])
+    on_path: set[int] = set()
+    stack: list[tuple[Any, Loc, int] | int] = [(raw, loc, 0)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):  # leaving a unit
+            on_path.discard(item)
+            continue
+        node, where, depth = item
+        if isinstance(node, list):
+            stack.extend((child, (*where, i), depth) for i, child in reversed(list(enumerate(node))))
+            continue
+        if not isinstance(node, dict):
+            continue
+        found.units.append((where, node))
+        if depth > MAX_ORG_DEPTH and found.too_deep is None:
+            found.too_deep = where
+        if id(node) in on_path:
+            found.cyclic = True
+            continue
+        children = node.get("children")
+        if isinstance(children, list):
+            on_path.add(id(node))
+            stack.append(id(node))
+            kids = [(child, (*where, "children", i), depth + 1) for i, child in enumerate(children)]
+            stack.extend(reversed(kids))
+    return found
 
 
 RuleFindings = Iterator[tuple[Loc, str]]
@@ -881,11 +1188,24 @@ def _field_rule(aggregation: str, field: str | None, loc: Loc) -> RuleFindings:
 
 def _window_problems(kpi: Kpi) -> RuleFindings:
     window = kpi.window
-    if isinstance(window, RollingWindow) and window.size % window.step:
+    if not isinstance(window, RollingWindow):
+        return
+    if window.size % window.step:
         yield (
             ("window", "size"),
             f"expected a whole multiple of step ({format_duration(window.step)}), got {format_duration(window.size)}",
         )
+    elif window.buckets > MAX_BUCKETS_PER_WINDOW:
+        yield (
+            ("window", "step"),
+            f"expected at most {MAX_BUCKETS_PER_WINDOW:,} buckets per window (size / step), got {window.buckets:,}"
+            f" ({window.describe()}): a unit keeps two windows of buckets per KPI; use a step of at least"
+            f" {format_duration(smallest_step(window.size))}",
+        )
+
+
+def _bucket_count(window: TumblingWindow | CalendarWindow | RollingWindow) -> int:
+    return window.buckets if isinstance(window, RollingWindow) else 1
 
 
 def _goal_problems(kpi: Kpi) -> RuleFindings:
@@ -1101,6 +1421,39 @@ def _did_you_mean(value: str, choices: Any) -> str:
     lowered = {c.lower(): c for c in options}
     match = lowered.get(value.lower()) or next(iter(difflib.get_close_matches(value, options, n=1, cutoff=0.75)), None)
     return f"; did you mean {match!r}?" if match else ""
+
+
+class _Suggester:
+    """``_did_you_mean`` for the references of one file, at a bounded cost whatever the file.
+
+    Each distinct (value, candidates) pair is answered once; the case-insensitive match uses one index per candidate
+    set; and the fuzzy match, which compares the value with every candidate, stops being tried once the file has
+    spent ``_SUGGESTION_BUDGET`` comparisons. A few wrong references (every file a person writes) get the same
+    messages as ``_did_you_mean``; thousands of wrong references to thousands of units cost linear time instead of
+    their product, the later ones going without a suggestion.
+    """
+
+    def __init__(self, budget: int = _SUGGESTION_BUDGET) -> None:
+        self.budget = budget
+        self._answers: dict[tuple[str, int], str] = {}
+        self._options: dict[int, tuple[list[str], dict[str, str]]] = {}
+
+    def __call__(self, value: str, choices: set[str]) -> str:
+        key = (value, id(choices))
+        if key not in self._answers:
+            self._answers[key] = self._answer(value, choices)
+        return self._answers[key]
+
+    def _answer(self, value: str, choices: set[str]) -> str:
+        if id(choices) not in self._options:
+            options = [str(c) for c in choices]
+            self._options[id(choices)] = (options, {c.lower(): c for c in options})
+        options, lowered = self._options[id(choices)]
+        match = lowered.get(value.lower())
+        if match is None and len(options) <= self.budget:
+            self.budget -= len(options)
+            match = next(iter(difflib.get_close_matches(value, options, n=1, cutoff=0.75)), None)
+        return f"; did you mean {match!r}?" if match else ""
 
 
 # --------------------------------------------------------------------------------------------------------------

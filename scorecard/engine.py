@@ -40,7 +40,8 @@ Public API
 - ``Outcome`` (StrEnum: accepted, duplicate, late, invalid, ignored), ``OUTCOMES``.
 - ``Result(outcome, touched=(), error=None)`` with ``.reason`` / ``.detail``; ``touched`` lists the (kpi, bucket)
   keys of the unit's own states the event changed: the stream cascades those to Redis.
-- ``UnitState(stream_time, seen, aggregates)`` with ``to_json()`` / ``UnitState.from_json(data)``.
+- ``UnitState(stream_time, seen, aggregates)`` with ``to_json()`` / ``UnitState.from_json(data, read_slice)``;
+  ``seen`` is the unit's ``scorecard.dedupe.IdMemory`` (its slices are records of their own in the stream).
 - ``Engine(scorecard)``: ``decode(raw)``, ``knows_unit(unit)``, ``process(state_or_getter, event,
   received_at=None)``, ``process_raw(state_or_getter, raw, received_at=None)``, ``expire(state, at=None)``,
   ``forget_ids(state, at=None)``, ``stats``, ``kpis``, ``tree``, ``event_types``, ``grace_of(type)``.
@@ -72,6 +73,7 @@ from scorecard.aggregates import (
     SumCount,
     make_aggregation,
 )
+from scorecard.dedupe import IdMemory, id_digest
 from scorecard.definition import Kpi, Scorecard
 from scorecard.events import (
     Event,
@@ -149,24 +151,35 @@ _ACCEPTED_UNUSED: Final = Result(Outcome.ACCEPTED)
 # ---------------------------------------------------------------------------------------------------- unit state
 
 _STATE_TAGS: Final[dict[type, str]] = {SumCount: "sc", MinMax: "mm", NpsCounts: "nps", Ratio: "ratio"}
+
+
+def _no_slices(number: int) -> bytes | None:
+    """The slice reader of a state that has none stored (a record without ids)."""
+    return None
+
+
 _STATE_OF_TAG: Final[dict[str, Any]] = {tag: cls for cls, tag in _STATE_TAGS.items()}
 
 
 @dataclass(slots=True)
 class UnitState:
-    """Everything the engine remembers about one unit: one Faust table record, one dict entry in the replay.
+    """Everything the engine remembers about one unit: one Faust table record (plus its id slices), one dict entry
+    in the replay.
 
     ``aggregates`` holds the unit's *own* events only (never its children's): a unit's record is then written by
     the one partition that owns the unit, and subtree values are merges made at read time (``scorecard.evaluation``).
+    ``seen`` is the dedupe memory; its size follows the unit's event rate, so it is kept in slices of bounded size
+    (``scorecard.dedupe``) rather than in this record.
     """
 
     stream_time: float | None = None
-    seen: dict[str, float] = field(default_factory=dict)
+    seen: IdMemory = field(default_factory=IdMemory)
     aggregates: dict[BucketKey, State] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """A compact JSON-able form: ``{"t": stream_time, "seen": {id: time}, "agg": [[kpi, bucket, tag, ints]]}``.
+        """A compact JSON-able form: ``{"t": stream_time, "ids": [first, last, n], "agg": [[kpi, bucket, tag, ints]]}``.
 
+        ``ids`` are the bounds of the id slices (``IdMemory.bounds``), which are written as records of their own.
         The state's class travels as a short tag so the record reads back without the definition; rows are sorted
         so equal states serialize to equal bytes.
         """
@@ -174,14 +187,36 @@ class UnitState:
             [kpi, bucket, _STATE_TAGS[type(state)], state.to_list()] for (kpi, bucket), state in self.aggregates.items()
         ]
         rows.sort(key=lambda row: (row[0], row[1]))
-        return {"t": self.stream_time, "seen": dict(self.seen), "agg": rows}
+        return {"t": self.stream_time, "ids": list(self.seen.bounds), "agg": rows}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> UnitState:
-        """Rebuild a state from ``to_json`` output; a malformed record raises ``ValueError`` instead of misreading."""
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        read_slice: Callable[[int], bytes | None] = _no_slices,
+        *,
+        seen: IdMemory | None = None,
+    ) -> UnitState:
+        """Rebuild a state from ``to_json`` output and its id slices (``read_slice(number)``), or with ``seen``, an
+        id memory the caller already holds for this very record (the stream's cache).
+
+        A record of the earlier format, with every id inline (``"seen": {id: time}``), is read too: its ids become
+        slices, marked dirty so that the next write stores them in the new form. A malformed record raises
+        ``ValueError`` instead of misreading.
+        """
         try:
             stream_time = data["t"]
-            seen = {str(k): float(v) for k, v in dict(data["seen"]).items()}
+            if seen is not None:
+                pass
+            elif "seen" in data:
+                seen = IdMemory()
+                for event_id, time in sorted(dict(data["seen"]).items(), key=lambda item: float(item[1])):
+                    seen.remember(id_digest(str(event_id)), float(time))
+            else:
+                first, last, count = data["ids"]
+                if not all(type(n) is int for n in (first, last, count)):
+                    raise ValueError(f"bad id slice bounds {data['ids']!r}")
+                seen = IdMemory.load((first, last, count), read_slice)
             aggregates: dict[BucketKey, State] = {}
             for kpi, bucket, tag, ints in data["agg"]:
                 if type(bucket) is not int or tag not in _STATE_OF_TAG:
@@ -360,6 +395,9 @@ _INT_LIMIT: Final = 2**63  # beyond int64 an "amount" is a producer bug, and a f
 
 StateSource: TypeAlias = UnitState | Callable[[str], UnitState]
 
+SLICE_SPAN_SHARE: Final = 4
+"""A unit's id slices span at most dedupe / 4 of event time: memory holds at most 1.25 dedupe horizons of ids."""
+
 
 class Engine:
     """Applies the contract to one event at a time, against the state of the event's unit.
@@ -374,6 +412,7 @@ class Engine:
         self.tree = OrgTree.from_scorecard(scorecard)
         self.kpis = compile_kpis(scorecard)
         self.dedupe = scorecard.dedupe
+        self._slice_span = scorecard.dedupe / SLICE_SPAN_SHARE
         self.max_ahead = float(scorecard.max_ahead)  # compared with float times: float against float is quickest
         self.max_bytes = scorecard.limits.event_bytes
         self.max_depth = scorecard.limits.event_depth
@@ -466,9 +505,10 @@ class Engine:
         time = event.time
         stream_time = record.stream_time
         seen = record.seen
+        digest = id_digest(event.id)
         grace = plan.grace
         if stream_time is not None:
-            first = seen.get(event.id)
+            first = seen.first_seen(digest)
             if first is not None and first >= stream_time - self.dedupe:
                 return _DUPLICATE
             if time < stream_time - grace:
@@ -500,7 +540,7 @@ class Engine:
             touched = folded  # type: ignore[assignment]
         if stream_time is None or time > stream_time:
             record.stream_time = time
-        seen[event.id] = time
+        seen.remember(digest, time, self._slice_span)
         if not matched:
             return _ACCEPTED_UNUSED
         return Result(Outcome.ACCEPTED, touched)
@@ -566,20 +606,20 @@ class Engine:
         return len(old_keys) + self.forget_ids(state, now)
 
     def forget_ids(self, state: UnitState, at: float | None = None) -> int:
-        """Drop the remembered ids that can no longer make a duplicate (event time before stream time - dedupe).
+        """Drop remembered ids that can no longer make a duplicate (event time before stream time - dedupe), a
+        whole slice at a time (``IdMemory.forget_before``); returns how many ids went.
 
         Outcome-neutral at any moment: the stream time never goes back, so a pruned id would have failed the
-        horizon test forever. The replay calls this now and then to keep memory bounded; ``expire`` calls it too.
+        horizon test forever, and an id kept longer fails it too. The replay calls this now and then to keep memory
+        bounded; ``expire`` calls it too.
         """
         stream_time = state.stream_time
         if stream_time is None:
             return 0
         oldest = (stream_time if at is None else min(at, stream_time)) - self.dedupe
-        seen = state.seen
-        old = [event_id for event_id, time in seen.items() if time < oldest]
-        for event_id in old:
-            del seen[event_id]
-        return len(old)
+        before = len(state.seen)
+        state.seen.forget_before(oldest)
+        return before - len(state.seen)
 
 
 def _where_matches(where: tuple[WhereTest, ...], fields: Mapping[str, Any]) -> bool:

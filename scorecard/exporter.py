@@ -27,8 +27,9 @@ Public API
   formatting step alone, from ``score_units`` results), ``layout`` (the series the definition allows).
 - ``subtree_stream_times(tree, counts)``: newest accepted event time per subtree.
 - ``render(families) -> bytes``: text exposition format 0.0.4.
-- ``start_server(collector, host, port) -> ExporterServer``: a threaded HTTP server on ``/metrics``, in the
-  background (port 0 picks a free port: ``server.port``); ``server.close()``.
+- ``start_server(collector, host, port, limits=None) -> ExporterServer``: ``/metrics`` (and ``/healthz``) on the
+  bounded server of ``scorecard.webserver``, in the background (port 0 picks a free port: ``server.port``,
+  ``server.url``); ``server.close()``.
 - ``redis_client(url, timeout)``: a client that fails fast; ``run_exporter(...)``: what ``scorecard exporter`` runs.
 """
 
@@ -40,8 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final
+from typing import Final
 
 import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -49,12 +49,14 @@ from prometheus_client.registry import Collector
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from scorecard.config import redact_url
 from scorecard.definition import Scorecard
 from scorecard.engine import compile_kpis
 from scorecard.evaluation import UnitResult, buckets_at, score_units
 from scorecard.hierarchy import OrgTree
 from scorecard.live import read_live
 from scorecard.store import Counts, RedisStore, StoreError
+from scorecard.webserver import TEXT, Limits, RequestHandler, WebServer
 
 __all__ = [
     "CONTENT_TYPE",
@@ -395,55 +397,32 @@ def _is_connection_error(error: BaseException) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------------ server
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(RequestHandler):
     collector: ScorecardCollector
 
-    def do_GET(self) -> None:
+    def get(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            self._reply(200, CONTENT_TYPE, render(self.collector.scrape()))
+            self.reply(200, CONTENT_TYPE, render(self.collector.scrape()))
         elif path == "/":
-            self._reply(200, "text/plain; charset=utf-8", b"scorecard exporter: metrics at /metrics\n")
+            self.reply(200, TEXT, b"scorecard exporter: metrics at /metrics, health at /healthz\n")
         else:
-            self._reply(404, "text/plain; charset=utf-8", b"not found; metrics are at /metrics\n")
-
-    def _reply(self, code: int, content_type: str, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: one line per scrape would drown the log."""
+            self.reply(404, TEXT, b"not found; metrics are at /metrics\n")
 
 
-class ExporterServer:
-    """A threaded HTTP server answering ``/metrics`` in a daemon thread; ``close()`` stops it."""
+class ExporterServer(WebServer):
+    """The collector on ``/metrics`` (and ``/healthz``), served by the bounded ``scorecard.webserver.WebServer``."""
 
-    def __init__(self, collector: ScorecardCollector, host: str, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"collector": collector})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
-        self.host = host
-        self.port: int = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="scorecard-exporter", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
-        return f"http://{host}:{self.port}/metrics"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def __init__(self, collector: ScorecardCollector, host: str, port: int, *, limits: Limits | None = None) -> None:
+        handler = type("ExporterHandler", (_Handler,), {"collector": collector})
+        super().__init__(handler, host, port, limits=limits, name="scorecard-exporter")
 
 
-def start_server(collector: ScorecardCollector, host: str = "0.0.0.0", port: int = 9108) -> ExporterServer:
+def start_server(
+    collector: ScorecardCollector, host: str = "0.0.0.0", port: int = 9108, *, limits: Limits | None = None
+) -> ExporterServer:
     """Serve the collector on ``http://host:port/metrics`` in the background (port 0: any free port)."""
-    server = ExporterServer(collector, host, port)
-    server.thread.start()
-    return server
+    return ExporterServer(collector, host, port, limits=limits).start()
 
 
 def redis_client(url: str, timeout: float = REDIS_TIMEOUT) -> redis.Redis:
@@ -466,12 +445,7 @@ def run_exporter(
 
     Starts even when Redis is down (scrapes then say ``redis_up 0``): the exporter must not need Redis to start.
     """
-    store = RedisStore(redis_client(redis_url), app_id)
+    store = RedisStore(redis_client(redis_url), app_id, url=redact_url(redis_url))
     server = ExporterServer(ScorecardCollector(scorecard, store), host, port)
     announce(server.url)
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    server.serve_forever()

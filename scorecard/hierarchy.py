@@ -18,15 +18,17 @@ Public API
 - ``weight(u) -> float``: the unit's weight in its parent's score; ``unit(u) -> Unit``: its definition;
 - ``u in tree``, ``len(tree)``, ``iter(tree)`` (pre-order).
 
-An unknown unit id raises ``KeyError``. A tree given twice the same id raises ``ValueError``: a definition loaded
-through ``scorecard.definition`` has already reported it.
+An unknown unit id raises ``KeyError``. A tree given twice the same id, or deeper than
+``scorecard.definition.MAX_ORG_DEPTH`` levels below its root, raises ``ValueError`` (before anything is built for
+it): a definition loaded through ``scorecard.definition`` has already reported either. Nothing here recurses, so a
+tree of any shape costs time in proportion to its units times its (bounded) height.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scorecard.definition import Scorecard, Unit
+from scorecard.definition import MAX_ORG_DEPTH, Scorecard, Unit
 
 __all__ = ["OrgTree"]
 
@@ -49,14 +51,16 @@ class OrgTree:
     def __init__(self, root: Unit) -> None:
         preorder: list[Unit] = []
         parent: dict[str, str | None] = {}
-        stack: list[tuple[Unit, str | None]] = [(root, None)]
+        stack: list[tuple[Unit, str | None, int]] = [(root, None, 0)]
         while stack:
-            unit, above = stack.pop()
+            unit, above, depth = stack.pop()
             if unit.id in parent:
                 raise ValueError(f"unit {unit.id!r} appears twice in the org tree")
+            if depth > MAX_ORG_DEPTH:
+                raise ValueError(f"unit {unit.id!r} is {depth} levels below the root, more than {MAX_ORG_DEPTH}")
             parent[unit.id] = above
             preorder.append(unit)
-            stack.extend((child, unit.id) for child in reversed(unit.children))
+            stack.extend((child, unit.id, depth + 1) for child in reversed(unit.children))
         self._units = {u.id: u for u in preorder}
         self._parent = parent
         self._preorder = tuple(u.id for u in preorder)

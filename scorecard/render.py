@@ -6,7 +6,9 @@ produced the JSON can show the table. Units are indented under their parents (pr
 with the overall score and status and one column per perspective; scores have one decimal and a dash means no score.
 
 Statuses are coloured (green, yellow for amber, red, dim for no data) but always written out as words, so the table
-reads the same without colours: piped into a file or a CI log, rich drops the styles and keeps the text.
+reads the same without colours: piped into a file or a CI log, rich drops the styles and keeps the text. Names from
+the definition go through ``scorecard.terminal``: no markup is parsed in them and no control character reaches the
+terminal.
 
 Public API
 ----------
@@ -32,6 +34,7 @@ from scorecard.definition import Scorecard
 from scorecard.engine import OUTCOMES
 from scorecard.hierarchy import OrgTree
 from scorecard.scoring import status_from_score
+from scorecard.terminal import plain, printable
 
 __all__ = ["STATUS_STYLES", "events_line", "print_report", "render_text", "scorecard_table"]
 
@@ -58,7 +61,7 @@ def _status_text(status: str) -> Text:
 
 def _unit_text(scorecard: Scorecard, tree: OrgTree, unit_id: str) -> Text:
     label = scorecard.unit(unit_id).label
-    text = Text(_INDENT * tree.depth(unit_id) + label)
+    text = Text(_INDENT * tree.depth(unit_id) + printable(label))
     if label != unit_id:
         text.append(f"  {unit_id}", style="dim")
     return text
@@ -72,7 +75,7 @@ def scorecard_table(scorecard: Scorecard, report: Mapping[str, Any], tree: OrgTr
     table.add_column("Score", justify="right", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     for perspective in scorecard.perspectives:
-        table.add_column(perspective.label, justify="right", no_wrap=True)
+        table.add_column(plain(perspective.label), justify="right", no_wrap=True)
     units = report.get("units", {})
     for unit_id in org.units:
         result = units.get(unit_id)
@@ -96,7 +99,7 @@ def events_line(report: Mapping[str, Any]) -> Text:
 
 def print_report(console: Console, scorecard: Scorecard, report: Mapping[str, Any]) -> None:
     """Title line, the table and the event counts."""
-    console.print(Text(f"{scorecard.name} at {report.get('at', '?')}", style="bold"))
+    console.print(plain(f"{scorecard.name} at {report.get('at', '?')}", style="bold"))
     console.print(scorecard_table(scorecard, report))
     console.print(events_line(report))
 

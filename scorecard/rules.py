@@ -261,9 +261,17 @@ def _direction(kpi: Kpi) -> str:
     return kpi.polarity.replace("_", " ")
 
 
+_BRACES = re.compile(r"\{+")
+
+
 def _literal(text: str) -> str:
-    """Text from the definition, made safe inside a Go template: ``{{`` would open an action."""
-    return text.replace("{{", '{{ "{{" }}')
+    """Text from the definition, made safe inside a Go template (annotations are templates).
+
+    Every run of ``{`` becomes an action printing it as a string constant (``{{ "{" }}``): ``{{`` in a name would
+    open an action, and a name ending in ``{`` (a display unit ``EUR{``) would make one with the ``{{`` of the
+    template that follows it. ``}}`` and ``$`` outside an action are plain text to Go templates.
+    """
+    return _BRACES.sub(lambda braces: f'{{{{ "{braces.group()}" }}}}', text)
 
 
 # ----------------------------------------------------------------------------------------------------------- Grafana

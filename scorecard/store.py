@@ -53,6 +53,8 @@ import msgspec
 import orjson
 import redis
 
+from scorecard.config import redact_url
+
 __all__ = [
     "NUMERIC_LIMIT",
     "SCHEMA_VERSION",
@@ -595,7 +597,7 @@ class RedisStore:
     @classmethod
     def from_url(cls, url: str, app_id: str, *, definition_hash: str = "") -> RedisStore:
         """A store on a new client for ``url`` (``Settings.redis_url``)."""
-        return cls(redis.Redis.from_url(url), app_id, definition_hash=definition_hash, url=_redact(url))
+        return cls(redis.Redis.from_url(url), app_id, definition_hash=definition_hash, url=redact_url(url))
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, app_id={self.keys.app_id!r})"
@@ -852,11 +854,9 @@ def _split_versioned(raw: bytes | str) -> tuple[int, str]:
 
 def _describe(client: redis.Redis) -> str:
     """A password-free URL for error messages, rebuilt from the client's connection settings."""
-    kwargs = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"//[^@/]*@", "//***@", url)
+    scheme = "rediss" if issubclass(pool.connection_class, redis.SSLConnection) else "redis"
+    return f"{scheme}://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"

@@ -9,13 +9,28 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from typing import Final
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# More digits than this is no duration anyone means (10**12 s is 31,000 years), and reading a number of thousands
+# of digits costs time: refused before converting.
+_MAX_DURATION_DIGITS: Final = 12
+
+EVENT_TIME_MIN: Final = -30610224000
+"""1000-01-01T00:00:00Z: the earliest time an event (or an evaluation time such as ``--at``) may have."""
+EVENT_TIME_END: Final = 253339228800
+"""9998-01-01T00:00:00Z, excluded: event times lie in years 1000-9997 (UTC), so that every window, timezone shift and
+"next period" computed from them stays within datetime's years 1-9999 (see the duration limits in
+``scorecard.definition``)."""
 
 
 class TimeFormatError(ValueError):
     """A duration or timestamp that cannot be read; the message says what is expected."""
+
+
+class DurationRangeError(TimeFormatError):
+    """A duration written with more digits than any meaningful one; callers with a tighter bound say theirs."""
 
 
 def parse_duration(text: str | int) -> int:
@@ -29,16 +44,40 @@ def parse_duration(text: str | int) -> int:
     if isinstance(text, int):
         if text <= 0:
             raise TimeFormatError(f"expected a positive duration, got {text}")
+        if text >= 10**_MAX_DURATION_DIGITS:
+            raise DurationRangeError(
+                f"expected a duration of at most {_MAX_DURATION_DIGITS} digits, got {short_value(text)}"
+            )
         return text
     if not isinstance(text, str):
-        raise TimeFormatError(f"expected a duration like 15m, 1h or 7d, got {text!r}")
+        raise TimeFormatError(f"expected a duration like 15m, 1h or 7d, got {short_value(text)}")
     match = _DURATION_RE.match(text)
     if not match:
-        raise TimeFormatError(f"expected a duration like 30s, 15m, 1h, 7d or 2w, got {text!r}")
-    amount = int(match.group(1))
+        raise TimeFormatError(f"expected a duration like 30s, 15m, 1h, 7d or 2w, got {short_value(text)}")
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > _MAX_DURATION_DIGITS:
+        raise DurationRangeError(
+            f"expected a duration of at most {_MAX_DURATION_DIGITS} digits, got {short_value(text)}"
+        )
+    amount = int(digits)
     if amount <= 0:
         raise TimeFormatError(f"expected a positive duration, got {text!r}")
     return amount * _UNIT_SECONDS[match.group(2)]
+
+
+def _too_many_digits(value: object) -> str:
+    return f"expected a duration of at most {_MAX_DURATION_DIGITS} digits, got {short_value(value)}"
+
+
+def short_value(value: object) -> str:
+    """A value for a message, cut so that a huge input never makes a huge message."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        shown = "a very large number"
+    elif isinstance(value, str | int | float | type(None)):
+        shown = repr(value)
+    else:
+        shown = f"a {type(value).__name__}"
+    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 def format_duration(seconds: int) -> str:
@@ -71,6 +110,35 @@ def parse_time(value: object) -> float:
     if parsed.tzinfo is None:
         raise TimeFormatError(f"time {value!r} has no offset; add Z or +HH:MM")
     return parsed.timestamp()
+
+
+def parse_time_text(text: str) -> float:
+    """A time typed on a command line: epoch seconds (``1795774560``, ``1.7e9``) or RFC 3339 text."""
+    return parse_time(float(text)) if _is_number(text) else parse_time(text)
+
+
+def check_event_time(epoch: float, shown: str | None = None) -> float:
+    """Return ``epoch`` when it lies in the event time range (years 1000-9997 UTC), else raise TimeFormatError.
+
+    Evaluation times (``--at``) share the events' range: every window, period and report field is computable for
+    them, and no time outside it can hold an event anyway. ``shown`` is the time as the user wrote it.
+    """
+    if EVENT_TIME_MIN <= epoch < EVENT_TIME_END:
+        return epoch
+    numeric = shown is None or _is_number(shown)
+    hint = "; milliseconds? divide by 1000" if epoch >= EVENT_TIME_END and numeric else ""
+    raise TimeFormatError(
+        f"expected a time in years 1000-9997 UTC (epoch seconds {EVENT_TIME_MIN} to {EVENT_TIME_END - 1}), the range"
+        f" events may have; got {short_value(shown) if shown is not None else f'{epoch:g}'}{hint}"
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def format_time(epoch: float) -> str:

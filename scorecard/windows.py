@@ -33,6 +33,17 @@ WINDOW_KINDS: Final[tuple[str, ...]] = ("tumbling", "calendar", "rolling")
 # Periods remembered per Calendar; 1024 days is almost three years of late events before the cache is rebuilt.
 _CACHE_LIMIT: Final = 1024
 
+MAX_BUCKETS_PER_WINDOW: Final = 1000
+"""Most buckets one window may merge (a rolling window's size / step). The state layer relies on it: a unit's table
+record holds up to two windows of buckets per KPI, and a read of a value touches one window of buckets."""
+MAX_BUCKETS_PER_UNIT: Final = 20_000
+"""Most buckets one window of every KPI may need together (rolling: size / step, tumbling and calendar: 1), checked
+on the definition: it bounds a unit's record and what an evaluation or a scrape reads per unit."""
+MAX_WINDOW_SECONDS: Final = 104 * 7 * 86400
+"""Longest tumbling or rolling window (``104w``, 728 days). Events lie in years 1000-9997 and datetime ends with year
+9999: a window of at most two years less a day, plus a day of timezone offset, keeps every span an event or an
+evaluation time can produce printable and convertible."""
+
 
 class WindowError(ValueError):
     """A window that cannot be built from the parameters given; the message names the parameter and the fix."""
@@ -72,6 +83,7 @@ class Tumbling:
 
     def __post_init__(self) -> None:
         _check_seconds("size", self.size)
+        _check_longest("size", self.size)
 
     def bucket(self, t: float) -> int:
         # floor(t / size) == floor(t) // size for an int size: integer arithmetic, no float division at boundaries
@@ -106,6 +118,12 @@ class Rolling:
         _check_seconds("step", self.step)
         if self.size % self.step:
             raise WindowError(f"rolling size ({self.size}s) must be a whole multiple of step ({self.step}s)")
+        _check_longest("size", self.size)
+        if self.count > MAX_BUCKETS_PER_WINDOW:
+            raise WindowError(
+                f"rolling size / step is {self.count} buckets, more than {MAX_BUCKETS_PER_WINDOW}; use a step of at"
+                f" least {smallest_step(self.size)}s"
+            )
 
     @property
     def count(self) -> int:
@@ -242,6 +260,16 @@ def _zone(name: str) -> ZoneInfo:
 def _check_seconds(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise WindowError(f"{name} must be a positive whole number of seconds, got {value!r}")
+
+
+def _check_longest(name: str, value: int) -> None:
+    if value > MAX_WINDOW_SECONDS:
+        raise WindowError(f"{name} must be at most {MAX_WINDOW_SECONDS}s (104w), got {value}s")
+
+
+def smallest_step(size: int) -> int:
+    """The smallest step (seconds) that divides ``size`` into at most ``MAX_BUCKETS_PER_WINDOW`` buckets."""
+    return next(size // count for count in range(min(size, MAX_BUCKETS_PER_WINDOW), 0, -1) if size % count == 0)
 
 
 def _seconds(name: str, value: int | str | None, kind: str) -> int:

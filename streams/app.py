@@ -33,8 +33,16 @@ from scorecard.engine import Engine, definition_hash
 from scorecard.store import RedisStore, StoreError
 from streams.metrics import PipelineMetrics
 from streams.offsets import ScorecardApp
-from streams.processor import BatchProcessor, BatchResult, DeadLetter, Item, decode_and_route
-from streams.topics import PASS_THROUGH_MAX_BYTES, TABLE_NAME, TopicNames, partition_for
+from streams.processor import (
+    BatchProcessor,
+    BatchResult,
+    DeadLetter,
+    Item,
+    decode_and_route,
+    is_unit_key,
+    unit_of_key,
+)
+from streams.topics import PRODUCER_REQUEST_BYTES, TABLE_NAME, TopicNames, partition_for
 
 log = logging.getLogger("scorecard.worker")
 
@@ -88,6 +96,7 @@ class Pipeline:
         self.epoch: str | None = None
         self.resync_after = 0.0
         self.lock = asyncio.Lock()
+        self._rebalances_seen = 0
 
     def owned_partitions(self) -> set[int]:
         return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.names.events}
@@ -109,6 +118,9 @@ class Pipeline:
             return
         async with self.lock:
             try:
+                if self.app.rebalancing_count != self._rebalances_seen:  # records may have moved or been recovered
+                    self._rebalances_seen = self.app.rebalancing_count
+                    self.processor.forget_cache()
                 result = self.processor.process(items, write=False)
                 self.metrics.observe_batch(result.outcomes, result.replayed, (d.reason for d in result.dead_letters))
                 await self.publish_dead_letters(result.dead_letters)
@@ -161,7 +173,7 @@ class Pipeline:
             self.store.reset()
         owned = self.owned_partitions()
         partitions = self.settings.partitions
-        keys = [k for k in list(self.table.keys()) if partition_for(_text(k), partitions) in owned]
+        keys = [k for k in list(self.table.keys()) if partition_for(unit_of_key(k), partitions) in owned]
         updates, counts = self.processor.resync_updates(keys)
         self.epoch = self.store.resync(updates, counts).epoch
         log.info("resynced %d own states of %d records to redis", len(updates), len(keys))
@@ -305,7 +317,7 @@ def create_app(
         broker_commit_interval=commit_interval,
         stream_buffer_maxsize=STREAM_BUFFER,
         broker_max_poll_records=MAX_POLL_RECORDS,
-        producer_max_request_size=PASS_THROUGH_MAX_BYTES,  # dead letters and forwarded copies of any input message
+        producer_max_request_size=PRODUCER_REQUEST_BYTES,
     )
     events = app.topic(names.events, partitions=partitions, key_serializer="raw", value_serializer="raw")
     by_unit = app.topic(
@@ -412,8 +424,9 @@ class UnitTable(faust.Table):
         self.pending: list[Any] = []
 
     def partition_for_key(self, key: Any) -> int:
+        """The partition of the unit the key belongs to: a unit's id slices go with its record."""
         assert self.partitions is not None, "create_app always gives the table its partition count"
-        return partition_for(_text(key), self.partitions)
+        return partition_for(unit_of_key(_text(key)), self.partitions)
 
     def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
         """Faust's changelog write, remembered so that ``wait_written`` can wait for its acknowledgement."""
@@ -423,12 +436,12 @@ class UnitTable(faust.Table):
 
 
 class _BytesKeys:
-    """The table seen as str keys and JSON-able values, stored as bytes both ways.
+    """The table seen as str keys and JSON-able values (unit records) or bytes (id slices), stored as bytes.
 
     Raw bytes in and out of the changelog leave nothing to Faust's codecs: with a key type left unset Faust writes
     changelog keys with its JSON codec but reads them back with the schema's, and recovery then fails to decode
     (seen as "Error in recovery ... expected a JSON value" after a rebalance). msgspec encodes and decodes the
-    records (fast, and no per-result memory overhead).
+    records (fast, and no per-result memory overhead); id slices are packed bytes already and go as they are.
     """
 
     def __init__(self, table: Any) -> None:
@@ -436,10 +449,15 @@ class _BytesKeys:
 
     def get(self, key: str, default: Any = None) -> Any:
         raw = self._table.get(key.encode())
-        return default if raw is None else _decode_record(raw)
+        if raw is None:
+            return default
+        return _decode_record(raw) if is_unit_key(key) else raw
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._table[key.encode()] = _encode_record(value)
+        self._table[key.encode()] = _encode_record(value) if is_unit_key(key) else value
+
+    def __delitem__(self, key: str) -> None:
+        del self._table[key.encode()]
 
     def keys(self) -> list[str]:
         return [_text(k) for k in self._table]

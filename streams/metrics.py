@@ -1,4 +1,4 @@
-"""The worker's own metrics (pipeline health), served by prometheus-client on a port of their own.
+"""The worker's own metrics (pipeline health), served on a port of their own.
 
 These describe the pipeline, not the scorecard (the exporter serves that from Redis): how many events ended in each
 outcome, how far behind the events are when their change reaches Redis, how big and slow the Redis cascades are, how
@@ -8,6 +8,10 @@ and rules (docs/metrics.md).
 Each worker has its own registry, so two pipelines in one process (tests) never mix their numbers, and everything is
 observed once per batch, never per event on the hot path except the lag, which is one histogram observation per
 accepted event.
+
+``serve`` exposes the registry with ``prometheus_client``'s own ``MetricsHandler`` (the same exposition as its
+``start_http_server``: text or OpenMetrics as the scraper asks, gzip, ``name[]`` filters) on the bounded server of
+``scorecard.webserver`` instead of ``start_http_server``'s thread per connection.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    MetricsHandler,
     disable_created_metrics,
-    start_http_server,
 )
 
 from scorecard.engine import OUTCOMES
+from scorecard.webserver import Limits, RequestHandler, WebServer
 
 # Event-to-Redis lag: milliseconds for a live stream, up to days for a backfill.
 LAG_BUCKETS = (
@@ -52,7 +57,7 @@ DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 class PipelineMetrics:
-    """The metric families of one worker; ``serve(port)`` exposes them on ``/metrics``."""
+    """The metric families of one worker; ``serve(port, host)`` exposes them on ``/metrics``."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -104,14 +109,16 @@ class PipelineMetrics:
             registry=r,
         )
 
-    def serve(self, port: int, addr: str = "0.0.0.0") -> None:
-        """Start the /metrics HTTP server in a daemon thread (prometheus-client's own server).
+    def serve(self, port: int, host: str = "0.0.0.0", *, limits: Limits | None = None) -> WebServer:
+        """Serve the registry on ``/metrics`` (any path but ``/healthz``, as ``prometheus_client`` does) in a daemon
+        thread; ``close()`` the returned server to stop.
 
         The ``*_created`` timestamp series are turned off (process-wide): dashboards never use them and they
         double the series count.
         """
         disable_created_metrics()
-        start_http_server(port, addr=addr, registry=self.registry)
+        handler = type("PipelineHandler", (_RegistryHandler,), {"registry": self.registry})
+        return WebServer(handler, host, port, limits=limits, name="scorecard-worker-metrics").start()
 
     def observe_batch(self, outcomes: Mapping[str, int], replayed: int, dead_letter_reasons: Iterable[str]) -> None:
         for outcome, count in outcomes.items():
@@ -141,3 +148,10 @@ class PipelineMetrics:
                 labels = (sample.labels["topic"], sample.labels["partition"])
                 if labels not in current:
                     self.consumer_lag.remove(*labels)
+
+
+class _RegistryHandler(RequestHandler, MetricsHandler):
+    """``prometheus_client.MetricsHandler`` on the bounded server: ``/healthz`` first, then its own ``do_GET``."""
+
+    def get(self) -> None:
+        MetricsHandler.do_GET(self)

@@ -12,21 +12,52 @@ time, remembered ids, own aggregates), its outcome counts, a version (events app
 content) and, per input partition, the offset of the newest message applied. A replayed message whose offset is not
 newer than the record's is skipped: nothing is counted twice, whatever was or was not persisted before the crash.
 Messages that name no known unit are kept in the record of the pseudo unit ``INVALID_KEY``.
+
+Why the ids are not in that record
+----------------------------------
+A unit's dedupe memory grows with its event rate (every id accepted within the dedupe horizon), so it is kept in
+slices of bounded size (``scorecard.dedupe``), each a table record of its own under ``slice_key(unit, n)``, in the
+same changelog partition as the unit's record (``unit_of_key``). A batch writes the slices it filled, then the unit's
+record, then the deletions of the slices it forgot. Kafka keeps that order within the partition, so whatever prefix of
+a batch's writes survives a crash, the unit's record never counts an entry that was not written (the slices are
+written first) and never names a slice that was deleted (deletions come last); entries written after the surviving
+unit record are cut off when the slices are read back (``IdMemory.load``), and the messages that made them are
+re-applied. Reading a unit's slices costs as much as its ids, so decoded states are cached between batches and
+reused while the table still holds the version the cache was made from (``BatchProcessor.load``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from scorecard.dedupe import IdMemory
 from scorecard.engine import Engine, Outcome, Result, UnitState, state_fingerprints
 from scorecard.events import Event, InvalidEvent
 from scorecard.store import CountsUpdate, OwnUpdate
 
 INVALID_KEY: Final = "__invalid__"
 """The routing key (and table record) of messages that name no known unit: undecodable ones and unknown units."""
+
+_SLICE_MARK: Final = "/ids/"
+
+
+def slice_key(unit: str, number: int) -> str:
+    """The table key of slice ``number`` of a unit's id memory (unit ids never hold a ``/``)."""
+    return f"{unit}{_SLICE_MARK}{number}"
+
+
+def unit_of_key(key: str) -> str:
+    """The unit (or ``INVALID_KEY``) a table key belongs to: the key itself, or the unit of an id slice."""
+    return key.partition(_SLICE_MARK)[0]
+
+
+def is_unit_key(key: str) -> bool:
+    """True for a unit's record, False for one of its id slices."""
+    return _SLICE_MARK not in key
+
 
 DEAD_OUTCOMES: Final = frozenset({Outcome.INVALID, Outcome.DUPLICATE, Outcome.LATE})
 """Outcomes whose message goes to the dead-letter topic, so an operator can see, fix and re-publish it."""
@@ -81,11 +112,15 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Record:
+    def from_json(
+        cls, data: dict[str, Any] | None, read_slice: Callable[[int], bytes | None], *, seen: IdMemory | None = None
+    ) -> Record:
+        """The record as written, its id memory read back through ``read_slice(number)`` (or ``seen``, see
+        ``UnitState.from_json``)."""
         if not data:
             return cls()
         return cls(
-            UnitState.from_json(data["state"]),
+            UnitState.from_json(data["state"], read_slice, seen=seen),
             {int(p): int(o) for p, o in data["applied"].items()},
             int(data["version"]),
             {str(k): int(v) for k, v in data["counts"].items()},
@@ -106,6 +141,8 @@ class BatchResult:
     counts: list[CountsUpdate] = field(default_factory=list)
     records: dict[str, Record] = field(default_factory=dict)
     """The updated records, by key, to write to the table."""
+    forgotten: dict[str, range] = field(default_factory=dict)
+    """Per key, the id slices forgotten in this batch, to delete from the table after the record is written."""
 
 
 def decode_and_route(engine: Engine, raw: bytes) -> tuple[str, Event | None]:
@@ -138,15 +175,31 @@ class BatchProcessor:
         self.retention_ms = retention_ms
         self._ops = {kpi_id: c.aggregation.component_ops for kpi_id, c in engine.kpis.items()}
         self._fingerprints = state_fingerprints(engine.scorecard)
+        self._memories: dict[str, tuple[int, IdMemory]] = {}  # key -> (record version, its id memory)
 
-    def load(self, key: str) -> Record:
+    def forget_cache(self) -> None:
+        """Drop the decoded id memories: after a rebalance the table may hold other versions (or other units)."""
+        self._memories.clear()
+
+    def load(self, key: str, *, ids: bool = True) -> Record:
         """A unit's record, with the states of KPIs removed or re-shaped since it was written dropped.
 
         That is how a definition change takes effect on restart without wiping what is still valid: a new unit gets a
         new record, a new KPI starts empty, a KPI whose aggregation, source or window changed starts over, and every
         other state is kept (goals and names are read-time settings and never invalidate a state).
+
+        The id memory is taken from the cache when it was made from the very version the table holds (a version
+        counts the messages applied to the record, so equal versions are equal records); else read from the slices.
+        ``ids=False`` leaves it empty, for a caller that only reads the aggregates and counts (a resync).
         """
-        record = Record.from_json(self.table.get(key))
+        data = self.table.get(key)
+        cached = self._memories.get(key)
+        if not ids:
+            record = Record.from_json(data, _no_slice, seen=IdMemory())
+        elif data and cached is not None and cached[0] == data["version"]:
+            record = Record.from_json(data, _no_slice, seen=cached[1])
+        else:
+            record = Record.from_json(data, lambda number: self.table.get(slice_key(key, number)))
         if record.kpis != self._fingerprints:
             current = self._fingerprints
             stale = [k for k in record.state.aggregates if record.kpis.get(k[0]) != current.get(k[0])]
@@ -164,10 +217,12 @@ class BatchProcessor:
         result = BatchResult()
         records: dict[str, Record] = {}
         touched: dict[str, set[tuple[str, int]]] = {}
+        stored: dict[str, tuple[int, int, int]] = {}  # id slice bounds of each record as loaded from the table
         for item in items:
             record = records.get(item.key)
             if record is None:
                 record = records[item.key] = self.load(item.key)
+                stored[item.key] = record.state.seen.bounds
             if item.offset <= record.applied.get(item.partition, -1):
                 result.replayed += 1
                 continue
@@ -178,6 +233,10 @@ class BatchProcessor:
             result.outcomes[outcome] += 1
         for key, record in records.items():
             self.engine.expire(record.state)
+            # Slices in the table (as loaded) that expiry dropped; one made and dropped in this batch was never written.
+            first, last, _ = stored[key]
+            if record.state.seen.first > first and last >= first:
+                result.forgotten[key] = range(first, min(record.state.seen.first, last + 1))
             result.counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
             result.updates.extend(self.own_updates(key, record, touched.get(key, ())))
         result.records = records
@@ -186,9 +245,18 @@ class BatchProcessor:
         return result
 
     def write(self, result: BatchResult) -> None:
-        """Write the batch's updated records to the table (one write per record)."""
+        """Write the batch's updated records to the table: per unit, the id slices it filled, then its record, then
+        the deletion of the slices it forgot (this order is what makes a crash harmless, see the module docstring).
+        """
         for key, record in result.records.items():
+            seen = record.state.seen
+            for number in sorted(seen.dirty):
+                self.table[slice_key(key, number)] = seen.slice_bytes(number)
+            seen.clean()
             self.table[key] = record.to_json()
+            for number in result.forgotten.get(key, ()):
+                del self.table[slice_key(key, number)]
+            self._memories[key] = (record.version, seen)
 
     def _apply(self, record: Record, item: Item, result: BatchResult, touched: set[tuple[str, int]]) -> str:
         event = item.event
@@ -249,12 +317,19 @@ class BatchProcessor:
         updates: list[OwnUpdate] = []
         counts: list[CountsUpdate] = []
         for key in keys:
+            if not is_unit_key(key):
+                continue  # an id slice: read with its unit's record
             if key != INVALID_KEY and not self.engine.knows_unit(key):
                 continue  # a unit removed from the definition: its record stays in the table, unused
-            record = self.load(key)
+            record = self.load(key, ids=False)
             updates.extend(self.own_updates(key, record, list(record.state.aggregates)))
             counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
         return updates, counts
+
+
+def _no_slice(number: int) -> bytes | None:
+    """The slice reader for a record whose id memory comes from the cache."""
+    return None
 
 
 _DEAD_DETAIL: Final = {

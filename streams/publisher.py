@@ -4,9 +4,10 @@ Each non-blank line is sent as it is (the worker validates, so a malformed line 
 would from any upstream), keyed by its ``unit`` field so that a unit's events keep their file order in one partition:
 that is what makes the stream equal the file-order replay (docs/semantics.md, "Order"). Lines without a readable
 unit (not JSON, nested too deep for the decoder, anything) are sent without a key; reading the key never fails.
-``keyed=False`` sends every line without a key, the way a careless upstream would. A line larger than a Kafka
-message may be (``MAX_MESSAGE_BYTES`` for the producer, or the broker's limit) cannot be sent at all: it is counted
-and reported (``PublishStats.too_large``), and the others are still sent. The CLI reads files with
+``keyed=False`` sends every line without a key, the way a careless upstream would. A line larger than the input
+topic's messages may be (``MAX_MESSAGE_BYTES``, ``topics.EVENT_MESSAGE_BYTES``) cannot be sent at all: it is
+counted and reported (``PublishStats.too_large``) and the others are still sent; so is one the broker refuses as too
+large (a topic created elsewhere with a lower limit). The CLI reads files with
 ``scorecard.lines.read_lines(handle, MAX_MESSAGE_BYTES)``, so such a line is never held whole in memory.
 
 The producer is idempotent (no duplicates from its own retries) and waits for every acknowledgement before
@@ -23,14 +24,15 @@ from dataclasses import dataclass
 import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from scorecard.config import Settings
-from streams.topics import TopicNames, ensure_topics
+from streams.topics import EVENT_MESSAGE_BYTES, PRODUCER_REQUEST_BYTES, TopicNames, ensure_topics
 
 # Acknowledgements are awaited in chunks: enough in flight to fill Kafka batches, bounded memory for huge files.
 _IN_FLIGHT = 5000
-MAX_MESSAGE_BYTES = 1_048_576
-"""The producer's largest request (aiokafka's default ``max_request_size``): no longer line can be published."""
+MAX_MESSAGE_BYTES = EVENT_MESSAGE_BYTES
+"""The largest message the input topic takes (its ``max.message.bytes``): no longer line can be published."""
 
 
 class _UnitOnly(msgspec.Struct):
@@ -75,7 +77,7 @@ class PublishStats:
         unkeyed = self.sent - self.keyed
         blank = f", {self.skipped_blank} blank lines skipped" if self.skipped_blank else ""
         large = (
-            f"; {self.too_large} lines NOT sent: larger than a Kafka message may be ({MAX_MESSAGE_BYTES:,} bytes)"
+            f"; {self.too_large} lines NOT sent: over the input topic's {MAX_MESSAGE_BYTES:,}-byte message limit"
             if self.too_large
             else ""
         )
@@ -109,7 +111,7 @@ async def publish_lines(
         acks="all",
         linger_ms=5,
         max_batch_size=256 * 1024,
-        max_request_size=MAX_MESSAGE_BYTES,
+        max_request_size=PRODUCER_REQUEST_BYTES,
     )
     await producer.start()
     started = time.monotonic()
@@ -121,11 +123,10 @@ async def publish_lines(
                 stats.skipped_blank += 1
                 continue
             key = unit_key(line) if keyed else None
-            try:
-                pending.append((await producer.send(names.events, value=line, key=key), key is not None))
-            except MessageSizeTooLargeError:  # refused by the producer before sending: nothing else is affected
-                stats.too_large += 1
+            if DefaultRecordBatchBuilder.estimate_size_in_bytes(key, line, []) > MAX_MESSAGE_BYTES:
+                stats.too_large += 1  # the topic would refuse it: not sent, and nothing else is affected
                 continue
+            pending.append((await producer.send(names.events, value=line, key=key), key is not None))
             stats.sent += 1
             stats.keyed += key is not None
             if rate is not None:

@@ -56,16 +56,27 @@ def partition_for(unit: str, partitions: int) -> int:
     return (murmur2(unit.encode()) & 0x7FFFFFFF) % partitions
 
 
-CHANGELOG_CONFIG = {"cleanup.policy": "compact"}
-"""What Faust itself gives a table's changelog topic (``compacting=True``, no retention)."""
+EVENT_MESSAGE_BYTES = 2 * 1024 * 1024
+"""Largest input message the topics take: twice the decoder's default line cap (1 MiB), so that an over-long event
+reaches the worker and becomes a ``too_large`` dead letter instead of being refused at the producer."""
 
-PASS_THROUGH_MAX_BYTES = 2 * 1024 * 1024
-"""Largest message of the topics that carry input messages on (dead letters, the by-unit topic), and of the worker's
-producer. An input message can be as large as the broker allows (``message.max.bytes``, 1 MiB by default), and its
-dead letter or forwarded copy adds a key and headers: with the defaults (1,000,000 bytes for Faust's producer, 1 MiB
-for a topic) a near-limit input message could not be passed on, and the worker stopped on it, again at every
-restart. An input topic configured for larger messages needs these raised too."""
-PASS_THROUGH_CONFIG = {"max.message.bytes": str(PASS_THROUGH_MAX_BYTES)}
+HEADER_ROOM_BYTES = 64 * 1024
+"""Room for the headers a forwarded message or a dead letter carries on top of the original bytes (bounded)."""
+
+RECORD_MESSAGE_BYTES = 8 * 1024 * 1024
+"""Largest changelog record: a unit's record holds at most two windows of buckets per KPI (bounded by the
+definition's limits), its ids live in slices of ``scorecard.dedupe.SLICE_BYTES``."""
+
+PRODUCER_REQUEST_BYTES = RECORD_MESSAGE_BYTES + HEADER_ROOM_BYTES
+"""``max_request_size`` of every producer of the pipeline: at least the largest message it may send."""
+
+CHANGELOG_CONFIG = {"cleanup.policy": "compact", "max.message.bytes": str(RECORD_MESSAGE_BYTES)}
+"""What Faust itself gives a table's changelog topic (``compacting=True``, no retention), and an explicit message
+size limit."""
+
+EVENTS_CONFIG = {"max.message.bytes": str(EVENT_MESSAGE_BYTES)}
+FORWARDED_CONFIG = {"max.message.bytes": str(EVENT_MESSAGE_BYTES + HEADER_ROOM_BYTES)}
+"""The repartition and dead-letter topics carry an input message plus headers."""
 
 VISIBLE_TIMEOUT_S = 30.0
 
@@ -84,9 +95,9 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
     await admin.start()
     try:
         existing = await admin.list_topics()
-        wanted: dict[str, dict[str, str] | None] = {names.events: None, names.dead_letter: PASS_THROUGH_CONFIG}
+        wanted: dict[str, dict[str, str] | None] = {names.events: EVENTS_CONFIG, names.dead_letter: FORWARDED_CONFIG}
         if internal:
-            wanted |= {names.by_unit: PASS_THROUGH_CONFIG, names.changelog: CHANGELOG_CONFIG}
+            wanted |= {names.by_unit: FORWARDED_CONFIG, names.changelog: CHANGELOG_CONFIG}
         missing = [
             NewTopic(name, num_partitions=settings.partitions, replication_factor=1, topic_configs=config or {})
             for name, config in wanted.items()

@@ -49,18 +49,22 @@ def run_worker(
     loglevel: str = "warn",
     store: str = "memory://",
     metrics_port: int = 0,
+    metrics_host: str = "0.0.0.0",
     session_timeout: float = 30.0,
     commit_interval: float = 2.8,
     stop_timeout: float = 15.0,
 ) -> None:
-    """Block until the worker is stopped (SIGTERM / Ctrl-C); ``metrics_port`` 0 serves no pipeline metrics."""
+    """Block until the worker is stopped (SIGTERM / Ctrl-C); ``metrics_port`` 0 serves no pipeline metrics.
+
+    The metrics server is bound before Kafka is touched, so a taken port or a wrong ``metrics_host`` fails at once
+    (``OSError``)."""
     scorecard = load_scorecard(scorecard_path)
+    metrics = PipelineMetrics()
+    if metrics_port:
+        metrics.serve(metrics_port, metrics_host)
     asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings)))
     # uvloop: Faust's per-message machinery (queues, futures, tasks) is most of a worker's CPU; uvloop cuts it.
     mode.loop.use("uvloop")
-    metrics = PipelineMetrics()
-    if metrics_port:
-        metrics.serve(metrics_port)
     app, _pipeline = create_app(
         settings,
         scorecard,

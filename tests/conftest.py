@@ -1,4 +1,10 @@
-"""Suite-wide pytest setup: everything under tests/integration is marked `integration` automatically."""
+"""Suite-wide pytest setup: markers given by where a test lives and by what data it uses.
+
+- Everything under tests/integration is marked ``integration``.
+- Every test that uses fixed example data through the fixtures of tests/integration/conftest.py (``acme_events``,
+  ``fixed_start``) is marked ``fixed_data``: ``make test`` runs those once more with the data moved 400 days into the
+  past (``SCORECARD_TEST_SHIFT``, tests/timeshift.py), which proves none of them depends on the data being recent.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,12 @@ from pathlib import Path
 import pytest
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
+FIXED_DATA_FIXTURES = frozenset({"acme_events", "fixed_start"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if INTEGRATION_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+        if FIXED_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.fixed_data)

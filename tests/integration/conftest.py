@@ -17,7 +17,9 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from scorecard.config import Settings
-from tests.integration.pipeline import ACME, Deployment, own_settings
+from scorecard.timeutil import format_time, parse_time
+from tests.integration.pipeline import ACME, EXAMPLE_EVENTS, Deployment, own_settings
+from tests.timeshift import shift_lines, variant_shift, write_lines
 
 START_HINT = "start the local services with `make services-up` (or run the suite with `make test`)"
 
@@ -51,6 +53,30 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
         pytest.fail(f"Redis is not reachable at {settings.redis_url} ({error}); {START_HINT}", pytrace=False)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def acme_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/acme-events.jsonl as this run uses it: the file itself, or a copy moved by ``SCORECARD_TEST_SHIFT``.
+
+    Every integration test takes the example events from here, never from the path, so that the shifted run
+    (tests/timeshift.py) really moves all of them.
+    """
+    shift = variant_shift()
+    if shift == 0:
+        return EXAMPLE_EVENTS
+    moved = shift_lines(EXAMPLE_EVENTS.read_bytes().splitlines(), shift)
+    return write_lines(tmp_path_factory.mktemp("shifted") / EXAMPLE_EVENTS.name, moved)
+
+
+@pytest.fixture(scope="session")
+def fixed_start() -> Callable[[str], str]:
+    """A fixed start time for generated data (``generate_events(start=...)``), moved like the example events."""
+
+    def moved(text: str) -> str:
+        return format_time(parse_time(text) + variant_shift())
+
+    return moved
 
 
 @pytest.fixture

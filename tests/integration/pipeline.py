@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -33,7 +33,8 @@ from streams.publisher import PublishStats, publish_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = ROOT / "examples" / "acme.yaml"
-ACME_EVENTS = ROOT / "examples" / "acme-events.jsonl"
+EXAMPLE_EVENTS = ROOT / "examples" / "acme-events.jsonl"
+"""The example events as committed; tests use the ``acme_events`` fixture (moved in the shifted run) instead."""
 PARTITIONS = 4
 """Partitions of the topics of a test deployment: several per worker, so two workers really share them."""
 
@@ -151,7 +152,7 @@ class Deployment:
         port = free_port()
         log_path = self.workdir / f"{name}-{len(self.workers)}.log"
         command = [sys.executable, "-m", "scorecard", "worker", "--scorecard", str(self.scorecard_path)]
-        command += ["--metrics-port", str(port), "--loglevel", "info"]
+        command += ["--metrics-host", "127.0.0.1", "--metrics-port", str(port), "--loglevel", "info"]
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 command,
@@ -185,14 +186,38 @@ class Deployment:
         except StoreError:
             return 0
 
-    def wait_for_events(self, total: int, timeout: float = 120) -> None:
-        """Wait until Redis counts exactly ``total`` events, failing with the workers' logs when it does not."""
+    def wait_for_count(self, total: int, timeout: float = 120) -> None:
+        """Wait until Redis counts at least ``total`` events, failing with the workers' logs when it does not."""
         try:
             wait_until(lambda: self.counted() >= total, timeout, f"{total} events counted in Redis")
         except AssertionError as error:
             raise AssertionError(f"{error}; counted {self.counted()}\n{self.logs()}") from None
-        time.sleep(1.0)  # anything beyond the total (a double count) would show up now
+
+    def wait_for_events(self, total: int, timeout: float = 120) -> None:
+        """Wait until every published message is processed, then check that Redis counts exactly ``total`` events.
+
+        "Processed" is proven, not guessed: the group's committed offsets stand at the log end of every partition of
+        the input and by-unit topics (Faust commits a message only once its batch is in the table and in Redis). A
+        message applied twice after the count reached ``total`` would therefore be counted before the comparison.
+        Workers that never commit (a long ``SCORECARD_COMMIT_INTERVAL``) must be stopped first (``stop_workers``):
+        a clean stop commits.
+        """
+        self.wait_for_count(total, timeout)
+        try:
+            wait_until(self.idle, timeout, "the committed offsets at the log end (every message processed)", 0.5)
+        except AssertionError as error:
+            lag = asyncio.run(uncommitted(self.settings))
+            raise AssertionError(f"{error}; uncommitted {lag}\n{self.logs()}") from None
         assert self.counted() == total, f"counted {self.counted()} events, expected {total}\n{self.logs()}"
+
+    def idle(self) -> bool:
+        """True when no published message is left unprocessed (see ``wait_for_events``)."""
+        return not asyncio.run(uncommitted(self.settings))
+
+    def stop_workers(self) -> None:
+        """Stop every worker cleanly (SIGTERM): each commits what it processed before it exits."""
+        for worker in self.workers:
+            worker.stop()
 
     def status_json(self, at: str) -> bytes:
         """``scorecard status --format json --at AT``: the command users run to compare with the replay."""
@@ -224,6 +249,47 @@ async def delete_topics(settings: Settings) -> None:
             await admin.delete_topics(names)
     finally:
         await admin.close()
+
+
+async def uncommitted(settings: Settings) -> dict[str, int]:
+    """Messages not yet covered by the group's committed offsets, per input and by-unit partition (none: {})."""
+    from streams.topics import TopicNames
+
+    names = TopicNames.from_settings(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(settings.app_id)
+        topics = await consumer.topics()
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in (names.events, names.by_unit)
+            if topic in topics
+            for partition in consumer.partitions_for_topic(topic) or ()
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+        await admin.close()
+    behind = {}
+    for tp, end in ends.items():
+        done = committed[tp].offset if tp in committed else 0
+        if done < end:
+            behind[f"{tp.topic}[{tp.partition}]"] = end - done
+    return behind
+
+
+async def committed_total(settings: Settings) -> int:
+    """Messages of the input topic covered by the group's committed offsets (offsets count from 0 on a new topic)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(settings.app_id)
+    finally:
+        await admin.close()
+    return sum(meta.offset for tp, meta in committed.items() if tp.topic == settings.topic and meta.offset > 0)
 
 
 def replay_json(scorecard_path: Path, events: Path, at: str | None = None) -> tuple[bytes, str]:

@@ -13,6 +13,7 @@ needed), once per machine.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -320,6 +321,53 @@ def test_names_with_template_braces_still_give_valid_templates(promtool: str, tm
     paths = write_rules(tmp_path / "rules", definition)
     result = run(promtool, "check", "rules", *map(str, paths))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Names holding what Go templates and Prometheus give a meaning to: each must come out of the annotation as written.
+ODD_NAME = "Sales {{ $labels.unit }} }} {{{"
+ODD_UNIT = "EUR{"
+ODD_PERSPECTIVE = "{Money} $ {{"
+
+
+def test_names_with_template_syntax_are_printed_as_written(promtool: str, tmp_path: Path) -> None:
+    """`promtool check rules` accepts the files and `promtool test rules` renders the names exactly as written."""
+    text = (
+        OWNERS.read_text()
+        .replace("name: Sales today", f"name: {json.dumps(ODD_NAME)}")
+        .replace("unit: EUR", f"unit: {json.dumps(ODD_UNIT)}")
+        .replace(
+            "objectives:",
+            f"perspectives: [{{id: financial, name: {json.dumps(ODD_PERSPECTIVE)}}}, {{id: customer}}]\nobjectives:",
+        )
+    )
+    definition = tmp_path / "odd.yaml"
+    definition.write_text(text)
+    paths = write_rules(tmp_path, definition, OWNERS_OPTIONS)
+    result = run(promtool, "check", "rules", *map(str, paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = {
+        "summary": f"{ODD_NAME} is red at hq: 1.5k {ODD_UNIT} (goal 5k {ODD_UNIT}, red flag 2k {ODD_UNIT})",
+        "description": f"{ODD_NAME} (sales, {ODD_PERSPECTIVE}) has been worse than its red flag (higher is better)"
+        " at unit hq for at least 5m. Owner: leadership.",
+        "dashboard": f"{GRAFANA}?var-unit=hq&var-kpi=sales",
+    }
+    inputs = [UNIT_INFO[0], KPI_INFO[0], *KPI_SERIES[:4]]  # hq/sales only
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": inputs,
+            "alert_rule_test": [
+                {
+                    "eval_time": "6m",
+                    "alertname": "KPIBreachedRedFlag",
+                    "exp_alerts": [
+                        alert({**HQ_SALES, "severity": "critical", **EXPORTER_LABELS, "owner": "leadership"}, expected)
+                    ],
+                }
+            ],
+        }
+    ]
+    promtool_test(promtool, tmp_path, [FILE_KPIS], tests)
 
 
 def test_rules_fire_with_owner_labels_and_readable_summaries(promtool: str, tmp_path: Path) -> None:

@@ -5,6 +5,9 @@ and the worker every second and evaluates the rules ``scorecard rules`` generate
 The test checks that (a) the scraped KPI values equal the replay's, (b) every PromQL expression of every generated
 dashboard panel and every rule parses and returns data, and (c) events that drive one KPI red make its
 ``KPIBreachedRedFlag`` alert fire, and events that bring it back resolve it.
+
+The exporter evaluates at its scrape time, the wall clock, so the example events are first moved to end a minute
+before now (tests/timeshift.py): the windows then hold data whatever the day the test runs.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,7 +32,6 @@ from scorecard.definition import load_scorecard
 from scorecard.timeutil import format_time
 from tests.integration.pipeline import (
     ACME,
-    ACME_EVENTS,
     ROOT,
     Deployment,
     free_port,
@@ -36,6 +39,7 @@ from tests.integration.pipeline import (
     run_services,
     wait_until,
 )
+from tests.timeshift import ending_at, write_lines
 
 ALERT_FOR = "2s"
 UNITS = ("acme", "sales", "sales-emea", "support-l1", "ops-plant-b", "people")
@@ -118,10 +122,11 @@ def _answers(url: str) -> bool:
 
 
 def test_prometheus_sees_the_replay_runs_every_query_and_fires_alerts(
-    deployment: Deployment, request: pytest.FixtureRequest
+    deployment: Deployment, request: pytest.FixtureRequest, acme_events: Path
 ) -> None:
     deployment.start_worker()
-    lines = [line for line in ACME_EVENTS.read_bytes().splitlines() if line.strip()]
+    lines = ending_at(acme_events.read_bytes().splitlines(), time.time() - 60)
+    events = write_lines(deployment.workdir / "events-until-now.jsonl", lines)
     deployment.publish(lines)
     deployment.wait_for_events(len(lines))
     prometheus: PrivatePrometheus = request.getfixturevalue("prometheus")
@@ -129,7 +134,7 @@ def test_prometheus_sees_the_replay_runs_every_query_and_fires_alerts(
     wait_until(lambda: bool(prometheus.query("scorecard_kpi_value")), 60, "scraped KPI values")
     wait_until(lambda: bool(prometheus.query("scorecard_pipeline_events_total")), 60, "scraped worker metrics")
 
-    report = check_values_equal_replay(prometheus)
+    report = check_values_equal_replay(prometheus, events)
     check_every_dashboard_query(prometheus, report)
     check_every_rule_expression(prometheus, report)
     check_red_flag_alert_fires_and_resolves(deployment, prometheus)
@@ -139,7 +144,7 @@ def test_prometheus_sees_the_replay_runs_every_query_and_fires_alerts(
     wait_until(lambda: bool(prometheus.query(down)), 30, "the exporter seen down")
 
 
-def check_values_equal_replay(prometheus: PrivatePrometheus) -> dict[str, Any]:
+def check_values_equal_replay(prometheus: PrivatePrometheus, events: Path) -> dict[str, Any]:
     """(a) The value Prometheus scraped for every KPI of several units is the replay's at the scrape's time.
 
     The exporter evaluates at its scrape time (``timestamp()`` of the sample); the replay is evaluated at that time.
@@ -150,7 +155,7 @@ def check_values_equal_replay(prometheus: PrivatePrometheus) -> dict[str, Any]:
         samples = prometheus.query(f'scorecard_kpi_value{{unit=~"{selector}"}}')
         stamps = prometheus.query(f'timestamp(scorecard_kpi_value{{unit=~"{selector}"}})')
         scraped_at = min(float(s["value"][1]) for s in stamps)
-        expected, _ = replay_json(ACME, ACME_EVENTS, at=format_time(scraped_at))
+        expected, _ = replay_json(ACME, events, at=format_time(scraped_at))
         report = orjson.loads(expected)["units"]
         got = {(s["metric"]["unit"], s["metric"]["kpi"]): float(s["value"][1]) for s in samples}
         want = {

@@ -29,7 +29,6 @@ from scorecard.store import RedisStore
 from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENTS = ROOT / "examples" / "acme-events.jsonl"
 HTTP_TIMEOUT = 10  # a hanging scrape fails the test instead of blocking the suite
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
@@ -41,8 +40,8 @@ def acme() -> Scorecard:
 
 
 @pytest.fixture(scope="module")
-def lines() -> list[bytes]:
-    return EVENTS.read_bytes().splitlines()
+def lines(acme_events: Path) -> list[bytes]:
+    return acme_events.read_bytes().splitlines()
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@
 
 The worker must never stop, each bad event must be on the dead-letter topic with its reason and bounded headers,
 and the good events must give exactly the replay's numbers (``status --format json`` equals ``replay --format json
---received-at`` at the same ``--at``). The definition is ACME with ``limits.event_bytes`` lowered to 600,000 bytes,
-so that a too-large line can still travel through Kafka (whose default message limit is about 1 MiB) and reach the
-worker, and a line just under Kafka's limit still tests the worker's own producer.
+--received-at`` at the same ``--at``). The definition is ACME unchanged (events up to 1 MiB); the input topic takes
+messages up to 2 MiB (``streams.topics.EVENT_MESSAGE_BYTES``), so too-large lines reach the worker, one of them
+just under the topic's limit, whose dead letter carries the same bytes plus headers.
 """
 
 from __future__ import annotations
@@ -18,19 +18,12 @@ from pathlib import Path
 
 import orjson
 
-from tests.integration.pipeline import ACME, ACME_EVENTS, Deployment, read_dead_letters
-
-EVENT_BYTES = 600_000
-
-
-def acme_with_limits(tmp_path: Path) -> Path:
-    path = tmp_path / "acme-limits.yaml"
-    path.write_text(ACME.read_text() + f"\nlimits: {{event_bytes: {EVENT_BYTES}}}\n")
-    return path
+from streams.topics import EVENT_MESSAGE_BYTES
+from tests.integration.pipeline import ACME, Deployment, read_dead_letters
 
 
-def event_lines() -> list[bytes]:
-    return [line for line in ACME_EVENTS.read_bytes().splitlines() if line.strip()]
+def event_lines(path: Path) -> list[bytes]:
+    return [line for line in path.read_bytes().splitlines() if line.strip()]
 
 
 def replay_json(definition: Path, events: Path, received_at: float, at: str | None = None) -> tuple[bytes, str]:
@@ -51,10 +44,9 @@ def an_order(lines: list[bytes]) -> dict[str, object]:
 
 
 def test_poison_events_never_stop_the_worker_and_the_rest_equals_the_replay(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, tmp_path: Path, acme_events: Path
 ) -> None:
-    deployment.scorecard_path = acme_with_limits(tmp_path)
-    good = event_lines()
+    good = event_lines(acme_events)
     order = an_order(good)
     fields = dict(order["fields"])  # type: ignore[call-overload]
     deep = b"[" * 1000 + b"1" + b"]" * 1000
@@ -64,18 +56,20 @@ def test_poison_events_never_stop_the_worker_and_the_rest_equals_the_replay(
         orjson.dumps({**order, "id": "deep", "fields": {**fields, "x": 0}}).replace(b'"x":0', b'"x":' + deep): (
             "too_deep"
         ),
-        orjson.dumps({**order, "id": "wide", "fields": {**fields, "note": "w" * 700_000}}): "too_large",
-        # about 1,040,000 bytes: under Kafka's 1 MiB, over the worker producer's former 1,000,000-byte request limit
-        orjson.dumps({**order, "id": "near-limit", "fields": {**fields, "note": "n" * 1_040_000}}): "too_large",
+        orjson.dumps({**order, "id": "wide", "fields": {**fields, "note": "w" * 1_500_000}}): "too_large",
+        # 2 KB under the input topic's limit: the worker passes on (forwards, dead-letters) what the topic takes
+        orjson.dumps({**order, "id": "near-limit", "fields": {**fields, "note": "n" * (EVENT_MESSAGE_BYTES - 2200)}}): (
+            "too_large"
+        ),
         orjson.dumps({**order, "id": "big-unit", "unit": "u" * 400_000}): "unknown_unit",  # keyed by 400 KB
         orjson.dumps({**order, "id": "ctrl-\x1b[31m", "unit": "<b>\x00</b>"}): "unknown_unit",
     }
     long_id = orjson.dumps({**order, "id": "i" * 300_000})  # accepted; its copy is a dead letter named by its id
     duplicate = {long_id: "duplicate"}
-    # A 590 KB unit name, sent without a key (keyed, the key would double the message beyond Kafka's limit): its
-    # unknown_unit detail once copied the whole name into a header, overflowing the dead-letter producer.
-    unkeyed_bad = {orjson.dumps({**order, "id": "huge-unit", "unit": "h" * 590_000}): "unknown_unit"}
-    beyond_kafka = orjson.dumps({**order, "id": "beyond-kafka", "fields": {**fields, "note": "k" * 1_100_000}})
+    # A 1 MB unit name, sent without a key (keyed, the key would double the message): its unknown_unit detail once
+    # copied the whole name into a header, overflowing the dead-letter producer.
+    unkeyed_bad = {orjson.dumps({**order, "id": "huge-unit", "unit": "h" * 1_000_000}): "unknown_unit"}
+    beyond_kafka = orjson.dumps({**order, "id": "beyond-kafka", "fields": {**fields, "note": "k" * 2_200_000}})
     after_order = next(i for i, raw in enumerate(good) if orjson.loads(raw) == order) + 1
     keyed = [*good[:after_order], long_id, long_id, *good[after_order:]]  # at the order's time: not late
     for step, raw in enumerate(keyed_bad, 1):
@@ -84,7 +78,7 @@ def test_poison_events_never_stop_the_worker_and_the_rest_equals_the_replay(
     published.write_bytes(b"\n".join([*keyed, *unkeyed_bad]) + b"\n")
     worker = deployment.start_worker()
     stats = deployment.publish([*keyed, beyond_kafka])
-    assert (stats.sent, stats.too_large) == (len(keyed), 1), stats  # the one line Kafka cannot take: counted
+    assert (stats.sent, stats.too_large) == (len(keyed), 1), stats  # the one line the topic cannot take: counted
     received_at = time.time()
     deployment.publish(list(unkeyed_bad), keyed=False)
     expected, at = replay_json(deployment.scorecard_path, published, received_at)
@@ -102,11 +96,13 @@ def test_poison_events_never_stop_the_worker_and_the_rest_equals_the_replay(
     assert "stopping the worker" not in worker.log(tail=10_000)
 
 
-def test_sums_beyond_2_53_micro_units_reach_redis_exactly(deployment: Deployment, tmp_path: Path) -> None:
+def test_sums_beyond_2_53_micro_units_reach_redis_exactly(
+    deployment: Deployment, tmp_path: Path, acme_events: Path
+) -> None:
     """1e10 in one event, or a month's revenue above 9.007e9 from ordinary-looking amounts: within the engine's
     range (own states up to 1e18 micro-units) and within the widened cascade's (h/rediswide). Before it, Redis
     refused the state (NumericRangeError) and stayed frozen for the worker's units."""
-    good = event_lines()
+    good = event_lines(acme_events)
     order = an_order(good)
     fields = dict(order["fields"])  # type: ignore[call-overload]
     big = [orjson.dumps({**order, "id": "amount-1e10", "fields": {**fields, "amount": 1e10}})]
@@ -121,7 +117,7 @@ def test_sums_beyond_2_53_micro_units_reach_redis_exactly(deployment: Deployment
     deployment.publish(lines)
     received_at = time.time()
     expected, at = replay_json(ACME, published, received_at)
-    plain, _ = replay_json(ACME, ACME_EVENTS, received_at)
+    plain, _ = replay_json(ACME, acme_events, received_at)
     assert orjson.loads(expected)["events"]["accepted"] == orjson.loads(plain)["events"]["accepted"] + len(big)
     deployment.wait_for_events(len(lines), timeout=120)
     assert deployment.status_json(at) == expected

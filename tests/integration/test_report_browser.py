@@ -31,7 +31,6 @@ from scorecard.hierarchy import OrgTree
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples/acme.yaml"
-ACME_EVENTS = REPO / "examples/acme-events.jsonl"
 SCREENSHOT = REPO / "docs/img/scorecard-report.png"
 VIEWPORT = {"width": 1280, "height": 1700}
 
@@ -64,9 +63,9 @@ def browser(chromium_path: str) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def report_file(tmp_path_factory: pytest.TempPathFactory, acme_events: Path) -> Path:
     path = tmp_path_factory.mktemp("report") / "scorecard.html"
-    args = ["report", "--scorecard", str(ACME), "--events", str(ACME_EVENTS), "-o", str(path)]
+    args = ["report", "--scorecard", str(ACME), "--events", str(acme_events), "-o", str(path)]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     return path

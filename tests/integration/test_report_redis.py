@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -29,7 +30,6 @@ from streams.topics import partition_for
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples/acme.yaml"
-ACME_EVENTS = REPO / "examples/acme-events.jsonl"
 PARTITIONS = 3
 BATCH = 250
 CELLS = ("name", "value", "goal", "red_flag", "better", "score", "status", "trend")
@@ -79,7 +79,7 @@ class _KpiRows(HTMLParser):
 
 
 @pytest.fixture
-def seeded(redis_client: redis.Redis, unique_name) -> Iterator[str]:
+def seeded(redis_client: redis.Redis, unique_name, acme_events: Path) -> Iterator[str]:
     """An app id whose Redis keys hold ACME's events as the worker would have written them."""
     app_id = unique_name("report").replace(".", "-")
     store = RedisStore(redis_client, app_id)
@@ -87,7 +87,7 @@ def seeded(redis_client: redis.Redis, unique_name) -> Iterator[str]:
     engine = Engine(scorecard)
     processor = BatchProcessor(engine, {}, dict.fromkeys(engine.kpis, 3_600_000))
     store.mark_initialized()
-    lines = [line for line in ACME_EVENTS.read_bytes().splitlines() if line.strip()]
+    lines = [line for line in acme_events.read_bytes().splitlines() if line.strip()]
     by_partition: dict[int, list[Item]] = {p: [] for p in range(PARTITIONS)}
     for raw in lines:
         key = routing_key(engine, raw)
@@ -107,17 +107,17 @@ def _number(text: str) -> float:
     return float(match.group(0).replace(",", ""))
 
 
-def test_the_live_page_shows_the_replay_numbers(seeded, settings, tmp_path: Path) -> None:
+def test_the_live_page_shows_the_replay_numbers(seeded, settings, tmp_path: Path, acme_events: Path) -> None:
     app_id = seeded
     scorecard = load_scorecard(ACME)
-    expected = replay(scorecard, ACME_EVENTS.read_bytes().splitlines())
+    expected = replay(scorecard, acme_events.read_bytes().splitlines())
     at = format_time(expected.at)
     runner = CliRunner()
     live_path, replay_path = tmp_path / "live.html", tmp_path / "replay.html"
     common = ["report", "--scorecard", str(ACME), "--at", at, "--trend", "1"]
     live = runner.invoke(main, [*common, "--redis-url", settings.redis_url, "--app-id", app_id, "-o", str(live_path)])
     assert live.exit_code == 0, live.output
-    replayed = runner.invoke(main, [*common, "--events", str(ACME_EVENTS), "-o", str(replay_path)])
+    replayed = runner.invoke(main, [*common, "--events", str(acme_events), "-o", str(replay_path)])
     assert replayed.exit_code == 0, replayed.output
 
     live_html = live_path.read_text(encoding="utf-8")
@@ -156,3 +156,28 @@ def test_the_live_page_shows_the_replay_numbers(seeded, settings, tmp_path: Path
 def _previous_end(scorecard: Scorecard, kpi_id: str, at: float) -> int:
     """End of the window before the one reported at ``at``: where the reported one starts."""
     return compile_kpis(scorecard)[kpi_id].window.span(at)[0]
+
+
+def test_the_page_and_the_messages_name_no_redis_password(seeded, settings, tmp_path: Path) -> None:
+    """A password given in the Redis URL (here ``?password=``, which redis-py reads) appears nowhere: not in the page's
+    source line, not in what the commands print. Redis's default user takes any password when it has none."""
+    parts = urlsplit(settings.redis_url)
+    if parts.password:  # the services run with a password: it is the secret to hide
+        url, secret = settings.redis_url, parts.password
+    else:
+        secret = "Pa55-w0rd-in-the-query"
+        url = f"{settings.redis_url}{'&' if parts.query else '?'}username=default&password={secret}"
+    page = tmp_path / "live.html"
+    runner = CliRunner()
+    written = runner.invoke(
+        main, ["report", "--scorecard", str(ACME), "--redis-url", url, "--app-id", seeded, "-o", str(page)]
+    )
+    assert written.exit_code == 0, written.output
+    html = page.read_text(encoding="utf-8")
+    assert f"app id {seeded}" in html and "***" in html
+    missing = runner.invoke(
+        main, ["status", "--scorecard", str(ACME), "--redis-url", url, "--app-id", f"{seeded}-none"]
+    )
+    assert missing.exit_code == 1 and "no live scorecard" in missing.output
+    for text in (html, written.output, missing.output):
+        assert secret not in text

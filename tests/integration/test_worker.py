@@ -7,7 +7,9 @@ Every test runs real ``scorecard worker`` processes and compares ``scorecard sta
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,11 +27,11 @@ from scorecard.simulator import generate_events
 from streams.topics import TopicNames, ensure_topics
 from tests.integration.pipeline import (
     ACME,
-    ACME_EVENTS,
     PARTITIONS,
     Deployment,
     PrivateRedis,
     WorkerProcess,
+    committed_total,
     publish_keyed_by_id,
     read_dead_letters,
     replay_json,
@@ -49,11 +51,11 @@ def event_lines(path: Path) -> list[bytes]:
     return [line for line in path.read_bytes().splitlines() if line.strip()]
 
 
-def test_one_worker_keyed_equals_replay(deployment: Deployment) -> None:
-    expected, at = replay_json(ACME, ACME_EVENTS)
+def test_one_worker_keyed_equals_replay(deployment: Deployment, acme_events: Path) -> None:
+    expected, at = replay_json(ACME, acme_events)
     worker = deployment.start_worker()
-    stats = deployment.publish(event_lines(ACME_EVENTS))
-    assert stats.sent == len(event_lines(ACME_EVENTS))
+    stats = deployment.publish(event_lines(acme_events))
+    assert stats.sent == len(event_lines(acme_events))
     deployment.wait_for_events(stats.sent)
     assert deployment.status_json(at) == expected
     assert worker.alive()
@@ -83,11 +85,11 @@ def within_grace(path: Path) -> list[bytes]:
 
 @pytest.mark.parametrize("key", ["none", "event-id"])
 def test_unkeyed_or_otherwise_keyed_equals_replay_when_disorder_fits_the_grace(
-    deployment: Deployment, tmp_path: Path, key: str
+    deployment: Deployment, tmp_path: Path, key: str, acme_events: Path
 ) -> None:
     """Events without a key, or keyed by their id, reach their unit's partition through the by-unit topic."""
     subset = tmp_path / "subset.jsonl"
-    lines = within_grace(ACME_EVENTS)
+    lines = within_grace(acme_events)
     subset.write_bytes(b"\n".join(lines) + b"\n")
     expected, at = replay_json(ACME, subset)
     document = orjson.loads(expected)
@@ -102,9 +104,9 @@ def test_unkeyed_or_otherwise_keyed_equals_replay_when_disorder_fits_the_grace(
     assert deployment.status_json(at) == expected
 
 
-def test_two_workers_share_partitions_and_equal_replay(deployment: Deployment) -> None:
-    lines = event_lines(ACME_EVENTS)
-    expected, at = replay_json(ACME, ACME_EVENTS)
+def test_two_workers_share_partitions_and_equal_replay(deployment: Deployment, acme_events: Path) -> None:
+    lines = event_lines(acme_events)
+    expected, at = replay_json(ACME, acme_events)
     first = deployment.start_worker("first")
     half = len(lines) // 2
     deployment.publish(lines[:half])
@@ -133,11 +135,11 @@ def test_two_workers_share_partitions_and_equal_replay(deployment: Deployment) -
 
 
 @pytest.fixture(scope="module")
-def large_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def large_events(tmp_path_factory: pytest.TempPathFactory, fixed_start: Callable[[str], str]) -> Path:
     """About 20,000 simulated ACME events with duplicates, late, invalid and ignored ones: a publish of seconds."""
     events = generate_events(
         load_scorecard(ACME),
-        start="2026-10-20T00:00:00Z",
+        start=fixed_start("2026-10-20T00:00:00Z"),
         days=10,
         events_per_day=2000,
         seed=23,
@@ -151,19 +153,40 @@ def large_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_sigkill_mid_publish_then_restart_equals_replay(deployment: Deployment, large_events: Path) -> None:
-    total = len(event_lines(large_events))
+def test_sigkill_mid_publish_then_restart_equals_replay(
+    deployment: Deployment, large_events: Path, tmp_path: Path
+) -> None:
+    lines = event_lines(large_events)
+    total = len(lines)
     expected, at = replay_json(ACME, large_events)
-    worker = deployment.start_worker("killed")
-    publisher = deployment.publish_in_background(large_events, rate=4000)
-    wait_until(lambda: deployment.counted() > total // 4, 90, "a quarter of the events in Redis")
-    worker.kill()  # no commit, no flush: the changelog and the committed offsets lag what Redis already has
+    # Published in two parts, the worker killed during the first: the kill lands before the end, whatever the load.
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"\n".join(lines[: total * 3 // 5]) + b"\n")
+    second.write_bytes(b"\n".join(lines[total * 3 // 5 :]) + b"\n")
+    publisher = deployment.publish_in_background(first, rate=4000)
+    # The kill must land after a batch reached Redis and before its offsets were committed, so that the restarted
+    # worker re-reads messages its table already applied: what makes this test about double counting at all. That
+    # holds when Redis counts more events than the committed offsets cover (checked after the kill, when neither
+    # moves any more); a kill that landed just after a commit is repeated with a new worker.
+    for attempt in range(5):
+        worker = deployment.start_worker(f"killed-{attempt}")
+        more = deployment.counted() + total // 20
+        wait_until(lambda more=more: deployment.counted() > more, 120, "a twentieth of the events more in Redis")
+        worker.kill()  # no commit, no flush: the changelog and the committed offsets lag what Redis already has
+        if deployment.counted() > asyncio.run(committed_total(deployment.settings)):
+            break
+    else:
+        raise AssertionError(f"five kills in a row landed right after a commit\n{deployment.logs()}")
     killed_at = deployment.counted()
     assert killed_at < total, "the worker was killed too late to test anything; publish more or faster"
     restarted = deployment.start_worker("restarted")
     output, _ = publisher.communicate(timeout=120)
     assert publisher.returncode == 0, output.decode()
-    assert f"published {total} events".encode() in output
+    output += subprocess.run(
+        [sys.executable, "-m", "scorecard", "publish", str(second)], env=deployment.env(), capture_output=True
+    ).stdout
+    assert f"published {total * 3 // 5} events".encode() in output, output
+    assert f"published {total - total * 3 // 5} events".encode() in output, output
     deployment.wait_for_events(total, timeout=180)
     assert deployment.status_json(at) == expected
     # The restart really re-read messages the table had already applied (and skipped them): what makes this test
@@ -201,10 +224,12 @@ def test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_r
     deployment.start_worker("joined", **no_commit)
     output, _ = publisher.communicate(timeout=120)
     assert publisher.returncode == 0, output.decode()
+    deployment.wait_for_count(total, timeout=180)
+    assert survivor.alive()
+    deployment.stop_workers()  # they never commit on their own: a clean stop does, which proves everything processed
     deployment.wait_for_events(total, timeout=180)
     if key == "unit":
         assert deployment.status_json(at) == expected
-    assert survivor.alive()
 
 
 async def commit_beyond_the_end(settings: Settings, offset: int) -> None:
@@ -220,13 +245,13 @@ async def commit_beyond_the_end(settings: Settings, offset: int) -> None:
         await consumer.stop()
 
 
-def test_offsets_beyond_the_log_end_do_not_hide_the_events(deployment: Deployment) -> None:
+def test_offsets_beyond_the_log_end_do_not_hide_the_events(deployment: Deployment, acme_events: Path) -> None:
     """Seen in the demo (it deletes and re-creates its topics): Faust read the partitions from their start but
     dropped every message below the stale committed offset, so nothing was counted; the worker now rewinds them."""
     asyncio.run(commit_beyond_the_end(deployment.settings, 5000))
-    expected, at = replay_json(ACME, ACME_EVENTS)
+    expected, at = replay_json(ACME, acme_events)
     deployment.start_worker()
-    stats = deployment.publish(event_lines(ACME_EVENTS))
+    stats = deployment.publish(event_lines(acme_events))
     deployment.wait_for_events(stats.sent)
     assert deployment.status_json(at) == expected
 
@@ -264,8 +289,10 @@ def test_redis_restarted_empty_mid_stream_is_rebuilt_from_the_tables(
 # ---------------------------------------------------------------------------------------------------- bad input
 
 
-def test_bad_input_goes_to_the_dead_letter_topic_with_its_reason(deployment: Deployment, tmp_path: Path) -> None:
-    good = event_lines(ACME_EVENTS)[:300]
+def test_bad_input_goes_to_the_dead_letter_topic_with_its_reason(
+    deployment: Deployment, tmp_path: Path, acme_events: Path
+) -> None:
+    good = event_lines(acme_events)[:300]
     first = orjson.loads(good[0])
     bad = {
         b"{not json": "not_json",
@@ -328,8 +355,10 @@ def changed_definition(path: Path) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def test_definition_change_takes_effect_on_restart_keeping_valid_state(deployment: Deployment, tmp_path: Path) -> None:
-    lines = event_lines(ACME_EVENTS)
+def test_definition_change_takes_effect_on_restart_keeping_valid_state(
+    deployment: Deployment, tmp_path: Path, acme_events: Path
+) -> None:
+    lines = event_lines(acme_events)
     half = len(lines) // 2
     first_half, second_half = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     first_half.write_bytes(b"\n".join(lines[:half]) + b"\n")

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
+from scorecard.timeutil import TimeFormatError, parse_time
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = str(REPO / "examples" / "acme.yaml")
@@ -56,22 +57,42 @@ def test_a_live_phase_in_the_past_is_caught_up_at_once(tmp_path: Path) -> None:
     assert "live: 200 events in 4.0s (50.0 events/s; asked for 50)" in result.stdout
 
 
+def live_events(path: Path, start: float) -> int:
+    """How many events of the simulator's output are live ones (dated at or after the live phase's start)."""
+    if not path.exists():
+        return 0
+    count = 0
+    for line in path.read_bytes().splitlines():
+        try:
+            count += parse_time(orjson.loads(line)["time"]) >= start
+        except (orjson.JSONDecodeError, KeyError, TypeError, TimeFormatError):
+            continue  # a line being written, or one of the simulator's invalid events
+    return count
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_an_endless_run_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) -> None:
     out = tmp_path / "events.jsonl"
+    start = float(int(time.time()))
     command = [SCORECARD, "simulate", "--scorecard", ACME, "--backfill", "1d", "--rate", "100", "--duration", "0"]
     process = subprocess.Popen(
-        [*command, "--out", str(out)],
+        [*command, "--start", str(start), "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "200"},
     )
-    deadline = time.monotonic() + 20
-    while (not out.exists() or out.stat().st_size < 100_000) and time.monotonic() < deadline:
-        time.sleep(0.1)  # the backfill is written and the live phase is running
-    time.sleep(1.5)
-    process.send_signal(signum)
-    stdout, stderr = process.communicate(timeout=20)
+    try:
+        deadline = time.monotonic() + 120  # generous: a loaded machine is slow, never wrong
+        while live_events(out, start) < 10:  # the backfill is written and the live phase is running
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no live event written within 120 s"
+            time.sleep(0.2)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:  # a failed wait must not leave an endless simulator behind
+            process.kill()
+            process.wait()
     assert process.returncode == 0, stderr.decode()
     summary = stdout.decode()
     assert f"stopped by {signum.name}" in summary

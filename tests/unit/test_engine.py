@@ -8,7 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
+from scorecard import dedupe
 from scorecard.aggregates import MinMax, NpsCounts, Ratio, SumCount
+from scorecard.dedupe import id_digest
 from scorecard.definition import parse_scorecard
 from scorecard.engine import Engine, Outcome, Result, UnitState
 from scorecard.events import Event, InvalidEvent, Reason
@@ -94,7 +96,7 @@ def test_accepted_event_updates_only_its_own_unit_state(engine: Engine) -> None:
     assert result == Result(Outcome.ACCEPTED, (("revenue", DAY),))
     assert states["a1"].aggregates == {("revenue", DAY): SumCount(12_500_000, 1)}
     assert states["a1"].stream_time == at(0)
-    assert states["a1"].seen == {"e1": at(0)}
+    assert states["a1"].seen.first_seen(id_digest("e1")) == at(0) and len(states["a1"].seen) == 1
     assert set(states) == {"a1"}  # ancestors are a read-time merge, never written here
 
 
@@ -303,6 +305,42 @@ def test_type_grace_is_the_largest_kpi_lateness_and_smaller_kpis_skip(engine: En
     }
 
 
+def test_an_event_exactly_on_a_kpis_own_lateness_limit_counts_for_that_kpi(engine: Engine) -> None:
+    # survey: nps has 3h, answers the file's 1h; stream time 10:00 after e1
+    states: dict[str, UnitState] = {}
+    outcomes = run(
+        engine,
+        states,
+        ev("e1", "survey", "a", 0, score=10),
+        ev("e2", "survey", "a", -60, score=0),  # 09:00, exactly answers' limit: both KPIs count it
+        ev("e3", "survey", "a", -60 - 1 / 60, score=8),  # one second older: answers skips it, nps counts it
+        ev("e4", "survey", "a", -180, score=9),  # 07:00, exactly the type's 3h grace: accepted, nps counts it
+        ev("e5", "survey", "a", -180 - 1 / 60, score=9),  # one second older: late for the type
+    )
+    assert outcomes == [Outcome.ACCEPTED] * 4 + [Outcome.LATE]
+    assert states["a"].aggregates[("answers", DAY)] == SumCount(0, 2)  # e1 and e2
+    assert states["a"].aggregates[("nps", DAY)] == NpsCounts(promoters=2, passives=1, detractors=1)
+    assert engine.stats.late_skipped["answers"] == 2  # e3 and e4
+    assert engine.stats.late_skipped["nps"] == 0
+
+
+def test_zero_lateness_accepts_events_at_the_stream_time_and_refuses_anything_older() -> None:
+    engine = Engine(parse_scorecard(SHOP.replace("lateness: 1h", "lateness: 0s")))
+    states: dict[str, UnitState] = {}
+    outcomes = run(
+        engine,
+        states,
+        ev("e1", "order", "a", 0, amount=1),
+        ev("e2", "order", "a", 0, amount=10),  # the same instant: not older than the stream time
+        ev("e3", "order", "a", -1 / 600, amount=100),  # 0.1 s older: late
+        ev("e4", "order", "a", 1 / 600, amount=1000),  # newer: moves the stream time on
+        ev("e5", "order", "a", 0, amount=10000),  # now 0.1 s older than the stream time: late
+    )
+    assert outcomes == [Outcome.ACCEPTED, Outcome.ACCEPTED, Outcome.LATE, Outcome.ACCEPTED, Outcome.LATE]
+    assert states["a"].aggregates[("revenue", DAY)] == SumCount(1011_000_000, 3)
+    assert states["a"].stream_time == at(1 / 600)
+
+
 def test_skipped_kpi_is_not_in_touched(engine: Engine) -> None:
     state = UnitState()
     engine.process(state, ev("e1", "survey", "a", 0, score=10))
@@ -374,9 +412,19 @@ def test_unit_state_json_round_trip(engine: Engine) -> None:
     assert data["t"] == at(3)
     assert ["late-delay", DAY, "mm", [1, 4_000_000, 4_000_000]] in data["agg"]
     assert [row[0] for row in data["agg"]] == ["answers", "late-delay", "nps", "on-time", "revenue", "urgent"]
-    restored = UnitState.from_json(orjson.loads(orjson.dumps(data)))
+    assert data["ids"] == [0, 0, 4]  # the ids live in slice 0, a record of its own
+    restored = UnitState.from_json(orjson.loads(orjson.dumps(data)), state.seen.slice_bytes)
     assert restored == state
     assert UnitState.from_json(UnitState().to_json()) == UnitState()
+
+
+def test_unit_state_of_the_earlier_format_with_inline_ids_is_read_and_its_ids_become_slices(engine: Engine) -> None:
+    old = {"t": at(3), "seen": {"e2": at(1), "e1": at(0)}, "agg": [["revenue", DAY, "sc", [12_500_000, 1]]]}
+    state = UnitState.from_json(old)
+    assert state.stream_time == at(3) and state.aggregates == {("revenue", DAY): SumCount(12_500_000, 1)}
+    assert {i for i in ("e1", "e2", "e3") if i in state.seen} == {"e1", "e2"}
+    assert state.seen.dirty == {0}  # written in the new form with the record's next write
+    assert engine.process(state, ev("e1", "order", "a", 3, amount=1)).outcome == Outcome.DUPLICATE
 
 
 @pytest.mark.parametrize(
@@ -387,6 +435,9 @@ def test_unit_state_json_round_trip(engine: Engine) -> None:
         {"t": 1.0, "seen": {}, "agg": [["revenue", 1.5, "sc", [1, 2]]]},
         {"t": 1.0, "seen": {}, "agg": [["revenue", 1, "zz", [1, 2]]]},
         {"t": 1.0, "seen": {}, "agg": [["revenue", 1, "sc", [1, 2, 3]]]},
+        {"t": 1.0, "ids": [0, 0], "agg": []},
+        {"t": 1.0, "ids": [0, 0, 1.5], "agg": []},
+        {"t": 1.0, "ids": [0, 0, 1], "agg": []},  # a slice it names is missing
     ],
 )
 def test_unit_state_from_json_refuses_malformed_records(data: dict[str, Any]) -> None:
@@ -394,7 +445,10 @@ def test_unit_state_from_json_refuses_malformed_records(data: dict[str, Any]) ->
         UnitState.from_json(data)
 
 
-def test_expire_keeps_current_and_previous_windows_and_the_dedupe_horizon(engine: Engine) -> None:
+def test_expire_keeps_current_and_previous_windows_and_the_dedupe_horizon(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedupe, "SLICE_IDS", 2)  # ids are forgotten a slice at a time: two ids a slice here
     state = UnitState()
     day = 86400 / 60
     engine.process(state, ev("old", "order", "a", -3 * day, amount=1))
@@ -405,7 +459,7 @@ def test_expire_keeps_current_and_previous_windows_and_the_dedupe_horizon(engine
     dropped = engine.expire(state)
     # revenue (1d tumbling, 1h grace): keeps today's and yesterday's buckets; ids older than 10:00 - 30m go
     assert sorted(state.aggregates) == [("revenue", DAY - 86400), ("revenue", DAY)]
-    assert sorted(state.seen) == ["e1", "now"]
+    assert remembered(state, "old", "prev", "e1", "now") == {"e1", "now"}
     assert dropped == 1 + 2
     assert engine.expire(state) == 0
 
@@ -436,12 +490,36 @@ def test_expire_on_an_empty_state_does_nothing(engine: Engine) -> None:
     assert engine.forget_ids(UnitState()) == 0
 
 
-def test_forget_ids_drops_only_ids_beyond_the_dedupe_horizon_and_keeps_buckets(engine: Engine) -> None:
+def test_forget_ids_drops_only_ids_beyond_the_dedupe_horizon_and_keeps_buckets(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedupe, "SLICE_IDS", 1)  # ids are forgotten a slice at a time: one id a slice, so exactly
     state = UnitState()
     engine.process(state, ev("e1", "order", "a", -3 * 1440, amount=1))
     engine.process(state, ev("e2", "order", "a", -31, amount=1))
     engine.process(state, ev("e3", "order", "a", -30, amount=1))
     engine.process(state, ev("e4", "order", "a", 0, amount=1))
     assert engine.forget_ids(state) == 2  # e1 and e2 are older than 10:00 - 30m; e3 is on the horizon
-    assert sorted(state.seen) == ["e3", "e4"]
+    assert remembered(state, "e1", "e2", "e3", "e4") == {"e3", "e4"}
     assert len(state.aggregates) == 2  # buckets are expire's business
+
+
+def test_forget_ids_keeps_a_slice_while_any_of_its_ids_is_within_the_horizon(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedupe, "SLICE_IDS", 3)
+    state = UnitState()
+    engine.process(state, ev("e1", "order", "a", -36, amount=1))
+    engine.process(state, ev("e2", "order", "a", -31, amount=1))
+    engine.process(state, ev("e3", "order", "a", -30, amount=1))  # on the horizon, in e1's slice (6 min apart)
+    engine.process(state, ev("e4", "order", "a", 0, amount=1))  # a slice of its own: it spans at most 30m / 4
+    assert engine.forget_ids(state) == 0  # memory only: e1 and e2 can never make a duplicate anyway
+    assert engine.process(state, ev("e3", "order", "a", 0, amount=1)).outcome == Outcome.DUPLICATE
+    assert engine.process(state, ev("e2", "order", "a", 0, amount=1)).outcome == Outcome.ACCEPTED  # judged afresh
+
+
+def remembered(state: UnitState, *event_ids: str) -> set[str]:
+    """Which of ``event_ids`` the unit remembers; checks that it remembers no other."""
+    found = {event_id for event_id in event_ids if event_id in state.seen}
+    assert len(state.seen) == len(found), (len(state.seen), found)
+    return found

@@ -68,6 +68,29 @@ def test_event_counts_for_its_unit_and_ancestors_never_descendants() -> None:
     assert values(document, "basket") == {"root": 47.5, "a": 30.0, "a1": 15.0, "b": 100.0}
 
 
+def test_average_of_a_subtree_weighs_every_event_alike_at_every_level() -> None:
+    # Uneven counts at each level, so that any average of averages gives another number than the rule.
+    rows: list[Row] = [
+        ("a1", "order", "2026-11-27T09:00:00Z", {"amount": 1}),
+        ("a1", "order", "2026-11-27T09:01:00Z", {"amount": 2}),
+        ("a1", "order", "2026-11-27T09:02:00Z", {"amount": 3}),
+        ("a1", "order", "2026-11-27T09:03:00Z", {"amount": 6}),  # a1: 12 / 4 = 3
+        ("a", "order", "2026-11-27T09:04:00Z", {"amount": 48}),  # a: (12 + 48) / 5 = 12, not (3 + 48) / 2 = 25.5
+        ("b", "order", "2026-11-27T09:05:00Z", {"amount": 100}),
+        ("b", "order", "2026-11-27T09:06:00Z", {"amount": 200}),  # b: 300 / 2 = 150
+    ]
+    document = evaluate_rows(TREE, rows, "2026-11-27T12:00:00Z")
+    # root: (60 + 300) / 7, neither the mean of its children's averages (12 + 150) / 2 = 81 nor of all four units'
+    assert values(document, "basket") == {"root": 360 / 7, "a": 12.0, "a1": 3.0, "b": 150.0}
+    assert values(document, "orders") == {"root": 7.0, "a": 5.0, "a1": 4.0, "b": 2.0}
+
+
+def test_average_of_a_subtree_ignores_units_without_events_instead_of_counting_them_as_zero() -> None:
+    rows: list[Row] = [("a1", "order", "2026-11-27T09:00:00Z", {"amount": 7})]
+    document = evaluate_rows(TREE, rows, "2026-11-27T12:00:00Z")
+    assert values(document, "basket") == {"root": 7.0, "a": 7.0, "a1": 7.0, "b": None}
+
+
 ALL_KINDS = """
 name: Kinds
 lateness: 30d

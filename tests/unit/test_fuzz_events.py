@@ -26,7 +26,7 @@ from scorecard.evaluation import dumps, evaluate
 from scorecard.events import MAX_DETAIL, MAX_SHOWN_ID, REASONS, InvalidEvent, decode_event, nesting_depth
 from scorecard.replay import replay
 from scorecard.timeutil import parse_time
-from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
+from streams.processor import INVALID_KEY, BatchProcessor, Item, is_unit_key, routing_key
 from streams.publisher import unit_key
 
 EXAMPLES = int(os.environ.get("HYPO_N", "150"))
@@ -271,16 +271,17 @@ def test_engine_gives_every_line_one_outcome_and_never_raises() -> None:
 
 
 class JsonTable(MutableMapping[str, Any]):
-    """A dict that stores records as msgspec JSON bytes, as the worker's table does (``streams.app._BytesKeys``)."""
+    """A dict that stores unit records as msgspec JSON bytes and id slices as they are (bytes), as the worker's
+    table does (``streams.app._BytesKeys``)."""
 
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
 
     def __getitem__(self, key: str) -> Any:
-        return msgspec.json.decode(self.data[key])
+        return msgspec.json.decode(self.data[key]) if is_unit_key(key) else self.data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.data[key] = msgspec.json.encode(value)
+        self.data[key] = msgspec.json.encode(value) if is_unit_key(key) else value
 
     def __delitem__(self, key: str) -> None:
         del self.data[key]

@@ -297,8 +297,26 @@ event_like = st.fixed_dictionaries(
 )
 
 
-@given(event_like)
-def test_fast_and_slow_decoding_agree(obj: dict[str, object]) -> None:
+valid_event = st.fixed_dictionaries(
+    {
+        "id": st.text(min_size=1, max_size=8) | st.integers(-(10**20), 10**20),
+        "type": st.text(min_size=1, max_size=8),
+        "unit": st.text(min_size=1, max_size=8),
+        "time": st.sampled_from(["2026-11-27T10:15:00Z", "2026-11-27T11:15:00.250+01:00", "1999-12-31T23:59:59-05:00"])
+        | st.floats(-3e10, 2.5e11, allow_nan=False)
+        | st.integers(-(3 * 10**10), 25 * 10**10),
+    },
+    optional={
+        "fields": st.dictionaries(st.text(max_size=4), json_values, max_size=3),
+        "extra": json_values,
+    },
+)
+"""Events every decoder must accept (times inside years 1000-9997): generated on purpose, since random dictionaries
+are almost never valid."""
+
+
+def check_decoders_agree(obj: object) -> bool:
+    """Both decoding paths give the same event, or the same reason; True when the event was valid."""
     raw = json.dumps(obj).encode()
     try:
         expected = event_from_mapping(json.loads(raw))
@@ -309,7 +327,26 @@ def test_fast_and_slow_decoding_agree(obj: dict[str, object]) -> None:
             assert got.reason == exc.reason
         else:
             raise AssertionError(f"decode_event accepted what event_from_mapping refused ({exc})") from None
-        return
+        return False
     event = decode_event(raw)
     assert event == expected
     assert decode_event(encode_event(event)) == event
+    return True
+
+
+def test_fast_and_slow_decoding_agree_on_valid_and_invalid_events() -> None:
+    seen = {True: 0, False: 0}
+
+    @given(st.one_of(valid_event, event_like))
+    def check(obj: dict[str, object]) -> None:
+        seen[check_decoders_agree(obj)] += 1
+
+    check()
+    # Both halves of the property really ran: at least a quarter of the examples each way.
+    examples = seen[True] + seen[False]
+    assert seen[True] >= examples // 4 and seen[False] >= examples // 4, seen
+
+
+@given(valid_event)
+def test_every_generated_valid_event_is_accepted_by_both_decoders(obj: dict[str, object]) -> None:
+    assert check_decoders_agree(obj), obj

@@ -108,6 +108,14 @@ def test_template_braces_in_names_are_escaped() -> None:
     assert summary.startswith('Sales {{ "{{" }} today is red at')
 
 
+def test_every_open_brace_of_a_name_is_escaped_not_only_pairs() -> None:
+    text = OWNERS.read_text().replace("unit: EUR", "unit: 'EUR{'").replace("name: Sales today", "name: '{{{x}}'")
+    summary = alerts(parse_scorecard(text))[0]["annotations"]["summary"]
+    # "EUR{" right before the template's own "{{ else }}" would have opened an action with it
+    assert 'EUR{{ "{" }}{{ else }}' in summary
+    assert summary.startswith('{{ "{{{" }}x}} is red at')
+
+
 def test_yaml_keeps_key_order_and_writes_expressions_as_blocks(owners: Scorecard) -> None:
     text = to_yaml(rule_files(owners, RuleOptions())[FILE_KPIS], "line one\nline two")
     assert text.startswith("# line one\n# line two\ngroups:\n")
