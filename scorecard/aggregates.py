@@ -10,6 +10,14 @@ division, which is deterministic too.
 
 Consequence worth knowing: values are exact to 6 decimals. ``to_fixed`` rounds half-even at the sixth decimal, so
 ``0.1234565`` and ``0.1234575`` do not survive unchanged; amounts, durations, counts and scores never need more.
+A float above about 9e9 has no sub-micro-unit resolution left, so ``round(x * SCALE)`` is then exact to its own
+precision only (still deterministic: the same float always gives the same int); integers are exact at any size.
+
+Range: every component of a unit's own state stays strictly within ``(-STATE_LIMIT, STATE_LIMIT)``, that is sums
+just under 1e12 display units per unit and bucket. The states themselves are Python ints and would grow without
+bound; the limit is the engine's (it refuses an event that would cross it, ``out_of_range``, before changing
+anything, using ``VALUE_LIMIT`` and ``SUM_COMPONENT`` below), so that every stored number fits the readers'
+representations. Counts cannot reach it (that takes 1e18 events).
 
 Hot path: per event the engine calls ``Aggregation.add(state, x)`` (or ``state.add(x)`` directly, which is what
 ``Aggregation.add`` does after one dispatch), which is one ``round(x * SCALE)`` and two or three integer updates on
@@ -27,6 +35,15 @@ from typing import Final, Literal, TypeAlias
 
 SCALE: Final = 1_000_000
 """Fixed-point scale: states count micro-units, so values are exact to 6 decimals."""
+
+STATE_LIMIT: Final = 10**18
+"""Every component of a unit's own state stays strictly within (-STATE_LIMIT, STATE_LIMIT) (see the docstring)."""
+_LOW: Final = -STATE_LIMIT
+_HIGH: Final = STATE_LIMIT
+VALUE_LIMIT: Final = STATE_LIMIT // SCALE
+"""One value's bound: for any int or float x, ``-VALUE_LIMIT < x < VALUE_LIMIT`` exactly when
+``-STATE_LIMIT < round(x * SCALE) < STATE_LIMIT`` (the largest float below 1e12 scales to 1e18 - 128), so one
+comparison, with no multiplication, tells whether a value fits a state."""
 
 AggregationKind: TypeAlias = Literal["sum", "count", "avg", "min", "max", "nps", "ratio"]
 SideKind: TypeAlias = Literal["sum", "count"]
@@ -94,6 +111,17 @@ class SumCount:
             to_fixed(x)  # raises the explanatory ValueError
             raise
         self.count += 1
+
+    def add_within(self, x: float) -> bool:
+        """``add`` unless the total would leave (-STATE_LIMIT, STATE_LIMIT): then False, and nothing changed.
+
+        For the engine, which has already bounded ``x`` (``VALUE_LIMIT``); one call does the check and the fold."""
+        total = self.total + round(x * SCALE)
+        if _LOW < total < _HIGH:
+            self.total = total
+            self.count += 1
+            return True
+        return False
 
     def tick(self, x: float = 0.0) -> None:
         """Count one event and ignore its value, so a ``count`` state does not depend on which field it was fed."""
@@ -228,6 +256,22 @@ class Ratio:
     def add_denominator_sum(self, x: float) -> None:
         self.denominator += to_fixed(x)
 
+    def add_numerator_sum_within(self, x: float) -> bool:
+        """``add_numerator_sum`` unless the side would leave (-STATE_LIMIT, STATE_LIMIT) (``SumCount.add_within``)."""
+        numerator = self.numerator + round(x * SCALE)
+        if _LOW < numerator < _HIGH:
+            self.numerator = numerator
+            return True
+        return False
+
+    def add_denominator_sum_within(self, x: float) -> bool:
+        """``add_denominator_sum`` unless the side would leave (-STATE_LIMIT, STATE_LIMIT)."""
+        denominator = self.denominator + round(x * SCALE)
+        if _LOW < denominator < _HIGH:
+            self.denominator = denominator
+            return True
+        return False
+
     def add_denominator_count(self, x: float = 0.0) -> None:
         self.denominator += 1
 
@@ -275,6 +319,16 @@ _STATE_OF_KIND: Final[dict[str, type[SumCount] | type[MinMax] | type[NpsCounts] 
 # ``a`` adds; ``c`` adds and is the state's event count (0 = empty); ``n`` / ``x`` keep the min / max over non-empty
 # states, an empty side (its ``c`` is 0) contributing nothing.
 COMPONENT_OPS: Final[dict[type[State], str]] = {SumCount: "ac", MinMax: "cnx", NpsCounts: "aaa", Ratio: "aa"}
+
+
+SUMMING: Final[dict[Callable[..., None], tuple[str, Callable[..., bool]]]] = {
+    SumCount.add: ("total", SumCount.add_within),
+    Ratio.add_numerator_sum: ("numerator", Ratio.add_numerator_sum_within),
+    Ratio.add_denominator_sum: ("denominator", Ratio.add_denominator_sum_within),
+}
+"""For each add function that sums values: the state attribute it adds ``to_fixed(x)`` to and its checking twin.
+These are the components an event can push past ``STATE_LIMIT`` (min/max keep one value, which ``VALUE_LIMIT``
+bounds; counts grow by one)."""
 
 
 def _refuse_plain_add(state: State, x: float) -> None:

@@ -8,8 +8,10 @@ the same in a terminal, a pipe or a CI log.
 ``scorecard replay FILE EVENTS`` feeds a JSON Lines event file (``-`` for stdin) through the engine in file order
 and prints the whole scorecard at ``--at`` (default: the newest accepted event time), as a table (``scorecard.render``)
 or as the JSON report (``--format json``, the shape ``scorecard status`` prints too). Invalid events are listed on
-stderr, a few with their line number and reason; ``--errors FILE`` writes them all as JSON Lines. A progress bar is
-drawn on stderr only when stderr is a terminal, so pipes and logs stay clean.
+stderr, a few with their line number and reason; ``--errors FILE`` writes them all as JSON Lines, as they come (the
+replay keeps only the first 1,000 in memory). ``--received-at`` is the time the events count as received, for the
+``time_in_future`` rule (default: now; give the publish time to replay old files as the stream judged them). A
+progress bar is drawn on stderr only when stderr is a terminal, so pipes and logs stay clean.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ from scorecard.definition import (
 )
 from scorecard.evaluation import dumps
 from scorecard.hierarchy import OrgTree
+from scorecard.lines import read_lines
 from scorecard.render import print_report
-from scorecard.replay import InvalidLine, ReplayResult, invalid_lines_jsonl, replay
+from scorecard.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
 from scorecard.terminal import markup, printable
 from scorecard.timeutil import TimeFormatError, check_event_time, format_duration, parse_time_text
 
@@ -98,12 +101,33 @@ def validate(file: Path, strict: bool) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write every invalid event to this file as JSON Lines (line, id, reason, detail).",
 )
-def replay_command(file: Path, events: Path, at_text: str | None, output_format: str, errors_path: Path | None) -> None:
+@click.option(
+    "--received-at",
+    "received_text",
+    metavar="TIME",
+    help="The time the events count as received (RFC 3339 or epoch seconds): an event timed more than the "
+    "definition's max_ahead after it is invalid (time_in_future), as in the stream.  [default: now]",
+)
+def replay_command(
+    file: Path,
+    events: Path,
+    at_text: str | None,
+    output_format: str,
+    errors_path: Path | None,
+    received_text: str | None,
+) -> None:
     """Replay the EVENTS file (JSON Lines, - for stdin) against the scorecard FILE and print the scorecard."""
     scorecard = _load_or_exit(file)
     at = _parse_at(at_text)
-    result = _replay_file(scorecard, events, at)
-    _report_invalid(result.invalid, errors_path)
+    received_at = _parse_at(received_text, "--received-at")
+    if errors_path is None:
+        result = _replay_file(scorecard, events, at, received_at)
+    else:
+        with errors_path.open("wb") as errors:
+            result = _replay_file(
+                scorecard, events, at, received_at, lambda item: errors.write(invalid_line_json(item))
+            )
+    _report_invalid(result, errors_path)
     if result.at is None:
         click.echo("no accepted event to evaluate at; give the time with --at", err=True)
         sys.exit(1)
@@ -287,24 +311,28 @@ def publish_command(
     """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
     import asyncio
 
-    from streams.publisher import publish_lines
+    from streams.publisher import MAX_MESSAGE_BYTES, publish_lines
 
     settings = _settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
     if str(events) == "-":
-        stats = asyncio.run(publish_lines(settings, sys.stdin.buffer, keyed=key, rate=rate))
+        stats = asyncio.run(
+            publish_lines(settings, read_lines(sys.stdin.buffer, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
+        )
     else:
         with events.open("rb") as handle:
             if not sys.stderr.isatty():
-                stats = asyncio.run(publish_lines(settings, handle, keyed=key, rate=rate))
+                stats = asyncio.run(
+                    publish_lines(settings, read_lines(handle, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
+                )
             else:
-                total = sum(1 for line in handle if line.strip())
+                total = sum(1 for line in read_lines(handle, MAX_MESSAGE_BYTES) if line.strip())
                 handle.seek(0)
                 with _progress("publishing") as progress:
                     task = progress.add_task(markup(events.name), total=total)
                     stats = asyncio.run(
                         publish_lines(
                             settings,
-                            handle,
+                            read_lines(handle, MAX_MESSAGE_BYTES),
                             keyed=key,
                             rate=rate,
                             progress=lambda sent: progress.update(task, completed=sent),
@@ -368,10 +396,10 @@ def _progress(verb: str) -> Progress:
     )
 
 
-def _parse_at(text: str | None) -> float | None:
+def _parse_at(text: str | None, option: str = "--at") -> float | None:
     if text is None:
         return None
-    return _time_param(text, "--at")
+    return _time_param(text, option)
 
 
 def _time_param(text: str, option: str) -> float:
@@ -389,13 +417,28 @@ def _columns() -> int:
         return 0
 
 
-def _replay_file(scorecard: Scorecard, events: Path, at: float | None) -> ReplayResult:
-    """Replay from a file or stdin, with a progress bar on stderr when a person is watching it."""
+def _replay_file(
+    scorecard: Scorecard,
+    events: Path,
+    at: float | None,
+    received_at: float | None = None,
+    on_invalid: Callable[[InvalidLine], object] | None = None,
+) -> ReplayResult:
+    """Replay from a file or stdin, with a progress bar on stderr when a person is watching it.
+
+    Lines are read with a bounded size (``read_lines``); the events count as received at ``received_at``, by default
+    now; ``on_invalid`` hears of every invalid line.
+    """
+    options: dict[str, Any] = {
+        "received_at": received_at if received_at is not None else time.time(),
+        "on_invalid": on_invalid,
+    }
+    max_bytes = scorecard.limits.event_bytes
     if str(events) == "-":
-        return replay(scorecard, sys.stdin.buffer, at)
+        return replay(scorecard, read_lines(sys.stdin.buffer, max_bytes), at, **options)
     with events.open("rb") as handle:
         if not sys.stderr.isatty():
-            return replay(scorecard, handle, at)
+            return replay(scorecard, read_lines(handle, max_bytes), at, **options)
         with Progress(
             TextColumn("replaying {task.description}"),
             BarColumn(),
@@ -405,32 +448,30 @@ def _replay_file(scorecard: Scorecard, events: Path, at: float | None) -> Replay
             transient=True,
         ) as progress:
             task = progress.add_task(markup(events.name), total=events.stat().st_size)
-            return replay(scorecard, _counted(handle, progress, task), at)
+            return replay(scorecard, _counted(handle, max_bytes, progress, task), at, **options)
 
 
-def _counted(handle: IO[bytes], progress: Progress, task: TaskID) -> Iterator[bytes]:
-    done = 0
-    for number, line in enumerate(handle, 1):
-        done += len(line)
+def _counted(handle: IO[bytes], max_bytes: int, progress: Progress, task: TaskID) -> Iterator[bytes]:
+    for number, line in enumerate(read_lines(handle, max_bytes), 1):
         if number % _PROGRESS_LINES == 0:
-            progress.update(task, completed=done)
+            progress.update(task, completed=handle.tell())
         yield line
-    progress.update(task, completed=done)
+    progress.update(task, completed=handle.tell())
 
 
-def _report_invalid(invalid: list[InvalidLine], errors_path: Path | None) -> None:
+def _report_invalid(result: ReplayResult, errors_path: Path | None) -> None:
     """A short list on stderr (a person reads it); everything in the --errors file (a program reads it)."""
-    if errors_path is not None:
-        errors_path.write_bytes(invalid_lines_jsonl(invalid))
-    if not invalid:
+    total = result.counts.get("invalid", 0)
+    if not total:
         return
-    click.echo(f"{_plural(len(invalid), 'invalid event')}:", err=True)
-    for item in invalid[:_SHOWN_INVALID]:
+    click.echo(f"{_plural(total, 'invalid event')}:", err=True)
+    for item in result.invalid[:_SHOWN_INVALID]:
         _echo(f"  {item.format()}", err=True)
-    if len(invalid) > _SHOWN_INVALID:
-        more = len(invalid) - _SHOWN_INVALID
+    if total > _SHOWN_INVALID:
+        more = total - _SHOWN_INVALID
         where = f"all in {errors_path}" if errors_path is not None else "use --errors FILE to get them all"
-        click.echo(f"  ... and {more} more ({where})", err=True)
+        kept = f"; only the first {MAX_INVALID:,} were kept in memory" if result.invalid_cut else ""
+        click.echo(f"  ... and {more:,} more ({where}{kept})", err=True)
 
 
 def _summary(scorecard: Scorecard, source: str, warnings: list[Problem]) -> str:
@@ -678,7 +719,7 @@ def report_command(
     trends: Trends | None = None
     if events_path is not None:
         result = _replay_file(scorecard, events_path, at)
-        _report_invalid(result.invalid, None)
+        _report_invalid(result, None)
         if result.at is None:
             click.echo("no accepted event to evaluate at; give the time with --at", err=True)
             sys.exit(1)

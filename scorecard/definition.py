@@ -76,8 +76,10 @@ Choices made on points the format leaves open
 - A ``targets`` entry must give both ``goal`` and ``red_flag``; targets must share the polarity of the KPI default,
   and, when there is no default, of each other. ``Kpi.polarity`` comes from the default, else from the targets.
 - NPS goals must lie in [-100, 100] and count goals must be >= 0: anything else can never be reached.
-- ``lateness`` may be ``0`` (no grace); window sizes and ``dedupe`` must be positive (and within the limits above).
-- Defaults: ``timezone: UTC``, ``lateness: 1h``, ``dedupe: 24h``, ``export: {max_depth: null}`` (export all),
+- ``lateness`` and ``max_ahead`` may be ``0``; window sizes and ``dedupe`` must be positive (and within the limits
+  above; ``max_ahead`` at most ``MAX_LATENESS`` too).
+- Defaults: ``timezone: UTC``, ``lateness: 1h``, ``dedupe: 24h``, ``max_ahead: 1h`` (how far after its receipt an
+  event may be timed), ``limits: {event_bytes: 1048576, event_depth: 32}``, ``export: {max_depth: null}`` (export all),
   the four classic perspectives with weight 1. Optional extras: ``version: 1`` and a top-level ``description``.
 - Duplicate keys in a YAML mapping are reported (PyYAML would silently keep the last one).
 """
@@ -108,6 +110,7 @@ from pydantic import (
     ValidationError,
 )
 
+from scorecard.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
 from scorecard.timeutil import DurationRangeError, format_duration, parse_duration, short_value
 from scorecard.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, MAX_WINDOW_SECONDS, smallest_step
 
@@ -126,6 +129,7 @@ __all__ = [
     "EventSource",
     "ExportPolicy",
     "Kpi",
+    "Limits",
     "Objective",
     "Perspective",
     "Problem",
@@ -248,6 +252,16 @@ def _grace(value: object) -> int:
     return _at_most(value, MAX_LATENESS, "a lateness", why)
 
 
+def _ahead(value: object) -> int:
+    """``max_ahead`` may be zero (no event timed after its receipt); at most MAX_LATENESS, like a lateness."""
+    if (isinstance(value, int) and not isinstance(value, bool) and value == 0) or (
+        isinstance(value, str) and _ZERO_DURATION.match(value)
+    ):
+        return 0
+    why = " (3 years), got {got}; producers' clocks are minutes off, not years"
+    return _at_most(value, MAX_LATENESS, "a max_ahead", why)
+
+
 def _dedupe(value: object) -> int:
     why = " (3 years), got {got}; producers resend within minutes or days, not years"
     return _at_most(value, MAX_DEDUPE, "a dedupe horizon", why)
@@ -286,6 +300,7 @@ Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Positive = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 WindowLength = Annotated[int, BeforeValidator(_window_length)]
 Grace = Annotated[int, BeforeValidator(_grace)]
+Ahead = Annotated[int, BeforeValidator(_ahead)]
 Dedupe = Annotated[int, BeforeValidator(_dedupe)]
 Scalar = Annotated[str | int | float | bool, PlainValidator(_scalar)]
 TimezoneName = Annotated[str, Strict(), AfterValidator(_timezone)]
@@ -468,6 +483,14 @@ class ExportPolicy(_Model):
     max_depth: Annotated[int, Strict(), Field(ge=0)] | None = None
 
 
+class Limits(_Model):
+    """Caps on one event's raw form, part of the definition so that the stream and the replay refuse the same lines
+    (``scorecard.events.decode_event``): bytes without trailing whitespace, and JSON nesting (the event is level 1)."""
+
+    event_bytes: Annotated[int, Strict(), Field(gt=0)] = DEFAULT_MAX_BYTES
+    event_depth: Annotated[int, Strict(), Field(ge=2, le=MAX_DEPTH_CAP)] = DEFAULT_MAX_DEPTH
+
+
 class _Settings(_Model):
     """The scalar top-level keys; validated on their own so that a bad section does not hide them."""
 
@@ -477,7 +500,9 @@ class _Settings(_Model):
     timezone: TimezoneName = "UTC"
     lateness: Grace = 3600
     dedupe: Dedupe = 86400
+    max_ahead: Ahead = 3600
     export: ExportPolicy = ExportPolicy()
+    limits: Limits = Limits()
 
 
 class Scorecard(_Settings):

@@ -9,15 +9,23 @@ Contract (docs/semantics.md has the worked example)
 --------------------------------------------------
 Checks run in this order, the first that fails decides the outcome:
 
-1. decode / structure (``decode``: JSON object, non-empty id/type/unit/time, parseable time) -> ``invalid``;
-2. unknown unit -> ``invalid`` (``unknown_unit``);
-3. a type no KPI reads -> ``ignored``;
-4. KPI field checks: every KPI reading this type whose ``where`` matches needs its field as a number (NPS: 0-10)
-   -> ``invalid`` (``missing_field``, ``not_a_number``, ``nps_out_of_range``);
-5. duplicate: the unit accepted this id and still remembers it -> ``duplicate``;
-6. late: older than the unit's stream time minus the type's grace -> ``late``;
-7. otherwise ``accepted``: the stream time and the dedupe memory are updated and every matching KPI that does not
+1. decode / structure (``decode``: size and nesting within the definition's ``limits``, JSON object, non-empty
+   id/type/unit/time, parseable time) -> ``invalid``;
+2. time in the future: given the time the event was received, a ``time`` more than ``max_ahead`` after it ->
+   ``invalid`` (``time_in_future``);
+3. unknown unit -> ``invalid`` (``unknown_unit``);
+4. a type no KPI reads -> ``ignored``;
+5. KPI field checks: every KPI reading this type whose ``where`` matches needs its field as a number (NPS: 0-10)
+   whose fixed-point form fits a state -> ``invalid`` (``missing_field``, ``not_a_number``, ``nps_out_of_range``,
+   ``out_of_range``);
+6. duplicate: the unit accepted this id and still remembers it -> ``duplicate``;
+7. late: older than the unit's stream time minus the type's grace -> ``late``;
+8. state range: a sum the event would add to leaving ``(-STATE_LIMIT, STATE_LIMIT)`` -> ``invalid``
+   (``out_of_range``);
+9. otherwise ``accepted``: the stream time and the dedupe memory are updated and every matching KPI that does not
    find the event too late for itself folds it into the unit's *own* state for (KPI, bucket).
+
+Nothing is changed before the last step, so an event is applied whole or not at all.
 
 *Stream time* is per unit: the newest ``time`` among the unit's accepted events, in arrival order. The *grace* of a
 type is the largest ``lateness`` of the KPIs reading it; a KPI with a smaller lateness skips an accepted event that
@@ -34,9 +42,9 @@ Public API
   keys of the unit's own states the event changed: the stream cascades those to Redis.
 - ``UnitState(stream_time, seen, aggregates)`` with ``to_json()`` / ``UnitState.from_json(data, read_slice)``;
   ``seen`` is the unit's ``scorecard.dedupe.IdMemory`` (its slices are records of their own in the stream).
-- ``Engine(scorecard)``: ``decode(raw)``, ``knows_unit(unit)``, ``process(state_or_getter, event)``,
-  ``process_raw(state_or_getter, raw)``, ``expire(state, at=None)``, ``forget_ids(state, at=None)``, ``stats``,
-  ``kpis``, ``tree``, ``event_types``, ``grace_of(type)``.
+- ``Engine(scorecard)``: ``decode(raw)``, ``knows_unit(unit)``, ``process(state_or_getter, event,
+  received_at=None)``, ``process_raw(state_or_getter, raw, received_at=None)``, ``expire(state, at=None)``,
+  ``forget_ids(state, at=None)``, ``stats``, ``kpis``, ``tree``, ``event_types``, ``grace_of(type)``.
 - ``CompiledKpi`` and ``compile_kpis(scorecard)``: each KPI's aggregation spec, window and lateness, built once from
   the definition; the evaluation uses the same objects.
 """
@@ -49,9 +57,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, Final, TypeAlias
 
 from scorecard.aggregates import (
+    SCALE,
+    STATE_LIMIT,
+    SUMMING,
+    VALUE_LIMIT,
     Aggregation,
     MinMax,
     NpsCounts,
@@ -62,8 +75,18 @@ from scorecard.aggregates import (
 )
 from scorecard.dedupe import IdMemory, id_digest
 from scorecard.definition import Kpi, Scorecard
-from scorecard.events import Event, InvalidEvent, Reason, decode_event, nps_field, number_field, unknown_unit
+from scorecard.events import (
+    Event,
+    InvalidEvent,
+    Reason,
+    make_decoder,
+    nps_field,
+    number_field,
+    show,
+    unknown_unit,
+)
 from scorecard.hierarchy import OrgTree
+from scorecard.timeutil import format_duration, format_time
 from scorecard.windows import Window, make_window
 
 __all__ = [
@@ -300,6 +323,10 @@ class _Feed:
     nps: bool
     where: tuple[WhereTest, ...]
     add: Callable[[Any, float], None]
+    sum_of: Callable[[Any], int] | None
+    """Reads the state component ``add`` adds the value to, for the range check; None when it adds no value."""
+    add_within: Callable[[Any, float], bool] | None
+    """``add`` with the range check (False: not added); None when ``add`` adds no value."""
     new: Callable[[], State]
     bucket: Callable[[float], int]
     lateness: int
@@ -328,6 +355,8 @@ def _feed(
         nps=compiled.kpi.aggregation == "nps",
         where=tuple((name, value, type(value) is bool) for name, value in where.items()),
         add=add,
+        sum_of=attrgetter(SUMMING[add][0]) if add in SUMMING else None,
+        add_within=SUMMING[add][1] if add in SUMMING else None,
         new=compiled.aggregation.new,
         bucket=compiled.window.bucket,
         lateness=compiled.lateness,
@@ -355,6 +384,13 @@ def _feeds_of(compiled: CompiledKpi) -> list[tuple[str, _Feed]]:
 # ---------------------------------------------------------------------------------------------------- the engine
 
 _MISSING: Final = object()
+_VALUE_LOW: Final = -float(VALUE_LIMIT)  # 1e12 is exact as a float; a float bound compares fastest with floats
+_VALUE_HIGH: Final = float(VALUE_LIMIT)
+_STATE_LOW: Final = -STATE_LIMIT
+_HALF_LOW: Final = -STATE_LIMIT // 2  # |total| < 5e17 and |x| < 5e11 (so |to_fixed(x)| <= 5e17): the sum fits
+_HALF_HIGH: Final = STATE_LIMIT // 2
+_HALF_VALUE_LOW: Final = -float(VALUE_LIMIT // 2)
+_HALF_VALUE_HIGH: Final = float(VALUE_LIMIT // 2)
 _INT_LIMIT: Final = 2**63  # beyond int64 an "amount" is a producer bug, and a float could no longer hold its sum
 
 StateSource: TypeAlias = UnitState | Callable[[str], UnitState]
@@ -377,6 +413,10 @@ class Engine:
         self.kpis = compile_kpis(scorecard)
         self.dedupe = scorecard.dedupe
         self._slice_span = scorecard.dedupe / SLICE_SPAN_SHARE
+        self.max_ahead = float(scorecard.max_ahead)  # compared with float times: float against float is quickest
+        self.max_bytes = scorecard.limits.event_bytes
+        self.max_depth = scorecard.limits.event_depth
+        self._decode = make_decoder(self.max_bytes, self.max_depth)
         self.stats = EngineStats(late_skipped=dict.fromkeys(self.kpis, 0))
         self._units = frozenset(self.tree.units)
         by_type: dict[str, list[_Feed]] = {}
@@ -391,8 +431,9 @@ class Engine:
     # ------------------------------------------------------------------------------------------ lookups
 
     def decode(self, raw: bytes | bytearray | memoryview | str) -> Event:
-        """Parse one event's JSON text; raises ``InvalidEvent`` (the structural checks of ``scorecard.events``)."""
-        return decode_event(raw)
+        """Parse one event's JSON text within the definition's limits; raises ``InvalidEvent`` and nothing else (the
+        structural checks of ``scorecard.events``)."""
+        return self._decode(raw)
 
     def knows_unit(self, unit: str) -> bool:
         return unit in self._units
@@ -409,23 +450,30 @@ class Engine:
 
     # ----------------------------------------------------------------------------------------- the hot path
 
-    def process_raw(self, state: StateSource, raw: bytes | bytearray | memoryview | str) -> Result:
+    def process_raw(
+        self, state: StateSource, raw: bytes | bytearray | memoryview | str, received_at: float | None = None
+    ) -> Result:
         """Decode then ``process``; a decoding failure is an ``invalid`` result, not an exception."""
         try:
-            event = decode_event(raw)
+            event = self._decode(raw)
         except InvalidEvent as error:
             return Result(Outcome.INVALID, error=error)
-        return self.process(state, event)
+        return self.process(state, event, received_at)
 
-    def process(self, state: StateSource, event: Event) -> Result:
+    def process(self, state: StateSource, event: Event, received_at: float | None = None) -> Result:
         """Judge one decoded event and, when accepted, fold it into its unit's own states.
 
         ``state`` is the unit's ``UnitState`` or a function returning it for a unit id (called only for a known
-        unit of a used type, so a getter that creates records never creates one for junk).
+        unit of a used type, so a getter that creates records never creates one for junk). ``received_at`` is when
+        the event was received (epoch seconds: the Kafka record's timestamp in the stream, ``--received-at`` in the
+        replay); an event timed more than the definition's ``max_ahead`` after it is ``time_in_future``. None skips
+        that check, for callers that have no such time.
 
         This is the hot path of both the replay and the stream, written as one function on purpose (measured in
         docs/benchmarks.md): matching, field checks, dedupe, lateness and folding without helper calls.
         """
+        if received_at is not None and event.time - received_at > self.max_ahead:
+            return Result(Outcome.INVALID, error=_future_error(event, received_at, self.scorecard.max_ahead))
         unit = event.unit
         if unit not in self._units:
             return Result(Outcome.INVALID, error=unknown_unit(event))
@@ -446,8 +494,11 @@ class Engine:
             kind = type(value)
             if not ((kind is float and value - value == 0.0) or (kind is int and -_INT_LIMIT < value < _INT_LIMIT)):
                 return Result(Outcome.INVALID, error=_number_error(event, name, value))
-            if feed.nps and not 0 <= value <= 10:
-                return Result(Outcome.INVALID, error=_nps_error(event, name))
+            if feed.nps:
+                if not 0 <= value <= 10:
+                    return Result(Outcome.INVALID, error=_nps_error(event, name))
+            elif not _VALUE_LOW < value < _VALUE_HIGH:
+                return Result(Outcome.INVALID, error=_range_error(event, name, value))
             matched.append((feed, value))
         # duplicate, then late, against the unit's own record
         record = state if isinstance(state, UnitState) else state(unit)
@@ -462,29 +513,76 @@ class Engine:
                 return _DUPLICATE
             if time < stream_time - grace:
                 return _LATE
-            if time > stream_time:
-                record.stream_time = time
-        else:
+        # fold into the unit's own states (except for KPIs with a smaller grace that find the event late), checking
+        # the state range before anything changes: stream time and dedupe memory move last
+        touched: tuple[BucketKey, ...] = ()
+        if len(matched) == 1:  # the usual case, inline: its one state is checked as it is folded
+            feed, value = matched[0]
+            lateness = feed.lateness
+            if lateness < grace and stream_time is not None and time < stream_time - lateness:
+                self.stats.late_skipped[feed.kpi] += 1
+            else:
+                key = (feed.kpi, feed.bucket(time))
+                aggregates = record.aggregates
+                aggregate = aggregates.get(key)
+                if aggregate is None:  # a new state: one bounded value always fits
+                    aggregate = aggregates[key] = feed.new()
+                    feed.add(aggregate, value)
+                elif feed.add_within is None:
+                    feed.add(aggregate, value)
+                elif not feed.add_within(aggregate, value):
+                    return Result(Outcome.INVALID, error=_sum_error(event, feed, key[1]))
+                touched = (key,)
+        elif matched:
+            folded = self._fold_several(record, matched, time, stream_time, grace)
+            if type(folded) is _Feed:
+                return Result(Outcome.INVALID, error=_sum_error(event, folded, folded.bucket(time)))
+            touched = folded  # type: ignore[assignment]
+        if stream_time is None or time > stream_time:
             record.stream_time = time
         seen.remember(digest, time, self._slice_span)
         if not matched:
             return _ACCEPTED_UNUSED
-        # accepted: fold into the unit's own states, except for KPIs with a smaller grace that find it late
+        return Result(Outcome.ACCEPTED, touched)
+
+    def _fold_several(
+        self, record: UnitState, matched: list[tuple[_Feed, Any]], time: float, stream_time: float | None, grace: int
+    ) -> tuple[BucketKey, ...] | _Feed:
+        """``process``'s fold for an event feeding several KPIs: every sum is checked first, then all are folded.
+
+        Returns the touched keys, or the feed whose sum would leave the state range (then nothing has changed)."""
         aggregates = record.aggregates
-        touched: list[BucketKey] = []
+        keys: list[BucketKey | None] = []
         for feed, value in matched:
             lateness = feed.lateness
             if lateness < grace and stream_time is not None and time < stream_time - lateness:
-                self.stats.late_skipped[feed.kpi] += 1
+                keys.append(None)
                 continue
             key = (feed.kpi, feed.bucket(time))
-            aggregate = aggregates.get(key)
+            keys.append(key)
+            sum_of = feed.sum_of
+            if sum_of is not None:
+                aggregate = aggregates.get(key)
+                # each feed adds to a component of its own (one source per KPI; a ratio's sides are two components);
+                # with both halves small (the usual case) the sum fits without computing it
+                if aggregate is not None:
+                    total = sum_of(aggregate)
+                    if not (_HALF_LOW < total < _HALF_HIGH and _HALF_VALUE_LOW < value < _HALF_VALUE_HIGH) and not (
+                        _STATE_LOW < total + round(value * SCALE) < STATE_LIMIT
+                    ):
+                        return feed
+        touched: list[BucketKey] = []
+        for (feed, value), maybe_key in zip(matched, keys, strict=True):
+            if maybe_key is None:
+                self.stats.late_skipped[feed.kpi] += 1
+                continue
+            aggregate = aggregates.get(maybe_key)
             if aggregate is None:
-                aggregate = aggregates[key] = feed.new()
+                aggregate = aggregates[maybe_key] = feed.new()
             feed.add(aggregate, value)
-            if key not in touched:
-                touched.append(key)
-        return Result(Outcome.ACCEPTED, tuple(touched))
+            if maybe_key not in touched:
+                touched.append(maybe_key)
+        return tuple(touched)
 
     # ------------------------------------------------------------------------------------------ expiry
 
@@ -537,13 +635,59 @@ def _number_error(event: Event, name: str, value: object) -> InvalidEvent:
     """The ``missing_field`` / ``not_a_number`` error for a value the fast check did not accept."""
     if type(value) is int:
         return InvalidEvent(
-            Reason.NOT_A_NUMBER, f"fields.{name}: {value!r} is too large; send a number below 2**63", event.id
+            Reason.NOT_A_NUMBER, f"fields.{name}: {show(value)} is too large; send a number below 2**63", event.id
         )
     try:
         number_field(event, name)  # raises with the precise reason and message
     except InvalidEvent as error:
         return error
-    return InvalidEvent(Reason.NOT_A_NUMBER, f"fields.{name}: {value!r} is not a finite number", event.id)
+    return InvalidEvent(Reason.NOT_A_NUMBER, f"fields.{name}: {show(value)} is not a finite number", event.id)
+
+
+def _range_error(event: Event, name: str, value: float) -> InvalidEvent:
+    return InvalidEvent(
+        Reason.OUT_OF_RANGE,
+        f"fields.{name}: {show(value)} is beyond what a state holds exactly (magnitude below {VALUE_LIMIT:.0e});"
+        " check the unit of the value",
+        event.id,
+    )
+
+
+def _sum_error(event: Event, feed: _Feed, bucket: int) -> InvalidEvent:
+    name = feed.field or ""  # a feed that sums a value always reads a field
+    return InvalidEvent(
+        Reason.OUT_OF_RANGE,
+        f"fields.{name}: adding {show(event.fields.get(name))} would take the {feed.kpi} sum of unit "
+        f"{show(event.unit)} for the bucket starting {_when(bucket)} beyond {VALUE_LIMIT:.0e} in magnitude, more "
+        "than a state holds exactly; check the values sent to this unit",
+        event.id,
+    )
+
+
+def _future_error(event: Event, received_at: float, max_ahead: int) -> InvalidEvent:
+    ahead = event.time - received_at
+    return InvalidEvent(
+        Reason.TIME_IN_FUTURE,
+        f"time: {_when(event.time)} is {_span(ahead)} after the event was received "
+        f"({_when(received_at)}), more than max_ahead ({format_duration(max_ahead) if max_ahead else '0s'}); check "
+        "the time field and the producer's clock",
+        event.id,
+    )
+
+
+def _span(seconds: float) -> str:
+    for size, unit in ((86400, "days"), (3600, "hours"), (60, "minutes")):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:,.3g} seconds"
+
+
+def _when(epoch: float) -> str:
+    """RFC 3339 when datetime can show it, else epoch seconds (a Kafka timestamp can be anything)."""
+    try:
+        return format_time(epoch)
+    except (ValueError, OverflowError, OSError):
+        return f"{epoch!r} (epoch seconds)"
 
 
 def _nps_error(event: Event, name: str) -> InvalidEvent:

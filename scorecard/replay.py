@@ -10,15 +10,25 @@ buckets rather than the length of the file.
 Blank lines (and a final newline) are skipped and not counted; any other line is an event, counted under one
 outcome. Line numbers are 1-based physical lines, blank ones included, so they match an editor.
 
+Received time: the stream judges ``time_in_future`` against each Kafka record's timestamp; a file has no such time,
+so the replay takes one, ``received_at``, for every line (``scorecard replay --received-at``, by default the wall
+clock of the run). Without it (None) the check is skipped.
+
+Memory stays bounded whatever the input: the invalid lines kept in ``ReplayResult.invalid`` are the first
+``max_invalid`` (the counts stay exact, and ``on_invalid`` hears of every one, e.g. to write them to a file as they
+come), and their details are bounded (``scorecard.events``). ``scorecard.lines.read_lines`` bounds each line.
+
 Public API
 ----------
-- ``replay(scorecard, lines, at=None, *, progress=None) -> ReplayResult``.
-- ``ReplayResult``: ``states`` (unit -> ``UnitState``), ``counts`` (outcome -> n), ``invalid`` (``InvalidLine``
-  list), ``newest`` (newest accepted event time), ``at`` (the requested time, else ``newest``), ``stats``
-  (engine counters such as ``late_skipped``), ``own_states()``, ``evaluate(at=None) -> dict``.
+- ``replay(scorecard, lines, at=None, *, received_at=None, progress=None, max_invalid=MAX_INVALID, on_invalid=None)
+  -> ReplayResult``.
+- ``ReplayResult``: ``states`` (unit -> ``UnitState``), ``counts`` (outcome -> n), ``invalid`` (the first
+  ``InvalidLine``s), ``invalid_cut`` (True when more were invalid than kept), ``newest`` (newest accepted event time),
+  ``at`` (the requested time, else ``newest``), ``stats`` (engine counters such as ``late_skipped``),
+  ``own_states()``, ``evaluate(at=None) -> dict``.
 - ``InvalidLine(line, event_id, reason, detail)`` with ``to_json()`` (``{"line", "id", "reason", "detail"}``) and
   ``format()`` (``line 12: not_a_number: fields.amount: ...``).
-- ``invalid_lines_jsonl(invalid) -> bytes``: the ``--errors`` file content.
+- ``invalid_line_json(item) -> bytes``: one line of the ``--errors`` file; ``invalid_lines_jsonl(items)`` several.
 """
 
 from __future__ import annotations
@@ -35,12 +45,14 @@ from scorecard.engine import OUTCOMES, BucketKey, Engine, EngineStats, Outcome, 
 from scorecard.evaluation import evaluate
 from scorecard.hierarchy import OrgTree
 
-__all__ = ["InvalidLine", "ReplayResult", "invalid_lines_jsonl", "replay"]
+__all__ = ["MAX_INVALID", "InvalidLine", "ReplayResult", "invalid_line_json", "invalid_lines_jsonl", "replay"]
 
 # How often (in lines) the progress callback hears from the replay: rare enough to cost nothing per event.
 PROGRESS_EVERY = 10_000
 # How often (in lines) ids beyond the dedupe horizon are forgotten: a scan of every remembered id, so not too often.
 FORGET_EVERY = 100_000
+# Invalid lines kept in the result (each at most about 1.3 KB: line number, bounded id and detail).
+MAX_INVALID = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,11 @@ class ReplayResult:
     requested_at: float | None = None
 
     @property
+    def invalid_cut(self) -> bool:
+        """True when more lines were invalid than ``invalid`` keeps."""
+        return self.counts.get("invalid", 0) > len(self.invalid)
+
+    @property
     def newest(self) -> float | None:
         """Newest accepted event time: every unit's stream time is the newest of its own accepted events."""
         times = [s.stream_time for s in self.states.values() if s.stream_time is not None]
@@ -98,12 +115,17 @@ def replay(
     lines: Iterable[bytes | str],
     at: float | None = None,
     *,
+    received_at: float | None = None,
     progress: Callable[[int], None] | None = None,
+    max_invalid: int = MAX_INVALID,
+    on_invalid: Callable[[InvalidLine], None] | None = None,
 ) -> ReplayResult:
     """Process every line in order through one ``Engine``; ``progress(lines_done)`` is called now and then.
 
     ``at`` does not filter anything (every event is processed, as the stream would); it is only remembered as the
-    default evaluation time of the result.
+    default evaluation time of the result. ``received_at`` is the time every line counts as received (epoch
+    seconds; None: no ``time_in_future`` check). The first ``max_invalid`` invalid lines are kept in the result;
+    ``on_invalid`` is called with every one, in file order.
     """
     engine = Engine(scorecard)
     states = {unit: UnitState() for unit in engine.tree.units}
@@ -116,13 +138,17 @@ def replay(
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
-        result = process(state_of, raw)
+        result = process(state_of, raw, received_at)
         outcome = result.outcome
         counts[outcome] += 1
         if outcome is invalid_outcome:
             error = result.error
             assert error is not None
-            invalid.append(InvalidLine(number, error.event_id, error.reason.value, error.detail))
+            item = InvalidLine(number, error.event_id, error.reason.value, error.detail)
+            if len(invalid) < max_invalid:
+                invalid.append(item)
+            if on_invalid is not None:
+                on_invalid(item)
         if number % PROGRESS_EVERY == 0:
             if progress is not None:
                 progress(number)
@@ -143,5 +169,10 @@ def replay(
 
 
 def invalid_lines_jsonl(invalid: Iterable[InvalidLine]) -> bytes:
-    """All invalid events as JSON Lines (line, id, reason, detail): the ``--errors`` file."""
-    return b"".join(orjson.dumps(item.to_json(), option=orjson.OPT_APPEND_NEWLINE) for item in invalid)
+    """Invalid events as JSON Lines (line, id, reason, detail): the ``--errors`` file's format."""
+    return b"".join(invalid_line_json(item) for item in invalid)
+
+
+def invalid_line_json(item: InvalidLine) -> bytes:
+    """One line of the ``--errors`` file, newline included."""
+    return orjson.dumps(item.to_json(), option=orjson.OPT_APPEND_NEWLINE)

@@ -48,6 +48,13 @@ log = logging.getLogger("scorecard.worker")
 
 SOURCE_PARTITION_HEADER = "scorecard-source-partition"
 SOURCE_OFFSET_HEADER = "scorecard-source-offset"
+SOURCE_TIMESTAMP_HEADER = "scorecard-source-timestamp"
+"""The input record's Kafka timestamp (milliseconds), carried to the by-unit topic: the event's received time."""
+
+DETAIL_HEADER_BYTES = 1024
+"""Most bytes of the ``scorecard-detail`` header (details are bounded already; the header is bounded by itself)."""
+EVENT_ID_HEADER_BYTES = 256
+"""Most bytes of the ``scorecard-event-id`` header: an event id is the producer's, of any length."""
 
 
 def retention_ms(engine: Engine, margin_s: int = 86400) -> dict[str, int]:
@@ -211,8 +218,8 @@ class Pipeline:
             item = letter.item
             headers = {
                 "scorecard-reason": letter.reason.encode(),
-                "scorecard-detail": letter.detail.encode(),
-                "scorecard-event-id": (letter.event_id or "").encode(),
+                "scorecard-detail": _bounded(letter.detail, DETAIL_HEADER_BYTES),
+                "scorecard-event-id": _bounded(letter.event_id or "", EVENT_ID_HEADER_BYTES),
                 "scorecard-source-topic": self.names.events.encode(),
                 SOURCE_PARTITION_HEADER: str(item.partition).encode(),
                 SOURCE_OFFSET_HEADER: str(item.offset).encode(),
@@ -236,6 +243,25 @@ def _header(headers: Any, name: str) -> str:
         if _text(key) == name:
             return _text(value)
     raise KeyError(name)
+
+
+def _bounded(text: str, limit: int) -> bytes:
+    """``text`` as UTF-8, cut to at most ``limit`` bytes on a character boundary."""
+    data = text.encode("utf-8", "replace")
+    return data if len(data) <= limit else data[:limit].decode("utf-8", "ignore").encode()
+
+
+def received_at(timestamp: float | None) -> float | None:
+    """A record's Kafka timestamp as the event's received time; None when it has none (Kafka's -1, or 0)."""
+    return timestamp if timestamp is not None and timestamp > 0 else None
+
+
+def _source_timestamp(headers: Any) -> float | None:
+    """The received time a forwarded message carries; None when it has none (forwarded by an older worker)."""
+    try:
+        return received_at(int(_header(headers, SOURCE_TIMESTAMP_HEADER)) / 1000.0)
+    except (KeyError, ValueError):
+        return None
 
 
 STREAM_BUFFER = 32768
@@ -318,18 +344,24 @@ def create_app(
     async def route(stream: Any) -> None:
         async for batch in stream.take_events(batch_size, within=batch_within):
             local: list[Item] = []
-            for event in batch:
-                message = event.message
-                key, decoded = decode_and_route(pipeline.engine, message.value)
-                item = Item(key, message.value, message.partition, message.offset, decoded)
-                if partition_for(key, partitions) == message.partition:
-                    local.append(item)
-                else:
-                    headers = {
-                        SOURCE_PARTITION_HEADER: str(message.partition).encode(),
-                        SOURCE_OFFSET_HEADER: str(message.offset).encode(),
-                    }
-                    await by_unit.send(key=key.encode(), value=message.value, headers=headers)
+            try:
+                for event in batch:
+                    message = event.message
+                    key, decoded = decode_and_route(pipeline.engine, message.value)
+                    received = received_at(message.timestamp)
+                    item = Item(key, message.value, message.partition, message.offset, decoded, received)
+                    if partition_for(key, partitions) == message.partition:
+                        local.append(item)
+                    else:
+                        headers = {
+                            SOURCE_PARTITION_HEADER: str(message.partition).encode(),
+                            SOURCE_OFFSET_HEADER: str(message.offset).encode(),
+                        }
+                        if received is not None:
+                            headers[SOURCE_TIMESTAMP_HEADER] = str(round(received * 1000)).encode()
+                        await by_unit.send(key=key.encode(), value=message.value, headers=headers)
+            except Exception:
+                _fail_stop("routing a batch failed")
             await pipeline.handle(local)
 
     @app.agent(by_unit)
@@ -341,6 +373,7 @@ def create_app(
                     e.message.value,
                     int(_header(e.message.headers, SOURCE_PARTITION_HEADER)),
                     int(_header(e.message.headers, SOURCE_OFFSET_HEADER)),
+                    received_at=_source_timestamp(e.message.headers),
                 )
                 for e in batch
             ]

@@ -68,7 +68,9 @@ class Item:
     """One input message, identified by its input partition and offset wherever it is processed.
 
     ``event`` is the decoded event when the router already decoded it (so the hot path decodes once); None means
-    "decode ``raw`` here" (messages that came through the by-unit topic, and invalid ones).
+    "decode ``raw`` here" (messages that came through the by-unit topic, and invalid ones). ``received_at`` is the
+    input record's Kafka timestamp (epoch seconds), against which the engine judges ``time_in_future``; None when
+    the record has none.
     """
 
     key: str
@@ -76,6 +78,7 @@ class Item:
     partition: int
     offset: int
     event: Event | None = None
+    received_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +267,7 @@ class BatchProcessor:
                 event = None
                 engine_result = Result(Outcome.INVALID, error=decode_error)
         if event is not None:
-            engine_result = self.engine.process(record.state, event)
+            engine_result = self.engine.process(record.state, event, item.received_at)
             if engine_result.outcome is Outcome.ACCEPTED:
                 result.accepted_times.append(event.time)
         outcome = engine_result.outcome

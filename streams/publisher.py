@@ -3,7 +3,12 @@
 Each non-blank line is sent as it is (the worker validates, so a malformed line reaches the dead-letter topic like it
 would from any upstream), keyed by its ``unit`` field so that a unit's events keep their file order in one partition:
 that is what makes the stream equal the file-order replay (docs/semantics.md, "Order"). Lines without a readable
-unit are sent without a key. ``keyed=False`` sends every line without a key, the way a careless upstream would.
+unit (not JSON, nested too deep for the decoder, anything) are sent without a key; reading the key never fails.
+``keyed=False`` sends every line without a key, the way a careless upstream would. A line larger than the input
+topic's messages may be (``MAX_MESSAGE_BYTES``, ``topics.EVENT_MESSAGE_BYTES``) cannot be sent at all: it is
+counted and reported (``PublishStats.too_large``) and the others are still sent; so is one the broker refuses as too
+large (a topic created elsewhere with a lower limit). The CLI reads files with
+``scorecard.lines.read_lines(handle, MAX_MESSAGE_BYTES)``, so such a line is never held whole in memory.
 
 The producer is idempotent (no duplicates from its own retries) and waits for every acknowledgement before
 returning, so "published N" means N messages are in Kafka.
@@ -18,12 +23,16 @@ from dataclasses import dataclass
 
 import msgspec
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from scorecard.config import Settings
-from streams.topics import PRODUCER_REQUEST_BYTES, TopicNames, ensure_topics
+from streams.topics import EVENT_MESSAGE_BYTES, PRODUCER_REQUEST_BYTES, TopicNames, ensure_topics
 
 # Acknowledgements are awaited in chunks: enough in flight to fill Kafka batches, bounded memory for huge files.
 _IN_FLIGHT = 5000
+MAX_MESSAGE_BYTES = EVENT_MESSAGE_BYTES
+"""The largest message the input topic takes (its ``max.message.bytes``): no longer line can be published."""
 
 
 class _UnitOnly(msgspec.Struct):
@@ -36,12 +45,16 @@ _decode_unit = msgspec.json.Decoder(_UnitOnly).decode
 
 
 def unit_key(line: bytes) -> bytes | None:
-    """The Kafka key of an event line: its unit id, or None when the line has no readable string unit."""
+    """The Kafka key of an event line: its unit id, or None when the line has no readable string unit.
+
+    Never raises: whatever stops the decoder (bad JSON, nesting deep enough to exhaust its recursion, a unit that
+    is not valid text) only means the line goes without a key; judging it is the worker's business.
+    """
     try:
         unit = _decode_unit(line).unit
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        return unit.encode() if isinstance(unit, str) and unit else None
+    except Exception:
         return None
-    return unit.encode() if isinstance(unit, str) and unit else None
 
 
 @dataclass
@@ -52,6 +65,8 @@ class PublishStats:
     sent: int = 0
     keyed: int = 0
     skipped_blank: int = 0
+    too_large: int = 0
+    """Lines Kafka refused as larger than a message may be: not sent."""
     seconds: float = 0.0
 
     @property
@@ -61,9 +76,14 @@ class PublishStats:
     def summary(self) -> str:
         unkeyed = self.sent - self.keyed
         blank = f", {self.skipped_blank} blank lines skipped" if self.skipped_blank else ""
+        large = (
+            f"; {self.too_large} lines NOT sent: over the input topic's {MAX_MESSAGE_BYTES:,}-byte message limit"
+            if self.too_large
+            else ""
+        )
         return (
             f"published {self.sent} events to {self.topic} ({self.keyed} keyed by unit, {unkeyed} without key{blank})"
-            f" in {self.seconds:.1f}s ({self.rate:,.0f} events/s)"
+            f" in {self.seconds:.1f}s ({self.rate:,.0f} events/s){large}"
         )
 
 
@@ -96,30 +116,46 @@ async def publish_lines(
     await producer.start()
     started = time.monotonic()
     try:
-        pending: list[asyncio.Future[object]] = []
+        pending: list[tuple[asyncio.Future[object], bool]] = []  # (acknowledgement, keyed)
         async for line in _each(lines):
             line = line.rstrip(b"\r\n")
             if not line.strip():
                 stats.skipped_blank += 1
                 continue
             key = unit_key(line) if keyed else None
-            pending.append(await producer.send(names.events, value=line, key=key))
+            if DefaultRecordBatchBuilder.estimate_size_in_bytes(key, line, []) > MAX_MESSAGE_BYTES:
+                stats.too_large += 1  # the topic would refuse it: not sent, and nothing else is affected
+                continue
+            pending.append((await producer.send(names.events, value=line, key=key), key is not None))
             stats.sent += 1
             stats.keyed += key is not None
             if rate is not None:
                 await _pace(started, stats.sent, rate)
             if len(pending) >= _IN_FLIGHT:
-                await asyncio.gather(*pending)
+                await _acknowledged(pending, stats)
                 pending.clear()
                 if progress is not None:
                     progress(stats.sent)
-        await asyncio.gather(*pending)
+        await _acknowledged(pending, stats)
         if progress is not None:
             progress(stats.sent)
     finally:
         await producer.stop()
     stats.seconds = time.monotonic() - started
     return stats
+
+
+async def _acknowledged(pending: list[tuple[asyncio.Future[object], bool]], stats: PublishStats) -> None:
+    """Wait for every send. A message the broker refused as too large (a topic whose ``max.message.bytes`` is below
+    the producer's limit) is counted as not sent; any other failure raises as before."""
+    outcomes = await asyncio.gather(*(future for future, _ in pending), return_exceptions=True)
+    for outcome, (_, keyed) in zip(outcomes, pending, strict=True):
+        if isinstance(outcome, MessageSizeTooLargeError):
+            stats.sent -= 1
+            stats.keyed -= keyed
+            stats.too_large += 1
+        elif isinstance(outcome, BaseException):
+            raise outcome
 
 
 async def _pace(started: float, sent: int, rate: float) -> None:

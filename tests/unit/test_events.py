@@ -158,6 +158,11 @@ def test_reason_codes_are_stable() -> None:
         "missing_field",
         "not_a_number",
         "nps_out_of_range",
+        "too_large",
+        "too_deep",
+        "undecodable",
+        "time_in_future",
+        "out_of_range",
     )
 
 
