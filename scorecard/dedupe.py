@@ -11,7 +11,11 @@ the rate, a batch writes the slice being filled and never more than a few others
 An entry is the id's 16-byte BLAKE2b digest and its event time (a float64): ids of any length cost the same, and a
 record is plain bytes, no JSON. Dedupe stays exact in the sense docs/semantics.md gives: two different ids of one
 unit are confused only if their 128-bit digests collide, about n^2 / 2^129 for n ids within a horizon (below 1e-26
-for two million), and the replay uses the very same digests, so stream and replay agree even then.
+for two million); BLAKE2b, not a faster non-cryptographic hash, so that no producer can make such a pair on purpose.
+
+The replay never stores its memory, so it keeps the ids themselves (``ReplayIds``: no hashing, no packing, the ids
+beyond the horizon dropped one by one). Both memories answer every lookup alike (short of a digest collision), and
+when either forgets an id never changes an outcome, so the stream still decides exactly as the replay.
 
 Slices are numbered in the order they are filled, and a new one is started when the current one is full or spans
 more than ``span`` seconds of event time (the engine gives a quarter of the dedupe horizon), so that a quiet unit's
@@ -30,12 +34,12 @@ import hashlib
 import math
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final, Protocol
 
-__all__ = ["ENTRY_BYTES", "SLICE_BYTES", "SLICE_IDS", "IdMemory", "id_digest"]
+__all__ = ["ENTRY_BYTES", "SLICE_BYTES", "SLICE_IDS", "DedupeMemory", "IdMemory", "ReplayIds", "id_digest"]
 
 _ENTRY: Final = struct.Struct("<16sd")
+_pack: Final = _ENTRY.pack
 ENTRY_BYTES: Final = _ENTRY.size
 """One entry: a 16-byte digest and a float64 event time."""
 
@@ -50,14 +54,36 @@ def id_digest(event_id: str) -> bytes:
     return hashlib.blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-@dataclass(slots=True)
-class _Slice:
-    """One slice: its packed entries, and the oldest and newest event times among them (what starting a new slice
-    and forgetting compare)."""
+class DedupeMemory(Protocol):
+    """What the engine needs of a unit's dedupe memory: ``IdMemory`` in the stream, ``ReplayIds`` in the replay."""
 
-    data: bytearray = field(default_factory=bytearray)
-    oldest: float = math.inf
-    newest: float = -math.inf
+    index: dict[Any, float]
+    """Key -> newest accepted event time."""
+
+    def key_of(self, event_id: str) -> Any:
+        """The key an event id is remembered by."""
+        ...
+
+    def remember(self, key: Any, time: float, span: float = ...) -> None: ...
+
+    def forget_before(self, oldest: float) -> list[int]: ...
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, event_id: object) -> bool: ...
+
+
+class _Slice:
+    """One slice: its packed entries, how many, and the oldest and newest event times among them (what starting a
+    new slice and forgetting compare)."""
+
+    __slots__ = ("count", "data", "newest", "oldest")
+
+    def __init__(self, data: bytearray | None = None) -> None:
+        self.data = bytearray() if data is None else data
+        self.count = len(self.data) // ENTRY_BYTES
+        self.oldest = math.inf
+        self.newest = -math.inf
 
     def add_time(self, time: float) -> None:
         if time > self.newest:
@@ -66,7 +92,7 @@ class _Slice:
             self.oldest = time
 
     def __len__(self) -> int:
-        return len(self.data) // ENTRY_BYTES
+        return self.count
 
     def entries(self) -> Iterator[tuple[bytes, float]]:
         return _ENTRY.iter_unpack(self.data)
@@ -79,25 +105,30 @@ class IdMemory:
     for persistence. ``dirty`` lists the slices changed since ``clean()``: what a stream batch must write.
     """
 
-    __slots__ = ("_index", "_slices", "dirty", "first")
+    __slots__ = ("_current", "_slices", "dirty", "first", "index")
+
+    key_of = staticmethod(id_digest)
+    """The key an id is remembered by: its digest."""
 
     def __init__(self) -> None:
-        self._index: dict[bytes, float] = {}
+        self.index: dict[bytes, float] = {}
+        """Key -> newest accepted event time: the engine's lookups read it directly (the hot path)."""
         self._slices: dict[int, _Slice] = {}
+        self._current: _Slice | None = None  # the slice being filled (the last one)
         self.first = 0
         self.dirty: set[int] = set()
 
     # ------------------------------------------------------------------------------------------------ lookups
     def first_seen(self, digest: bytes) -> float | None:
         """The event time this unit accepted ``digest`` at (the newest acceptance), or None."""
-        return self._index.get(digest)
+        return self.index.get(digest)
 
     def __contains__(self, event_id: object) -> bool:
-        return isinstance(event_id, str) and id_digest(event_id) in self._index
+        return isinstance(event_id, str) and id_digest(event_id) in self.index
 
     def __len__(self) -> int:
         """Ids remembered (each counted once, whatever the number of its entries)."""
-        return len(self._index)
+        return len(self.index)
 
     @property
     def entries(self) -> int:
@@ -119,15 +150,17 @@ class IdMemory:
     def remember(self, digest: bytes, time: float, span: float = math.inf) -> None:
         """Record that the unit accepted ``digest`` at event ``time``: appended to the slice being filled, or to a new
         one when that one is full or would span more than ``span`` seconds of event time."""
-        self._index[digest] = time
-        last = self.last
-        current = self._slices.get(last)
-        if current is None or len(current) >= SLICE_IDS or time - current.oldest > span:
-            last += 1
-            current = self._slices[last] = _Slice()
-        current.data += _ENTRY.pack(digest, time)
-        current.add_time(time)
-        self.dirty.add(last)
+        self.index[digest] = time
+        current = self._current
+        if current is None or current.count >= SLICE_IDS or time - current.oldest > span:
+            current = self._current = self._slices[self.first + len(self._slices)] = _Slice()
+        self.dirty.add(self.first + len(self._slices) - 1)
+        current.data += _pack(digest, time)
+        current.count += 1
+        if time > current.newest:
+            current.newest = time
+        if time < current.oldest:
+            current.oldest = time
 
     def forget_before(self, oldest: float) -> list[int]:
         """Drop front slices whose every entry is older than ``oldest``; return their numbers.
@@ -139,8 +172,8 @@ class IdMemory:
         while len(self._slices) > 1 and self._slices[self.first].newest < oldest:
             gone = self._slices.pop(self.first)
             for digest, time in gone.entries():
-                if self._index.get(digest) == time:
-                    del self._index[digest]
+                if self.index.get(digest) == time:
+                    del self.index[digest]
             self.dirty.discard(self.first)
             dropped.append(self.first)
             self.first += 1
@@ -172,9 +205,9 @@ class IdMemory:
             wanted = last_len * ENTRY_BYTES if number == last else size
             if raw is None or size < wanted or wanted == 0 or wanted % ENTRY_BYTES:
                 raise ValueError(f"id slice {number} holds {size} bytes, expected {wanted or 'some'} (entries of 24)")
-            piece = memory._slices[number] = _Slice(bytearray(raw[:wanted]))
+            piece = memory._slices[number] = memory._current = _Slice(bytearray(raw[:wanted]))
             for digest, time in piece.entries():
-                memory._index[digest] = time
+                memory.index[digest] = time
                 piece.add_time(time)
         return memory
 
@@ -188,3 +221,41 @@ class IdMemory:
 
     def __repr__(self) -> str:
         return f"IdMemory(ids={len(self)}, slices={self.first}..{self.last})"
+
+
+class ReplayIds:
+    """The replay's dedupe memory: the ids themselves (no digest, no slices), since it is never stored.
+
+    The same interface as ``IdMemory`` where the engine uses it (``key_of``, ``index``, ``remember``,
+    ``forget_before``), so ``Engine.process`` treats both alike.
+    """
+
+    __slots__ = ("index",)
+
+    @staticmethod
+    def key_of(event_id: str) -> str:
+        """The key an id is remembered by: the id itself."""
+        return event_id
+
+    def __init__(self) -> None:
+        self.index: dict[str, float] = {}
+
+    def first_seen(self, key: str) -> float | None:
+        return self.index.get(key)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self.index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def remember(self, key: str, time: float, span: float = math.inf) -> None:
+        """Record an acceptance (``span`` is the sliced memory's business, ignored here)."""
+        self.index[key] = time
+
+    def forget_before(self, oldest: float) -> list[int]:
+        """Drop every id whose newest acceptance is older than ``oldest``; no slices, so none to report."""
+        index = self.index
+        for key in [key for key, time in index.items() if time < oldest]:
+            del index[key]
+        return []

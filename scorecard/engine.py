@@ -73,7 +73,7 @@ from scorecard.aggregates import (
     SumCount,
     make_aggregation,
 )
-from scorecard.dedupe import IdMemory, id_digest
+from scorecard.dedupe import DedupeMemory, IdMemory, id_digest
 from scorecard.definition import Kpi, Scorecard
 from scorecard.events import (
     Event,
@@ -173,7 +173,7 @@ class UnitState:
     """
 
     stream_time: float | None = None
-    seen: IdMemory = field(default_factory=IdMemory)
+    seen: DedupeMemory = field(default_factory=IdMemory)
     aggregates: dict[BucketKey, State] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -187,6 +187,8 @@ class UnitState:
             [kpi, bucket, _STATE_TAGS[type(state)], state.to_list()] for (kpi, bucket), state in self.aggregates.items()
         ]
         rows.sort(key=lambda row: (row[0], row[1]))
+        if not isinstance(self.seen, IdMemory):
+            raise TypeError("a replay's state is never stored: its ids are not kept in slices")
         return {"t": self.stream_time, "ids": list(self.seen.bounds), "agg": rows}
 
     @classmethod
@@ -505,10 +507,10 @@ class Engine:
         time = event.time
         stream_time = record.stream_time
         seen = record.seen
-        digest = id_digest(event.id)
+        id_key = seen.key_of(event.id)
         grace = plan.grace
         if stream_time is not None:
-            first = seen.first_seen(digest)
+            first = seen.index.get(id_key)
             if first is not None and first >= stream_time - self.dedupe:
                 return _DUPLICATE
             if time < stream_time - grace:
@@ -540,7 +542,7 @@ class Engine:
             touched = folded  # type: ignore[assignment]
         if stream_time is None or time > stream_time:
             record.stream_time = time
-        seen.remember(digest, time, self._slice_span)
+        seen.remember(id_key, time, self._slice_span)
         if not matched:
             return _ACCEPTED_UNUSED
         return Result(Outcome.ACCEPTED, touched)

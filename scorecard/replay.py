@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 from scorecard.aggregates import State
+from scorecard.dedupe import ReplayIds
 from scorecard.definition import Scorecard
 from scorecard.engine import OUTCOMES, BucketKey, Engine, EngineStats, Outcome, UnitState
 from scorecard.evaluation import evaluate
@@ -128,7 +129,7 @@ def replay(
     ``on_invalid`` is called with every one, in file order.
     """
     engine = Engine(scorecard)
-    states = {unit: UnitState() for unit in engine.tree.units}
+    states = {unit: UnitState(seen=ReplayIds()) for unit in engine.tree.units}  # never stored: plain ids
     counts = dict.fromkeys(OUTCOMES, 0)
     invalid: list[InvalidLine] = []
     process = engine.process_raw

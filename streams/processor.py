@@ -222,7 +222,7 @@ class BatchProcessor:
             record = records.get(item.key)
             if record is None:
                 record = records[item.key] = self.load(item.key)
-                stored[item.key] = record.state.seen.bounds
+                stored[item.key] = ids_of(record).bounds
             if item.offset <= record.applied.get(item.partition, -1):
                 result.replayed += 1
                 continue
@@ -235,8 +235,9 @@ class BatchProcessor:
             self.engine.expire(record.state)
             # Slices in the table (as loaded) that expiry dropped; one made and dropped in this batch was never written.
             first, last, _ = stored[key]
-            if record.state.seen.first > first and last >= first:
-                result.forgotten[key] = range(first, min(record.state.seen.first, last + 1))
+            now_first = ids_of(record).first
+            if now_first > first and last >= first:
+                result.forgotten[key] = range(first, min(now_first, last + 1))
             result.counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
             result.updates.extend(self.own_updates(key, record, touched.get(key, ())))
         result.records = records
@@ -249,7 +250,7 @@ class BatchProcessor:
         the deletion of the slices it forgot (this order is what makes a crash harmless, see the module docstring).
         """
         for key, record in result.records.items():
-            seen = record.state.seen
+            seen = ids_of(record)
             for number in sorted(seen.dirty):
                 self.table[slice_key(key, number)] = seen.slice_bytes(number)
             seen.clean()
@@ -325,6 +326,13 @@ class BatchProcessor:
             updates.extend(self.own_updates(key, record, list(record.state.aggregates)))
             counts.append(CountsUpdate.for_unit(key, record.version, self.counts_payload(record)))
         return updates, counts
+
+
+def ids_of(record: Record) -> IdMemory:
+    """A stream record's id memory: always the sliced kind (the plain kind is the replay's)."""
+    seen = record.state.seen
+    assert isinstance(seen, IdMemory), "stream records keep their ids in slices"
+    return seen
 
 
 def _no_slice(number: int) -> bytes | None:
