@@ -42,10 +42,10 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
 from bench.common import machine, write_block
-from scorecard.aggregates import Aggregation
 from scorecard.config import env
-from scorecard.definition import Unit
-from scorecard.hierarchy import OrgTree
+from scorecard.core.aggregates import Aggregation
+from scorecard.core.definition import Unit
+from scorecard.core.hierarchy import OrgTree
 from scorecard.store import OwnUpdate, RedisStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,8 +35,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
 from bench.common import machine, write_block
 from scorecard.config import env
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.engine import Engine
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.engine import Engine
 from scorecard.exporter import ScorecardCollector, redis_client, render, start_server
 from scorecard.simulator import generate_events
 from scorecard.store import RedisStore

@@ -47,9 +47,9 @@ from rich.table import Table
 from rich.text import Text
 
 from scorecard.config import redact_url
-from scorecard.definition import Scorecard
-from scorecard.engine import OUTCOMES
-from scorecard.hierarchy import OrgTree
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import OUTCOMES
+from scorecard.core.hierarchy import OrgTree
 from scorecard.render import STATUS_STYLES, scorecard_table
 from scorecard.store import RedisStore, StoreError
 from scorecard.terminal import plain

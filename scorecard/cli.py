@@ -39,7 +39,7 @@ from rich.progress import (
 
 from scorecard import __version__
 from scorecard.config import ENV_DEFAULTS, Settings, redact_url
-from scorecard.definition import (
+from scorecard.core.definition import (
     AGGREGATIONS,
     CalendarWindow,
     DefinitionError,
@@ -48,13 +48,13 @@ from scorecard.definition import (
     lint_balance,
     load_scorecard,
 )
-from scorecard.evaluation import dumps
-from scorecard.hierarchy import OrgTree
-from scorecard.lines import read_lines
+from scorecard.core.evaluation import dumps
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.lines import read_lines
+from scorecard.core.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
+from scorecard.core.timeutil import TimeFormatError, check_event_time, format_duration, parse_time_text
 from scorecard.render import print_report
-from scorecard.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
 from scorecard.terminal import markup, printable
-from scorecard.timeutil import TimeFormatError, check_event_time, format_duration, parse_time_text
 
 # Invalid events listed on stderr; the rest are counted (and all of them go to --errors).
 _SHOWN_INVALID = 10
@@ -655,7 +655,7 @@ def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None)
 
 
 def _duration_param(text: str, option: str) -> int:
-    from scorecard.timeutil import parse_duration
+    from scorecard.core.timeutil import parse_duration
 
     try:
         return parse_duration(text)

@@ -56,8 +56,8 @@ from grafana_foundation_sdk.cog.variants import Dataquery
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
-from scorecard.definition import Kpi, Perspective, Scorecard
-from scorecard.scoring import SCORE_GOAL, SCORE_MAX, SCORE_RED_FLAG
+from scorecard.core.definition import Kpi, Perspective, Scorecard
+from scorecard.core.scoring import SCORE_GOAL, SCORE_MAX, SCORE_RED_FLAG
 
 DATASOURCE_UID = "scorecard-prometheus"
 OVERVIEW_UID = "scorecard-overview"

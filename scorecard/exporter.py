@@ -50,10 +50,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from scorecard.config import redact_url
-from scorecard.definition import Scorecard
-from scorecard.engine import compile_kpis
-from scorecard.evaluation import UnitResult, buckets_at, score_units
-from scorecard.hierarchy import OrgTree
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import compile_kpis
+from scorecard.core.evaluation import UnitResult, buckets_at, score_units
+from scorecard.core.hierarchy import OrgTree
 from scorecard.live import read_live
 from scorecard.store import Counts, RedisStore, StoreError
 from scorecard.webserver import TEXT, Limits, RequestHandler, WebServer

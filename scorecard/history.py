@@ -4,8 +4,8 @@ A trend point is one whole window of a KPI. The window before the one reported a
 ``span(T).start - 1`` (tumbling and calendar: the previous bucket or period; rolling: the ``size`` seconds that end
 where the current value starts), so stepping back that way gives the previous windows without overlap, for every
 window kind, with nothing but ``Window.span``. Nothing here scores: each point is read from a report built by
-``scorecard.evaluation`` (replay) or ``scorecard.live.live_report`` (Redis) at that time, so a point is exactly what
-the scorecard showed, or would have shown, at the end of that window.
+``scorecard.core.evaluation`` (replay) or ``scorecard.live.live_report`` (Redis) at that time, so a point is exactly
+what the scorecard showed, or would have shown, at the end of that window.
 
 History is what the source still holds. A past window none of whose buckets exist anywhere (before the first
 event of a replay; expired from Redis, which keeps the current and the previous window) would read as an empty
@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from scorecard.definition import Scorecard
-from scorecard.engine import BucketKey, CompiledKpi, compile_kpis
-from scorecard.hierarchy import OrgTree
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import BucketKey, CompiledKpi, compile_kpis
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import ReplayResult
 from scorecard.live import live_report
-from scorecard.replay import ReplayResult
 from scorecard.store import RedisStore
 
 __all__ = ["TrendPoint", "Trends", "collect_trends", "live_trends", "past_times", "replay_trends"]

@@ -2,7 +2,7 @@
 
 ``scorecard status`` and the exporter read here. Values, scores and statuses are computed at read time from the
 subtree states because they depend on the evaluation time (which window is current); the computation is
-``scorecard.evaluation.report``, the very function the replay prints, so the two can be compared with ``diff``.
+``scorecard.core.evaluation.report``, the very function the replay prints, so the two can be compared with ``diff``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from scorecard.aggregates import State
-from scorecard.definition import Scorecard
-from scorecard.engine import BucketKey, CompiledKpi, compile_kpis
-from scorecard.evaluation import buckets_at, report
-from scorecard.hierarchy import OrgTree
+from scorecard.core.aggregates import State
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import BucketKey, CompiledKpi, compile_kpis
+from scorecard.core.evaluation import buckets_at, report
+from scorecard.core.hierarchy import OrgTree
 from scorecard.store import Counts, RedisStore
 
 

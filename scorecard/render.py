@@ -1,7 +1,7 @@
 """The scorecard as a terminal table, drawn from the JSON report alone.
 
 ``scorecard replay`` and ``scorecard status`` print the same report, so the table is built from the report dict
-(``scorecard.evaluation.report``) plus the definition for names and the tree, never from engine state: whatever
+(``scorecard.core.evaluation.report``) plus the definition for names and the tree, never from engine state: whatever
 produced the JSON can show the table. Units are indented under their parents (pre-order, as in the definition),
 with the overall score and status and one column per perspective; scores have one decimal and a dash means no score.
 
@@ -30,10 +30,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scorecard.definition import Scorecard
-from scorecard.engine import OUTCOMES
-from scorecard.hierarchy import OrgTree
-from scorecard.scoring import status_from_score
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import OUTCOMES
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.scoring import status_from_score
 from scorecard.terminal import plain, printable
 
 __all__ = ["STATUS_STYLES", "events_line", "print_report", "render_text", "scorecard_table"]

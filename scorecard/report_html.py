@@ -13,7 +13,7 @@ Why it is built this way:
   carries it.
 - Status is shown by colour AND by word and symbol (``✔ green``, ``▲ amber``, ``✖ red``, ``– no data``): readable
   for colour-blind readers and on a black-and-white print.
-- Nothing is scored here. Values, scores and statuses are the report's (``scorecard.evaluation``); overall and
+- Nothing is scored here. Values, scores and statuses are the report's (``scorecard.core.evaluation``); overall and
   perspective statuses come from ``scoring.status_from_score``; trend points from ``scorecard.history``.
 - The view is built in plain dataclasses first (``build_view``), so the template only lays out prepared text and
   the logic can be tested without parsing HTML.
@@ -31,12 +31,12 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from scorecard import __version__
-from scorecard.definition import Kpi, Scorecard
-from scorecard.engine import OUTCOMES
-from scorecard.hierarchy import OrgTree
+from scorecard.core.definition import Kpi, Scorecard
+from scorecard.core.engine import OUTCOMES
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.scoring import HIGHER_IS_BETTER, LOWER_IS_BETTER, polarity, status_from_score
+from scorecard.core.timeutil import parse_time
 from scorecard.history import TrendPoint
-from scorecard.scoring import HIGHER_IS_BETTER, LOWER_IS_BETTER, polarity, status_from_score
-from scorecard.timeutil import parse_time
 
 __all__ = ["STATUS_WORDS", "ReportView", "Sparkline", "build_view", "format_number", "render_html"]
 

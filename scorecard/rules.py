@@ -41,9 +41,9 @@ from typing import Any
 
 import yaml
 
-from scorecard.definition import Kpi, Scorecard
-from scorecard.hierarchy import OrgTree
-from scorecard.timeutil import format_duration
+from scorecard.core.definition import Kpi, Scorecard
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.timeutil import format_duration
 
 __all__ = [
     "DEFAULT_RECEIVER",

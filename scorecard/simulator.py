@@ -47,11 +47,11 @@ from typing import Any, Final
 
 import orjson
 
-from scorecard.definition import Kpi, Scorecard, load_scorecard
-from scorecard.engine import Engine, compile_kpis
-from scorecard.hierarchy import OrgTree
-from scorecard.scoring import SCORE_RED_FLAG, score
-from scorecard.timeutil import format_time, parse_time
+from scorecard.core.definition import Kpi, Scorecard, load_scorecard
+from scorecard.core.engine import Engine, compile_kpis
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.scoring import SCORE_RED_FLAG, score
+from scorecard.core.timeutil import format_time, parse_time
 
 __all__ = ["SimulatedEvent", "Simulation", "Trend", "Trouble", "generate_events", "main"]
 

@@ -28,8 +28,8 @@ import msgspec
 import redis
 
 from scorecard.config import Settings
-from scorecard.definition import Scorecard
-from scorecard.engine import Engine, definition_hash
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import Engine, definition_hash
 from scorecard.store import RedisStore, StoreError
 from streams.metrics import PipelineMetrics
 from streams.offsets import ScorecardApp

@@ -28,7 +28,7 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
-from scorecard.engine import OUTCOMES
+from scorecard.core.engine import OUTCOMES
 from scorecard.webserver import Limits, RequestHandler, WebServer
 
 # Event-to-Redis lag: milliseconds for a live stream, up to days for a backfill.

@@ -16,7 +16,7 @@ Messages that name no known unit are kept in the record of the pseudo unit ``INV
 Why the ids are not in that record
 ----------------------------------
 A unit's dedupe memory grows with its event rate (every id accepted within the dedupe horizon), so it is kept in
-slices of bounded size (``scorecard.dedupe``), each a table record of its own under ``slice_key(unit, n)``, in the
+slices of bounded size (``scorecard.core.dedupe``), each a table record of its own under ``slice_key(unit, n)``, in the
 same changelog partition as the unit's record (``unit_of_key``). A batch writes the slices it filled, then the unit's
 record, then the deletions of the slices it forgot. Kafka keeps that order within the partition, so whatever prefix of
 a batch's writes survives a crash, the unit's record never counts an entry that was not written (the slices are
@@ -33,9 +33,9 @@ from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scorecard.dedupe import IdMemory
-from scorecard.engine import Engine, Outcome, Result, UnitState, state_fingerprints
-from scorecard.events import Event, InvalidEvent
+from scorecard.core.dedupe import IdMemory
+from scorecard.core.engine import Engine, Outcome, Result, UnitState, state_fingerprints
+from scorecard.core.events import Event, InvalidEvent
 from scorecard.store import CountsUpdate, OwnUpdate
 
 INVALID_KEY: Final = "__invalid__"

@@ -159,7 +159,7 @@ def file_sink(path: Path) -> Sink:
 
 def summary_lines(simulation: Simulation, stats: SimulationStats, *, rate: float, destination: str) -> list[str]:
     """The end-of-run report: totals, each phase, kinds, the trend and why the run ended."""
-    from scorecard.timeutil import format_duration, format_time
+    from scorecard.core.timeutil import format_duration, format_time
 
     kinds = stats.kinds()
     lines = [f"sent {stats.sent} events to {destination}"]

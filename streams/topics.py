@@ -65,7 +65,7 @@ HEADER_ROOM_BYTES = 64 * 1024
 
 RECORD_MESSAGE_BYTES = 8 * 1024 * 1024
 """Largest changelog record: a unit's record holds at most two windows of buckets per KPI (bounded by the
-definition's limits), its ids live in slices of ``scorecard.dedupe.SLICE_BYTES``."""
+definition's limits), its ids live in slices of ``scorecard.core.dedupe.SLICE_BYTES``."""
 
 PRODUCER_REQUEST_BYTES = RECORD_MESSAGE_BYTES + HEADER_ROOM_BYTES
 """``max_request_size`` of every producer of the pipeline: at least the largest message it may send."""

@@ -28,7 +28,7 @@ import mode.loop
 from faust import Worker
 
 from scorecard.config import Settings
-from scorecard.definition import load_scorecard
+from scorecard.core.definition import load_scorecard
 from streams.app import create_app
 from streams.metrics import PipelineMetrics
 from streams.topics import TopicNames, ensure_topics

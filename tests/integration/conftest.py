@@ -17,7 +17,7 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from scorecard.config import Settings
-from scorecard.timeutil import format_time, parse_time
+from scorecard.core.timeutil import format_time, parse_time
 from tests.integration.pipeline import ACME, EXAMPLE_EVENTS, Deployment, own_settings
 from tests.timeshift import shift_lines, variant_shift, write_lines
 

@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
-from scorecard.definition import Scorecard, load_scorecard
+from scorecard.core.definition import Scorecard, load_scorecard
 from scorecard.live import live_counts
 from scorecard.store import RedisStore, StoreError
 from streams.publisher import PublishStats, publish_lines

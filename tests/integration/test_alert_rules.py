@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scorecard.definition import load_scorecard, parse_scorecard
+from scorecard.core.definition import load_scorecard, parse_scorecard
 from scorecard.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import pytest
 
 from scorecard import dashboards
 from scorecard.config import Settings
-from scorecard.definition import load_scorecard
+from scorecard.core.definition import load_scorecard
 
 REPO = Path(__file__).resolve().parents[2]
 

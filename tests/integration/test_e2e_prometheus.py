@@ -27,9 +27,9 @@ import orjson
 import pytest
 import yaml
 
+from scorecard.core.definition import load_scorecard
+from scorecard.core.timeutil import format_time
 from scorecard.dashboards import build_boards, check_queries, run_query
-from scorecard.definition import load_scorecard
-from scorecard.timeutil import format_time
 from tests.integration.pipeline import (
     ACME,
     ROOT,

@@ -20,11 +20,11 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.engine import Engine
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.engine import Engine
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import ReplayResult, replay
 from scorecard.exporter import ScorecardCollector, redis_client, start_server
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import ReplayResult, replay
 from scorecard.store import RedisStore
 from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
 

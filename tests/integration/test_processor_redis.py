@@ -16,11 +16,11 @@ import orjson
 import pytest
 import redis
 
-from scorecard.definition import load_scorecard
-from scorecard.engine import Engine
-from scorecard.evaluation import dumps
+from scorecard.core.definition import load_scorecard
+from scorecard.core.engine import Engine
+from scorecard.core.evaluation import dumps
+from scorecard.core.replay import replay
 from scorecard.live import live_report
-from scorecard.replay import replay
 from scorecard.simulator import generate_events
 from scorecard.store import RedisStore
 from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key

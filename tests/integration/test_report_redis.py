@@ -19,12 +19,12 @@ import redis
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.engine import Engine, compile_kpis
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import replay
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.engine import Engine, compile_kpis
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import format_time
 from scorecard.store import RedisStore
-from scorecard.timeutil import format_time
 from streams.processor import BatchProcessor, Item, routing_key
 from streams.topics import partition_for
 

@@ -21,8 +21,8 @@ from aiokafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
-from scorecard.definition import load_scorecard
-from scorecard.engine import Engine, definition_hash
+from scorecard.core.definition import load_scorecard
+from scorecard.core.engine import Engine, definition_hash
 from scorecard.simulator import generate_events
 from streams.topics import TopicNames, ensure_topics
 from tests.integration.pipeline import (

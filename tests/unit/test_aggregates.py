@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scorecard.aggregates import (
+from scorecard.core.aggregates import (
     DETRACTOR,
     PASSIVE,
     PROMOTER,

@@ -24,9 +24,9 @@ from scorecard.board import (
     parse_pipeline_metrics,
     worst_kpis,
 )
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import replay
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import replay
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scorecard.cli import main
-from scorecard.timeutil import EVENT_TIME_END, EVENT_TIME_MIN
+from scorecard.core.timeutil import EVENT_TIME_END, EVENT_TIME_MIN
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "replay"
 SHOP = str(FIXTURES / "shop.yaml")

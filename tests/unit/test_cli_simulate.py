@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.timeutil import TimeFormatError, parse_time
+from scorecard.core.timeutil import TimeFormatError, parse_time
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = str(REPO / "examples" / "acme.yaml")

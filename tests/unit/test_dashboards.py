@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from scorecard import dashboards
 from scorecard.cli import main
-from scorecard.definition import Scorecard, load_scorecard, parse_scorecard
+from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "deploy" / "grafana" / "dashboards"

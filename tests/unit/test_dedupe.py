@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scorecard import dedupe
-from scorecard.dedupe import ENTRY_BYTES, SLICE_BYTES, IdMemory, id_digest
+from scorecard.core import dedupe
+from scorecard.core.dedupe import ENTRY_BYTES, SLICE_BYTES, IdMemory, id_digest
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scorecard.definition import (
+from scorecard.core.definition import (
     AGGREGATIONS,
     CLASSIC_PERSPECTIVES,
     CalendarWindow,

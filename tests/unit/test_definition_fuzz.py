@@ -22,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorecard.definition import (
+from scorecard.core.definition import (
     MAX_LATENESS,
     MAX_ORG_DEPTH,
     DefinitionError,
@@ -31,8 +31,8 @@ from scorecard.definition import (
     parse_scorecard,
     validate_scorecard,
 )
-from scorecard.engine import Engine
-from scorecard.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, Rolling
+from scorecard.core.engine import Engine
+from scorecard.core.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, Rolling
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = {

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from scorecard import definition
-from scorecard.definition import (
+from scorecard.core import definition
+from scorecard.core.definition import (
     MAX_DEDUPE,
     MAX_FILE_BYTES,
     MAX_LATENESS,
@@ -29,15 +29,12 @@ from scorecard.definition import (
     parse_scorecard,
     validate_scorecard,
 )
-from scorecard.engine import Engine, Outcome, UnitState
-from scorecard.events import InvalidEvent, decode_event
-from scorecard.hierarchy import OrgTree
-from scorecard.history import replay_trends
-from scorecard.render import render_text
-from scorecard.replay import replay
-from scorecard.report_html import render_html
-from scorecard.timeutil import EVENT_TIME_END, EVENT_TIME_MIN, format_time
-from scorecard.windows import (
+from scorecard.core.engine import Engine, Outcome, UnitState
+from scorecard.core.events import InvalidEvent, decode_event
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import EVENT_TIME_END, EVENT_TIME_MIN, format_time
+from scorecard.core.windows import (
     MAX_BUCKETS_PER_UNIT,
     MAX_BUCKETS_PER_WINDOW,
     MAX_WINDOW_SECONDS,
@@ -45,6 +42,9 @@ from scorecard.windows import (
     Tumbling,
     WindowError,
 )
+from scorecard.history import replay_trends
+from scorecard.render import render_text
+from scorecard.report_html import render_html
 
 KPI = "kpis: [{id: k, aggregation: count, source: {event: e}, window: {kind: tumbling, size: 1h}}]\n"
 VALID = "name: Limits\norg: {id: solo}\n" + KPI

@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 import pytest
 
-from scorecard import dedupe
-from scorecard.aggregates import MinMax, NpsCounts, Ratio, SumCount
-from scorecard.dedupe import id_digest
-from scorecard.definition import parse_scorecard
-from scorecard.engine import Engine, Outcome, Result, UnitState
-from scorecard.events import Event, InvalidEvent, Reason
+from scorecard.core import dedupe
+from scorecard.core.aggregates import MinMax, NpsCounts, Ratio, SumCount
+from scorecard.core.dedupe import id_digest
+from scorecard.core.definition import parse_scorecard
+from scorecard.core.engine import Engine, Outcome, Result, UnitState
+from scorecard.core.events import Event, InvalidEvent, Reason
 
 # 10:00 on 2026-11-27 UTC; every time below is an offset from it in minutes.
 T0 = 1_795_773_600.0

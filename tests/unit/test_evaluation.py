@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from scorecard.aggregates import SumCount
-from scorecard.definition import Scorecard, parse_scorecard
-from scorecard.engine import Engine, Outcome, UnitState
-from scorecard.evaluation import buckets_at, dumps, evaluate, report, score_units, subtree_states
-from scorecard.events import Event
-from scorecard.hierarchy import OrgTree
-from scorecard.scoring import SCORE_GOAL
-from scorecard.timeutil import parse_time
+from scorecard.core.aggregates import SumCount
+from scorecard.core.definition import Scorecard, parse_scorecard
+from scorecard.core.engine import Engine, Outcome, UnitState
+from scorecard.core.evaluation import buckets_at, dumps, evaluate, report, score_units, subtree_states
+from scorecard.core.events import Event
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.scoring import SCORE_GOAL
+from scorecard.core.timeutil import parse_time
 
 Row = tuple[str, str, str, dict[str, Any]]  # unit, type, RFC 3339 time, fields
 

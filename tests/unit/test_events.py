@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scorecard.events import (
+from scorecard.core.events import (
     REASONS,
     Event,
     InvalidEvent,

@@ -14,11 +14,11 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scorecard.definition import Scorecard, load_scorecard, validate_scorecard
-from scorecard.evaluation import buckets_at, score_units, subtree_states
+from scorecard.core.definition import Scorecard, load_scorecard, validate_scorecard
+from scorecard.core.evaluation import buckets_at, score_units, subtree_states
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import ReplayResult, replay
 from scorecard.exporter import Family, Layout, ScorecardCollector, redis_client, render, subtree_stream_times
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import ReplayResult, replay
 from scorecard.store import Counts, RedisStore
 
 REPO = Path(__file__).resolve().parents[2]

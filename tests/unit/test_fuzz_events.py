@@ -20,12 +20,12 @@ import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scorecard.definition import parse_scorecard
-from scorecard.engine import OUTCOMES, Engine, Outcome, UnitState
-from scorecard.evaluation import dumps, evaluate
-from scorecard.events import MAX_DETAIL, MAX_SHOWN_ID, REASONS, InvalidEvent, decode_event, nesting_depth
-from scorecard.replay import replay
-from scorecard.timeutil import parse_time
+from scorecard.core.definition import parse_scorecard
+from scorecard.core.engine import OUTCOMES, Engine, Outcome, UnitState
+from scorecard.core.evaluation import dumps, evaluate
+from scorecard.core.events import MAX_DETAIL, MAX_SHOWN_ID, REASONS, InvalidEvent, decode_event, nesting_depth
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import parse_time
 from streams.processor import INVALID_KEY, BatchProcessor, Item, is_unit_key, routing_key
 from streams.publisher import unit_key
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scorecard.definition import Unit, load_scorecard
-from scorecard.hierarchy import OrgTree
+from scorecard.core.definition import Unit, load_scorecard
+from scorecard.core.hierarchy import OrgTree
 
 #   root
 #   ├── a (weight 2)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from scorecard.definition import load_scorecard
-from scorecard.engine import compile_kpis
+from scorecard.core.definition import load_scorecard
+from scorecard.core.engine import compile_kpis
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import parse_time
 from scorecard.history import collect_trends, past_times, replay_trends
-from scorecard.replay import replay
-from scorecard.timeutil import parse_time
 
 REPO = Path(__file__).resolve().parents[2]
 

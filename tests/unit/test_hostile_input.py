@@ -15,12 +15,12 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from scorecard import events as events_module
-from scorecard.aggregates import STATE_LIMIT, SumCount
 from scorecard.cli import main
-from scorecard.definition import DefinitionError, parse_scorecard
-from scorecard.engine import Engine, Outcome, UnitState
-from scorecard.events import (
+from scorecard.core import events as events_module
+from scorecard.core.aggregates import STATE_LIMIT, SumCount
+from scorecard.core.definition import DefinitionError, parse_scorecard
+from scorecard.core.engine import Engine, Outcome, UnitState
+from scorecard.core.events import (
     MAX_DETAIL,
     MAX_SHOWN_ID,
     Event,
@@ -30,9 +30,9 @@ from scorecard.events import (
     nesting_depth,
     show,
 )
-from scorecard.lines import read_lines
-from scorecard.replay import replay
-from scorecard.timeutil import parse_time
+from scorecard.core.lines import read_lines
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import parse_time
 from streams.processor import BatchProcessor, Item
 from streams.publisher import unit_key
 

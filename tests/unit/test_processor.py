@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
-from scorecard import dedupe
-from scorecard.dedupe import SLICE_BYTES
-from scorecard.definition import parse_scorecard
-from scorecard.engine import Engine
-from scorecard.replay import replay
+from scorecard.core import dedupe
+from scorecard.core.dedupe import SLICE_BYTES
+from scorecard.core.definition import parse_scorecard
+from scorecard.core.engine import Engine
+from scorecard.core.replay import replay
 from streams.processor import BatchProcessor, Item, is_unit_key, routing_key, slice_key
 
 DEFINITION = """

@@ -10,9 +10,9 @@ import math
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from scorecard.aggregates import Aggregation, State
-from scorecard.events import InvalidEvent, decode_event, encode_event, event_from_mapping
-from scorecard.scoring import (
+from scorecard.core.aggregates import Aggregation, State
+from scorecard.core.events import InvalidEvent, decode_event, encode_event, event_from_mapping
+from scorecard.core.scoring import (
     SCORE_GOAL,
     SCORE_MAX,
     SCORE_MIN,
@@ -22,7 +22,7 @@ from scorecard.scoring import (
     status_from_score,
     weighted_mean,
 )
-from scorecard.windows import Calendar, Rolling, Tumbling
+from scorecard.core.windows import Calendar, Rolling, Tumbling
 
 settings.register_profile("scorecard", deadline=None, max_examples=int(__import__("os").environ.get("HYPO_N", "200")))
 settings.load_profile("scorecard")

@@ -12,14 +12,14 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorecard import replay as replay_module
-from scorecard.aggregates import State
-from scorecard.definition import Scorecard, parse_scorecard
-from scorecard.engine import Engine, UnitState, compile_kpis
-from scorecard.evaluation import dumps, evaluate
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import InvalidLine, invalid_lines_jsonl, replay
-from scorecard.timeutil import parse_time
+from scorecard.core import replay as replay_module
+from scorecard.core.aggregates import State
+from scorecard.core.definition import Scorecard, parse_scorecard
+from scorecard.core.engine import Engine, UnitState, compile_kpis
+from scorecard.core.evaluation import dumps, evaluate
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import InvalidLine, invalid_lines_jsonl, replay
+from scorecard.core.timeutil import parse_time
 
 settings.register_profile(
     "replay",

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.definition import Scorecard, parse_scorecard
+from scorecard.core.definition import Scorecard, parse_scorecard
+from scorecard.core.replay import ReplayResult, replay
 from scorecard.history import TrendPoint, replay_trends
-from scorecard.replay import ReplayResult, replay
 from scorecard.report_html import build_view, format_number, render_html
 
 REPO = Path(__file__).resolve().parents[2]

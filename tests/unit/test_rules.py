@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.definition import Scorecard, load_scorecard, parse_scorecard
+from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
 from scorecard.rules import (
     FILE_HEALTH,
     FILE_KPIS,

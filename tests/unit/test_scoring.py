@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scorecard.scoring import (
+from scorecard.core.scoring import (
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     SCORE_GOAL,

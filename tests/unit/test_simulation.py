@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
-from scorecard.definition import Scorecard, load_scorecard, parse_scorecard
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import ReplayResult, replay
+from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import ReplayResult, replay
+from scorecard.core.timeutil import parse_time
 from scorecard.simulator import SimulatedEvent, Simulation, Trouble
-from scorecard.timeutil import parse_time
 
 REPO = Path(__file__).resolve().parents[2]
 START = parse_time("2026-11-25T10:00:00+01:00")  # a Wednesday morning in Paris

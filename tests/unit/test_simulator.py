@@ -9,10 +9,10 @@ from typing import Any
 import orjson
 import pytest
 
-from scorecard.definition import Scorecard, load_scorecard, parse_scorecard
-from scorecard.events import decode_event
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import replay
+from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
+from scorecard.core.events import decode_event
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import replay
 from scorecard.simulator import generate_events, main
 
 REPO = Path(__file__).resolve().parents[2]

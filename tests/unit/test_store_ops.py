@@ -15,7 +15,7 @@ import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scorecard.aggregates import COMPONENT_OPS, KINDS, Aggregation, MinMax, NpsCounts, Ratio, State, SumCount
+from scorecard.core.aggregates import COMPONENT_OPS, KINDS, Aggregation, MinMax, NpsCounts, Ratio, State, SumCount
 from scorecard.store import (
     NUMERIC_LIMIT,
     CountsUpdate,

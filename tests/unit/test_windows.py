@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from scorecard.timeutil import parse_time
-from scorecard.windows import Calendar, Rolling, Tumbling, WindowError, make_window
+from scorecard.core.timeutil import parse_time
+from scorecard.core.windows import Calendar, Rolling, Tumbling, WindowError, make_window
 
 
 def at(text: str) -> float:

@@ -22,7 +22,7 @@ EVENT_TIME_MIN: Final = -30610224000
 EVENT_TIME_END: Final = 253339228800
 """9998-01-01T00:00:00Z, excluded: event times lie in years 1000-9997 (UTC), so that every window, timezone shift and
 "next period" computed from them stays within datetime's years 1-9999 (see the duration limits in
-``scorecard.definition``)."""
+``scorecard.core.definition``)."""
 
 
 class TimeFormatError(ValueError):

@@ -58,7 +58,7 @@ from typing import Any, Final
 
 import msgspec
 
-from scorecard.timeutil import TimeFormatError, format_time, parse_time
+from scorecard.core.timeutil import TimeFormatError, format_time, parse_time
 
 
 class Reason(StrEnum):

@@ -41,7 +41,7 @@ Public API
 - ``Result(outcome, touched=(), error=None)`` with ``.reason`` / ``.detail``; ``touched`` lists the (kpi, bucket)
   keys of the unit's own states the event changed: the stream cascades those to Redis.
 - ``UnitState(stream_time, seen, aggregates)`` with ``to_json()`` / ``UnitState.from_json(data, read_slice)``;
-  ``seen`` is the unit's ``scorecard.dedupe.IdMemory`` (its slices are records of their own in the stream).
+  ``seen`` is the unit's ``scorecard.core.dedupe.IdMemory`` (its slices are records of their own in the stream).
 - ``Engine(scorecard)``: ``decode(raw)``, ``knows_unit(unit)``, ``process(state_or_getter, event,
   received_at=None)``, ``process_raw(state_or_getter, raw, received_at=None)``, ``expire(state, at=None)``,
   ``forget_ids(state, at=None)``, ``stats``, ``kpis``, ``tree``, ``event_types``, ``grace_of(type)``.
@@ -60,7 +60,7 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any, Final, TypeAlias
 
-from scorecard.aggregates import (
+from scorecard.core.aggregates import (
     SCALE,
     STATE_LIMIT,
     SUMMING,
@@ -73,9 +73,9 @@ from scorecard.aggregates import (
     SumCount,
     make_aggregation,
 )
-from scorecard.dedupe import DedupeMemory, IdMemory, id_digest
-from scorecard.definition import Kpi, Scorecard
-from scorecard.events import (
+from scorecard.core.dedupe import DedupeMemory, IdMemory, id_digest
+from scorecard.core.definition import Kpi, Scorecard
+from scorecard.core.events import (
     Event,
     InvalidEvent,
     Reason,
@@ -85,9 +85,9 @@ from scorecard.events import (
     show,
     unknown_unit,
 )
-from scorecard.hierarchy import OrgTree
-from scorecard.timeutil import format_duration, format_time
-from scorecard.windows import Window, make_window
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.timeutil import format_duration, format_time
+from scorecard.core.windows import Window, make_window
 
 __all__ = [
     "OUTCOMES",
@@ -167,9 +167,10 @@ class UnitState:
     in the replay.
 
     ``aggregates`` holds the unit's *own* events only (never its children's): a unit's record is then written by
-    the one partition that owns the unit, and subtree values are merges made at read time (``scorecard.evaluation``).
+    the one partition that owns the unit, and subtree values are merges made at read time
+    (``scorecard.core.evaluation``).
     ``seen`` is the dedupe memory; its size follows the unit's event rate, so it is kept in slices of bounded size
-    (``scorecard.dedupe``) rather than in this record.
+    (``scorecard.core.dedupe``) rather than in this record.
     """
 
     stream_time: float | None = None
@@ -434,7 +435,7 @@ class Engine:
 
     def decode(self, raw: bytes | bytearray | memoryview | str) -> Event:
         """Parse one event's JSON text within the definition's limits; raises ``InvalidEvent`` and nothing else (the
-        structural checks of ``scorecard.events``)."""
+        structural checks of ``scorecard.core.events``)."""
         return self._decode(raw)
 
     def knows_unit(self, unit: str) -> bool:

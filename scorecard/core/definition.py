@@ -21,13 +21,13 @@ Public API
   else None), ``perspective_of(kpi_id) -> Perspective | None``, ``kpis_of(perspective_id) -> tuple[Kpi, ...]``,
   ``line_of(path) -> int | None``, ``tz -> ZoneInfo``. ``Kpi.polarity`` is ``"higher_is_better"``,
   ``"lower_is_better"`` or None; ``Kpi.event_types`` lists the events a KPI reads. The org tree's navigation
-  (ancestors, post-order...) is ``scorecard.hierarchy.OrgTree``.
+  (ancestors, post-order...) is ``scorecard.core.hierarchy.OrgTree``.
 - Models (pydantic, frozen, unknown keys forbidden): ``Scorecard``, ``Perspective``, ``Unit``, ``Objective``,
   ``Kpi``, ``EventSource``, ``RatioTerm``, ``Target``, ``TumblingWindow``, ``CalendarWindow``, ``RollingWindow``
   (``Window`` is their union), ``ExportPolicy``. ``CLASSIC_PERSPECTIVES`` is the default perspective list.
 
 Durations are stored as whole seconds (``TumblingWindow.size == 86400``); ``describe()`` on windows and
-``scorecard.timeutil.format_duration`` render them back (``1d``). After loading, every KPI has its ``lateness``
+``scorecard.core.timeutil.format_duration`` render them back (``1d``). After loading, every KPI has its ``lateness``
 filled (its own, else the file's) and every ratio KPI its ``multiplier`` (default 1); non-ratio KPIs keep
 ``multiplier=None``.
 
@@ -110,9 +110,9 @@ from pydantic import (
     ValidationError,
 )
 
-from scorecard.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
-from scorecard.timeutil import DurationRangeError, format_duration, parse_duration, short_value
-from scorecard.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, MAX_WINDOW_SECONDS, smallest_step
+from scorecard.core.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
+from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
+from scorecard.core.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, MAX_WINDOW_SECONDS, smallest_step
 
 __all__ = [
     "AGGREGATIONS",
@@ -485,7 +485,8 @@ class ExportPolicy(_Model):
 
 class Limits(_Model):
     """Caps on one event's raw form, part of the definition so that the stream and the replay refuse the same lines
-    (``scorecard.events.decode_event``): bytes without trailing whitespace, and JSON nesting (the event is level 1)."""
+    (``scorecard.core.events.decode_event``): bytes without trailing whitespace, and JSON nesting (the event is
+    level 1)."""
 
     event_bytes: Annotated[int, Strict(), Field(gt=0)] = DEFAULT_MAX_BYTES
     event_depth: Annotated[int, Strict(), Field(ge=2, le=MAX_DEPTH_CAP)] = DEFAULT_MAX_DEPTH

@@ -4,7 +4,7 @@
 newlines, a runaway producer) would take 10 GB. The replay and ``scorecard publish`` read through ``read_lines``
 instead, which never holds more than ``max_bytes + 2`` bytes of a line, yet gives every consumer what it needs:
 
-- a line whose content (the line without trailing JSON whitespace, the size ``scorecard.events.decode_event``
+- a line whose content (the line without trailing JSON whitespace, the size ``scorecard.core.events.decode_event``
   measures) fits in ``max_bytes`` is yielded whole, or with only whitespace dropped from its end, which JSON ignores;
 - a longer line is read to its end and stood in for by its first ``max_bytes`` bytes and a ``#``: content of
   ``max_bytes + 1`` bytes, which the decoder refuses as ``too_large`` with the same reason and detail as the whole

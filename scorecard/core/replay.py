@@ -16,7 +16,7 @@ clock of the run). Without it (None) the check is skipped.
 
 Memory stays bounded whatever the input: the invalid lines kept in ``ReplayResult.invalid`` are the first
 ``max_invalid`` (the counts stay exact, and ``on_invalid`` hears of every one, e.g. to write them to a file as they
-come), and their details are bounded (``scorecard.events``). ``scorecard.lines.read_lines`` bounds each line.
+come), and their details are bounded (``scorecard.core.events``). ``scorecard.core.lines.read_lines`` bounds each line.
 
 Public API
 ----------
@@ -39,12 +39,12 @@ from typing import Any
 
 import orjson
 
-from scorecard.aggregates import State
-from scorecard.dedupe import ReplayIds
-from scorecard.definition import Scorecard
-from scorecard.engine import OUTCOMES, BucketKey, Engine, EngineStats, Outcome, UnitState
-from scorecard.evaluation import evaluate
-from scorecard.hierarchy import OrgTree
+from scorecard.core.aggregates import State
+from scorecard.core.dedupe import ReplayIds
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import OUTCOMES, BucketKey, Engine, EngineStats, Outcome, UnitState
+from scorecard.core.evaluation import evaluate
+from scorecard.core.hierarchy import OrgTree
 
 __all__ = ["MAX_INVALID", "InvalidLine", "ReplayResult", "invalid_line_json", "invalid_lines_jsonl", "replay"]
 

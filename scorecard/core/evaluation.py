@@ -33,12 +33,12 @@ from typing import Any, Final
 
 import orjson
 
-from scorecard.aggregates import State
-from scorecard.definition import Scorecard
-from scorecard.engine import OUTCOMES, BucketKey, CompiledKpi, compile_kpis
-from scorecard.hierarchy import OrgTree
-from scorecard.scoring import score, status, status_from_score, weighted_mean
-from scorecard.timeutil import format_time
+from scorecard.core.aggregates import State
+from scorecard.core.definition import Scorecard
+from scorecard.core.engine import OUTCOMES, BucketKey, CompiledKpi, compile_kpis
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.scoring import score, status, status_from_score, weighted_mean
+from scorecard.core.timeutil import format_time
 
 __all__ = [
     "KpiResult",

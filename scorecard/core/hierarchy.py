@@ -19,8 +19,8 @@ Public API
 - ``u in tree``, ``len(tree)``, ``iter(tree)`` (pre-order).
 
 An unknown unit id raises ``KeyError``. A tree given twice the same id, or deeper than
-``scorecard.definition.MAX_ORG_DEPTH`` levels below its root, raises ``ValueError`` (before anything is built for
-it): a definition loaded through ``scorecard.definition`` has already reported either. Nothing here recurses, so a
+``scorecard.core.definition.MAX_ORG_DEPTH`` levels below its root, raises ``ValueError`` (before anything is built for
+it): a definition loaded through ``scorecard.core.definition`` has already reported either. Nothing here recurses, so a
 tree of any shape costs time in proportion to its units times its (bounded) height.
 """
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scorecard.definition import MAX_ORG_DEPTH, Scorecard, Unit
+from scorecard.core.definition import MAX_ORG_DEPTH, Scorecard, Unit
 
 __all__ = ["OrgTree"]
 

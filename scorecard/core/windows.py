@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import ClassVar, Final, Literal, Protocol, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scorecard.timeutil import parse_duration
+from scorecard.core.timeutil import parse_duration
 
 Period: TypeAlias = Literal["day", "week", "month", "quarter", "year"]
 PERIODS: Final[tuple[str, ...]] = ("day", "week", "month", "quarter", "year")
