@@ -38,8 +38,8 @@ from scorecard.config import env
 from scorecard.core.definition import Scorecard, load_scorecard
 from scorecard.core.engine import Engine
 from scorecard.exporter import ScorecardCollector, redis_client, render, start_server
+from scorecard.redis.store import RedisStore
 from scorecard.simulator import generate_events
-from scorecard.store import RedisStore
 from streams.processor import BatchProcessor, Item, routing_key
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
 What a person watching the stream wants at a glance: the unit tree with overall and perspective scores (the very
 table of ``scorecard status``, from ``scorecard.render``), how fast events arrive, how many ended as dead letters,
 which KPIs are worst right now, and how long an evaluation takes. Everything is derived from two consecutive
-report snapshots (``scorecard.live.live_report``) and the time between them, so the frame builder is a pure
+report snapshots (``scorecard.redis.live.live_report``) and the time between them, so the frame builder is a pure
 function that the unit tests drive without Redis; only ``run_board`` reads Redis, the worker's ``/metrics`` and the
 clock.
 
@@ -50,8 +50,8 @@ from scorecard.config import redact_url
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import OUTCOMES
 from scorecard.core.hierarchy import OrgTree
+from scorecard.redis.store import RedisStore, StoreError
 from scorecard.render import STATUS_STYLES, scorecard_table
-from scorecard.store import RedisStore, StoreError
 from scorecard.terminal import plain
 
 __all__ = [
@@ -309,7 +309,7 @@ def take_snapshot(
     clock: Callable[[], float] = time.time,
 ) -> Snapshot:
     """Read the live report (timed) and the worker's metrics; a Redis problem becomes ``Snapshot.error``."""
-    from scorecard.live import live_report
+    from scorecard.redis.live import live_report
 
     pipeline, pipeline_error = fetch_pipeline(metrics_url)
     started = time.perf_counter()

@@ -354,8 +354,8 @@ def publish_command(
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def status_command(scorecard_path: Path, redis_url: str, app_id: str, at_text: str | None, output_format: str) -> None:
     """Print the live scorecard from Redis, in the table or JSON shape of `scorecard replay`."""
-    from scorecard.live import live_report
-    from scorecard.store import RedisStore, StoreError
+    from scorecard.redis.live import live_report
+    from scorecard.redis.store import RedisStore, StoreError
 
     scorecard = _load_or_exit(scorecard_path)
     at = _parse_at(at_text)
@@ -708,10 +708,10 @@ def report_command(
     app_id: str,
 ) -> None:
     """Write the scorecard as one self-contained HTML page (or the JSON report), from Redis or from a replay."""
-    from scorecard.history import Trends, live_trends, replay_trends
-    from scorecard.live import live_report
+    from scorecard.core.trends import Trends, replay_trends
+    from scorecard.redis.live import live_report, live_trends
+    from scorecard.redis.store import RedisStore, StoreError
     from scorecard.report_html import render_html
-    from scorecard.store import RedisStore, StoreError
 
     scorecard = _load_or_exit(scorecard_path)
     at = _parse_at(at_text)
@@ -804,7 +804,7 @@ def board_command(
     import signal
 
     from scorecard.board import run_board
-    from scorecard.store import RedisStore
+    from scorecard.redis.store import RedisStore
 
     scorecard = _load_or_exit(scorecard_path)
     store = RedisStore.from_url(redis_url, app_id)

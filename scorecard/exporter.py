@@ -54,8 +54,9 @@ from scorecard.core.definition import Scorecard
 from scorecard.core.engine import compile_kpis
 from scorecard.core.evaluation import UnitResult, buckets_at, score_units
 from scorecard.core.hierarchy import OrgTree
-from scorecard.live import read_live
-from scorecard.store import Counts, RedisStore, StoreError
+from scorecard.core.updates import Counts
+from scorecard.redis.live import read_live
+from scorecard.redis.store import RedisStore, StoreError
 from scorecard.webserver import TEXT, Limits, RequestHandler, WebServer
 
 __all__ = [

@@ -14,7 +14,7 @@ Why it is built this way:
 - Status is shown by colour AND by word and symbol (``✔ green``, ``▲ amber``, ``✖ red``, ``– no data``): readable
   for colour-blind readers and on a black-and-white print.
 - Nothing is scored here. Values, scores and statuses are the report's (``scorecard.core.evaluation``); overall and
-  perspective statuses come from ``scoring.status_from_score``; trend points from ``scorecard.history``.
+  perspective statuses come from ``scoring.status_from_score``; trend points from ``scorecard.core.trends``.
 - The view is built in plain dataclasses first (``build_view``), so the template only lays out prepared text and
   the logic can be tested without parsing HTML.
 """
@@ -36,7 +36,7 @@ from scorecard.core.engine import OUTCOMES
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.scoring import HIGHER_IS_BETTER, LOWER_IS_BETTER, polarity, status_from_score
 from scorecard.core.timeutil import parse_time
-from scorecard.history import TrendPoint
+from scorecard.core.trends import TrendPoint
 
 __all__ = ["STATUS_WORDS", "ReportView", "Sparkline", "build_view", "format_number", "render_html"]
 

@@ -30,7 +30,7 @@ import redis
 from scorecard.config import Settings
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import Engine, definition_hash
-from scorecard.store import RedisStore, StoreError
+from scorecard.redis.store import RedisStore, StoreError
 from streams.metrics import PipelineMetrics
 from streams.offsets import ScorecardApp
 from streams.processor import (

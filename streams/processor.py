@@ -36,7 +36,7 @@ from typing import Any, Final
 from scorecard.core.dedupe import IdMemory
 from scorecard.core.engine import Engine, Outcome, Result, UnitState, state_fingerprints
 from scorecard.core.events import Event, InvalidEvent
-from scorecard.store import CountsUpdate, OwnUpdate
+from scorecard.core.updates import CountsUpdate, OwnUpdate
 
 INVALID_KEY: Final = "__invalid__"
 """The routing key (and table record) of messages that name no known unit: undecodable ones and unknown units."""

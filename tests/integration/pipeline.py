@@ -27,8 +27,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
 from scorecard.core.definition import Scorecard, load_scorecard
-from scorecard.live import live_counts
-from scorecard.store import RedisStore, StoreError
+from scorecard.redis.live import live_counts
+from scorecard.redis.store import RedisStore, StoreError
 from streams.publisher import PublishStats, publish_lines
 
 ROOT = Path(__file__).resolve().parents[2]

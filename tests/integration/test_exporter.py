@@ -25,7 +25,7 @@ from scorecard.core.engine import Engine
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import ReplayResult, replay
 from scorecard.exporter import ScorecardCollector, redis_client, start_server
-from scorecard.store import RedisStore
+from scorecard.redis.store import RedisStore
 from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,9 +20,9 @@ from scorecard.core.definition import load_scorecard
 from scorecard.core.engine import Engine
 from scorecard.core.evaluation import dumps
 from scorecard.core.replay import replay
-from scorecard.live import live_report
+from scorecard.redis.live import live_report
+from scorecard.redis.store import RedisStore
 from scorecard.simulator import generate_events
-from scorecard.store import RedisStore
 from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
 from streams.topics import partition_for
 

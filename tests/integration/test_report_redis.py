@@ -24,7 +24,7 @@ from scorecard.core.engine import Engine, compile_kpis
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import replay
 from scorecard.core.timeutil import format_time
-from scorecard.store import RedisStore
+from scorecard.redis.store import RedisStore
 from streams.processor import BatchProcessor, Item, routing_key
 from streams.topics import partition_for
 

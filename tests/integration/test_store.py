@@ -27,16 +27,8 @@ from scorecard.config import Settings
 from scorecard.core.aggregates import Aggregation, State
 from scorecard.core.definition import Unit
 from scorecard.core.hierarchy import OrgTree
-from scorecard.store import (
-    NUMERIC_LIMIT,
-    CountsUpdate,
-    NumericRangeError,
-    OwnUpdate,
-    RedisStore,
-    StoreConflictError,
-    StoreError,
-    merge_components,
-)
+from scorecard.core.updates import CountsUpdate, OwnUpdate, merge_components
+from scorecard.redis.store import NUMERIC_LIMIT, NumericRangeError, RedisStore, StoreConflictError, StoreError
 
 SPECS: dict[str, Aggregation] = {
     "revenue": Aggregation("sum"),

@@ -34,6 +34,7 @@ from scorecard.core.events import InvalidEvent, decode_event
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import replay
 from scorecard.core.timeutil import EVENT_TIME_END, EVENT_TIME_MIN, format_time
+from scorecard.core.trends import replay_trends
 from scorecard.core.windows import (
     MAX_BUCKETS_PER_UNIT,
     MAX_BUCKETS_PER_WINDOW,
@@ -42,7 +43,6 @@ from scorecard.core.windows import (
     Tumbling,
     WindowError,
 )
-from scorecard.history import replay_trends
 from scorecard.render import render_text
 from scorecard.report_html import render_html
 

@@ -18,8 +18,9 @@ from scorecard.core.definition import Scorecard, load_scorecard, validate_scorec
 from scorecard.core.evaluation import buckets_at, score_units, subtree_states
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import ReplayResult, replay
+from scorecard.core.updates import Counts
 from scorecard.exporter import Family, Layout, ScorecardCollector, redis_client, render, subtree_stream_times
-from scorecard.store import Counts, RedisStore
+from scorecard.redis.store import RedisStore
 
 REPO = Path(__file__).resolve().parents[2]
 STATUS = {"green": 2.0, "amber": 1.0, "red": 0.0}

@@ -12,7 +12,7 @@ from scorecard.core.definition import load_scorecard
 from scorecard.core.engine import compile_kpis
 from scorecard.core.replay import replay
 from scorecard.core.timeutil import parse_time
-from scorecard.history import collect_trends, past_times, replay_trends
+from scorecard.core.trends import collect_trends, past_times, replay_trends
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from scorecard.board import fetch_pipeline
 from scorecard.cli import main
 from scorecard.config import Settings, redact_url
-from scorecard.store import RedisStore, StoreError
+from scorecard.redis.store import RedisStore, StoreError
 from scorecard.webserver import RequestHandler, WebServer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from scorecard.cli import main
 from scorecard.core.definition import Scorecard, parse_scorecard
 from scorecard.core.replay import ReplayResult, replay
-from scorecard.history import TrendPoint, replay_trends
+from scorecard.core.trends import TrendPoint, replay_trends
 from scorecard.report_html import build_view, format_number, render_html
 
 REPO = Path(__file__).resolve().parents[2]

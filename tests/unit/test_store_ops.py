@@ -16,18 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorecard.core.aggregates import COMPONENT_OPS, KINDS, Aggregation, MinMax, NpsCounts, Ratio, State, SumCount
-from scorecard.store import (
-    NUMERIC_LIMIT,
-    CountsUpdate,
-    NumericRangeError,
-    OwnUpdate,
-    RedisStore,
-    StoreConflictError,
-    check_ops,
-    merge_components,
-)
-from scorecard.store import _check_update as check_update
-from scorecard.store import _ints as decode_state
+from scorecard.core.updates import CountsUpdate, OwnUpdate, check_ops, merge_components
+from scorecard.redis.store import NUMERIC_LIMIT, NumericRangeError, RedisStore, StoreConflictError
+from scorecard.redis.store import _check_update as check_update
+from scorecard.redis.store import _ints as decode_state
 
 EXAMPLES = settings(deadline=None, max_examples=int(os.environ.get("HYPO_N", "200")))
 

@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from scorecard.cli import main
 from scorecard.core.definition import load_scorecard
 from scorecard.exporter import CONTENT_TYPE, Family, ScorecardCollector, redis_client, render, start_server
-from scorecard.store import RedisStore
+from scorecard.redis.store import RedisStore
 from scorecard.webserver import HEALTH_PATH, Limits, ListenError, RequestHandler, WebServer
 from streams.metrics import PipelineMetrics
 

@@ -4,20 +4,14 @@ A trend point is one whole window of a KPI. The window before the one reported a
 ``span(T).start - 1`` (tumbling and calendar: the previous bucket or period; rolling: the ``size`` seconds that end
 where the current value starts), so stepping back that way gives the previous windows without overlap, for every
 window kind, with nothing but ``Window.span``. Nothing here scores: each point is read from a report built by
-``scorecard.core.evaluation`` (replay) or ``scorecard.live.live_report`` (Redis) at that time, so a point is exactly
-what the scorecard showed, or would have shown, at the end of that window.
+``scorecard.core.evaluation`` at that time (from a replay here, ``replay_trends``; from Redis in
+``scorecard.redis.live.live_trends``), so a point is exactly what the scorecard showed, or would have shown, at the
+end of that window.
 
 History is what the source still holds. A past window none of whose buckets exist anywhere (before the first
 event of a replay; expired from Redis, which keeps the current and the previous window) would read as an empty
 window, a 0 for sums and counts, which is not what happened, so the trend starts at the oldest window with at least
 one bucket held. Later empty windows are real (no event in them) and stay.
-
-Public API
-----------
-- ``TrendPoint(start, end, value, score, status)`` and ``Trends`` (unit -> KPI -> points, oldest first, the last
-  one being the reported window).
-- ``collect_trends(scorecard, at, previous, evaluate_at, held, current=None) -> Trends``: the generic walk.
-- ``replay_trends(result, at, previous)`` and ``live_trends(scorecard, store, at, previous=1)``: its two sources.
 """
 
 from __future__ import annotations
@@ -30,10 +24,8 @@ from scorecard.core.definition import Scorecard
 from scorecard.core.engine import BucketKey, CompiledKpi, compile_kpis
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import ReplayResult
-from scorecard.live import live_report
-from scorecard.store import RedisStore
 
-__all__ = ["TrendPoint", "Trends", "collect_trends", "live_trends", "past_times", "replay_trends"]
+__all__ = ["TrendPoint", "Trends", "collect_trends", "past_times", "replay_trends"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +124,3 @@ def replay_trends(result: ReplayResult, at: float, previous: int, current: Mappi
     """Trends from a replay: every bucket is kept, so history reaches back to the first accepted event."""
     seen = {key for state in result.states.values() for key in state.aggregates}
     return collect_trends(result.scorecard, at, previous, result.evaluate, seen.intersection, current)
-
-
-def live_trends(
-    scorecard: Scorecard, store: RedisStore, at: float, previous: int = 1, current: Mapping[str, Any] | None = None
-) -> Trends:
-    """Trends from Redis: the windows it still holds (its TTLs keep the current and the previous one)."""
-
-    def held(keys: set[BucketKey]) -> set[BucketKey]:
-        return {key for key, by_unit in store.read_subtree(sorted(keys)).items() if by_unit}
-
-    return collect_trends(scorecard, at, previous, lambda when: live_report(scorecard, store, when), held, current)

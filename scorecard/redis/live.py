@@ -1,8 +1,9 @@
 """The live scorecard as Redis holds it: subtree states read in one snapshot, scored by the replay's own code.
 
-``scorecard status`` and the exporter read here. Values, scores and statuses are computed at read time from the
-subtree states because they depend on the evaluation time (which window is current); the computation is
-``scorecard.core.evaluation.report``, the very function the replay prints, so the two can be compared with ``diff``.
+``scorecard status``, ``scorecard report`` (with its trends), the board and the exporter read here. Values, scores
+and statuses are computed at read time from the subtree states because they depend on the evaluation time (which
+window is current); the computation is ``scorecard.core.evaluation.report``, the very function the replay prints, so
+the two can be compared with ``diff``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from scorecard.core.definition import Scorecard
 from scorecard.core.engine import BucketKey, CompiledKpi, compile_kpis
 from scorecard.core.evaluation import buckets_at, report
 from scorecard.core.hierarchy import OrgTree
-from scorecard.store import Counts, RedisStore
+from scorecard.core.trends import Trends, collect_trends
+from scorecard.core.updates import Counts
+from scorecard.redis.store import RedisStore
 
 
 def live_report(scorecard: Scorecard, store: RedisStore, at: float) -> dict[str, Any]:
@@ -68,3 +71,14 @@ def total_counts(counts: Counts) -> Counter[str]:
     for payload in (*counts.units.values(), *counts.partitions.values()):
         total.update(payload.get("counts", {}))
     return total
+
+
+def live_trends(
+    scorecard: Scorecard, store: RedisStore, at: float, previous: int = 1, current: Mapping[str, Any] | None = None
+) -> Trends:
+    """Trends from Redis: the windows it still holds (its TTLs keep the current and the previous one)."""
+
+    def held(keys: set[BucketKey]) -> set[BucketKey]:
+        return {key for key, by_unit in store.read_subtree(sorted(keys)).items() if by_unit}
+
+    return collect_trends(scorecard, at, previous, lambda when: live_report(scorecard, store, when), held, current)
