@@ -6,12 +6,12 @@ summary on stdout and exit code 0 (``--strict`` also fails on balance warnings).
 the same in a terminal, a pipe or a CI log.
 
 ``scorecard replay FILE EVENTS`` feeds a JSON Lines event file (``-`` for stdin) through the engine in file order
-and prints the whole scorecard at ``--at`` (default: the newest accepted event time), as a table (``scorecard.render``)
-or as the JSON report (``--format json``, the shape ``scorecard status`` prints too). Invalid events are listed on
-stderr, a few with their line number and reason; ``--errors FILE`` writes them all as JSON Lines, as they come (the
-replay keeps only the first 1,000 in memory). ``--received-at`` is the time the events count as received, for the
-``time_in_future`` rule (default: now; give the publish time to replay old files as the stream judged them). A
-progress bar is drawn on stderr only when stderr is a terminal, so pipes and logs stay clean.
+and prints the whole scorecard at ``--at`` (default: the newest accepted event time), as a table
+(``scorecard.outputs.table``) or as the JSON report (``--format json``, the shape ``scorecard status`` prints too).
+Invalid events are listed on stderr, a few with their line number and reason; ``--errors FILE`` writes them all as
+JSON Lines, as they come (the replay keeps only the first 1,000 in memory). ``--received-at`` is the time the events
+count as received, for the ``time_in_future`` rule (default: now; give the publish time to replay old files as the
+stream judged them). A progress bar is drawn on stderr only when stderr is a terminal, so pipes and logs stay clean.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ from scorecard.core.hierarchy import OrgTree
 from scorecard.core.lines import read_lines
 from scorecard.core.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
 from scorecard.core.timeutil import TimeFormatError, check_event_time, format_duration, parse_time_text
-from scorecard.render import print_report
-from scorecard.terminal import markup, printable
+from scorecard.outputs.table import print_report
+from scorecard.outputs.terminal import markup, printable
 
 # Invalid events listed on stderr; the rest are counted (and all of them go to --errors).
 _SHOWN_INVALID = 10
@@ -196,7 +196,7 @@ def _settings(
 
 
 def _echo(message: str, err: bool = False) -> None:
-    """Print text that holds names from a definition or values from events (``scorecard.terminal.printable``)."""
+    """Print text that holds names from a definition or values from events (``terminal.printable``)."""
     click.echo(printable(message, keep_newlines=True), err=err)
 
 
@@ -270,7 +270,7 @@ def worker_command(
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
-    from scorecard.webserver import ListenError
+    from scorecard.outputs.webserver import ListenError
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     _load_or_exit(scorecard_path)
@@ -541,7 +541,7 @@ def _plural(count: int, word: str, plural: str = "") -> str:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when the files in the folder are stale.")
 def dashboards_command(file: Path, output: Path, check: bool) -> None:
     """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard FILE."""
-    from scorecard.dashboards import stale_boards, write_boards
+    from scorecard.outputs.dashboards import stale_boards, write_boards
 
     scorecard = _load_or_exit(file)
     if check:
@@ -593,7 +593,7 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
 )
 def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: str, grafana_url: str) -> None:
     """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
-    from scorecard import rules
+    from scorecard.outputs import rules
 
     scorecard = _load_or_exit(file)
     try:
@@ -636,7 +636,7 @@ def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: s
 )
 def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None) -> None:
     """Write an Alertmanager config routing the scorecard FILE's alerts to one receiver per owner team."""
-    from scorecard import rules
+    from scorecard.outputs import rules
 
     scorecard = _load_or_exit(file)
     webhook_url = webhook_url or rules.PLACEHOLDER_WEBHOOK
@@ -709,9 +709,9 @@ def report_command(
 ) -> None:
     """Write the scorecard as one self-contained HTML page (or the JSON report), from Redis or from a replay."""
     from scorecard.core.trends import Trends, replay_trends
+    from scorecard.outputs.report_html import render_html
     from scorecard.redis.live import live_report, live_trends
     from scorecard.redis.store import RedisStore, StoreError
-    from scorecard.report_html import render_html
 
     scorecard = _load_or_exit(scorecard_path)
     at = _parse_at(at_text)
@@ -766,8 +766,8 @@ def report_command(
 @_env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
 def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
-    from scorecard.exporter import run_exporter
-    from scorecard.webserver import ListenError
+    from scorecard.outputs.exporter import run_exporter
+    from scorecard.outputs.webserver import ListenError
 
     scorecard = _load_or_exit(scorecard_path)
     try:
@@ -803,7 +803,7 @@ def board_command(
     """Show the live scorecard from Redis on a refreshing terminal board (plain text frames when not a terminal)."""
     import signal
 
-    from scorecard.board import run_board
+    from scorecard.outputs.board import run_board
     from scorecard.redis.store import RedisStore
 
     scorecard = _load_or_exit(scorecard_path)

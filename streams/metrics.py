@@ -11,7 +11,7 @@ accepted event.
 
 ``serve`` exposes the registry with ``prometheus_client``'s own ``MetricsHandler`` (the same exposition as its
 ``start_http_server``: text or OpenMetrics as the scraper asks, gzip, ``name[]`` filters) on the bounded server of
-``scorecard.webserver`` instead of ``start_http_server``'s thread per connection.
+``scorecard.outputs.webserver`` instead of ``start_http_server``'s thread per connection.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from prometheus_client import (
 )
 
 from scorecard.core.engine import OUTCOMES
-from scorecard.webserver import Limits, RequestHandler, WebServer
+from scorecard.outputs.webserver import Limits, RequestHandler, WebServer
 
 # Event-to-Redis lag: milliseconds for a live stream, up to days for a backfill.
 LAG_BUCKETS = (

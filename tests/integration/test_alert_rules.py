@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from scorecard.core.definition import load_scorecard, parse_scorecard
-from scorecard.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
+from scorecard.outputs.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "deploy" / "prometheus" / "rules"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from scorecard import dashboards
 from scorecard.config import Settings
 from scorecard.core.definition import load_scorecard
+from scorecard.outputs import dashboards
 
 REPO = Path(__file__).resolve().parents[2]
 

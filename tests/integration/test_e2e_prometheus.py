@@ -29,7 +29,7 @@ import yaml
 
 from scorecard.core.definition import load_scorecard
 from scorecard.core.timeutil import format_time
-from scorecard.dashboards import build_boards, check_queries, run_query
+from scorecard.outputs.dashboards import build_boards, check_queries, run_query
 from tests.integration.pipeline import (
     ACME,
     ROOT,

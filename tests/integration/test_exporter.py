@@ -24,7 +24,7 @@ from scorecard.core.definition import Scorecard, load_scorecard
 from scorecard.core.engine import Engine
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import ReplayResult, replay
-from scorecard.exporter import ScorecardCollector, redis_client, start_server
+from scorecard.outputs.exporter import ScorecardCollector, redis_client, start_server
 from scorecard.redis.store import RedisStore
 from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
 

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from scorecard.board import (
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import replay
+from scorecard.outputs.board import (
     DEAD_LETTER_OUTCOMES,
     PipelineStats,
     Snapshot,
@@ -24,9 +27,6 @@ from scorecard.board import (
     parse_pipeline_metrics,
     worst_kpis,
 )
-from scorecard.core.definition import Scorecard, load_scorecard
-from scorecard.core.hierarchy import OrgTree
-from scorecard.core.replay import replay
 
 ROOT = Path(__file__).resolve().parents[2]
 

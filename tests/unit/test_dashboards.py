@@ -17,9 +17,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from scorecard import dashboards
 from scorecard.cli import main
 from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
+from scorecard.outputs import dashboards
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "deploy" / "grafana" / "dashboards"

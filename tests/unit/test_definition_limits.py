@@ -43,8 +43,8 @@ from scorecard.core.windows import (
     Tumbling,
     WindowError,
 )
-from scorecard.render import render_text
-from scorecard.report_html import render_html
+from scorecard.outputs.report_html import render_html
+from scorecard.outputs.table import render_text
 
 KPI = "kpis: [{id: k, aggregation: count, source: {event: e}, window: {kind: tumbling, size: 1h}}]\n"
 VALID = "name: Limits\norg: {id: solo}\n" + KPI

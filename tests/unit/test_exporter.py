@@ -19,7 +19,14 @@ from scorecard.core.evaluation import buckets_at, score_units, subtree_states
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import ReplayResult, replay
 from scorecard.core.updates import Counts
-from scorecard.exporter import Family, Layout, ScorecardCollector, redis_client, render, subtree_stream_times
+from scorecard.outputs.exporter import (
+    Family,
+    Layout,
+    ScorecardCollector,
+    exposition,
+    redis_client,
+    subtree_stream_times,
+)
 from scorecard.redis.store import RedisStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +74,7 @@ def _by_unit_kpi(samples: Samples, name: str) -> dict[tuple[str, str], float]:
 
 def test_kpi_samples_equal_the_replay_report(acme: Scorecard, replayed: ReplayResult) -> None:
     report: dict[str, Any] = replayed.evaluate()
-    samples = _parse(render(_families(acme, replayed)).decode())
+    samples = _parse(exposition(_families(acme, replayed)).decode())
     families = {
         name: _by_unit_kpi(samples, f"scorecard_kpi_{name}")
         for name in ("value", "goal", "red_flag", "score", "status")
@@ -93,7 +100,7 @@ def test_kpi_samples_equal_the_replay_report(acme: Scorecard, replayed: ReplayRe
 
 def test_unit_and_perspective_scores_equal_the_replay_report(acme: Scorecard, replayed: ReplayResult) -> None:
     report: dict[str, Any] = replayed.evaluate()
-    samples = _parse(render(_families(acme, replayed)).decode())
+    samples = _parse(exposition(_families(acme, replayed)).decode())
     for unit, unit_report in report["units"].items():
         key = ("scorecard_unit_score", frozenset({("unit", unit)}))
         assert samples.get(key) == unit_report["score"]
@@ -103,7 +110,7 @@ def test_unit_and_perspective_scores_equal_the_replay_report(acme: Scorecard, re
 
 
 def test_kpi_labels_carry_perspective_and_objective(acme: Scorecard, replayed: ReplayResult) -> None:
-    samples = _parse(render(_families(acme, replayed)).decode())
+    samples = _parse(exposition(_families(acme, replayed)).decode())
     labels = next(dict(ls) for (n, ls) in samples if n == "scorecard_kpi_value" and ("kpi", "revenue") in ls)
     assert (labels["perspective"], labels["objective"]) == ("financial", "grow-revenue")
 
@@ -175,7 +182,7 @@ def test_fast_rendering_parses_like_prometheus_client(acme: Scorecard) -> None:
 
     registry = CollectorRegistry()
     registry.register(Fixed())
-    ours, theirs = _parse(render(families).decode()), _parse(generate_latest(registry).decode())
+    ours, theirs = _parse(exposition(families).decode()), _parse(generate_latest(registry).decode())
     assert ours == theirs
     assert ours["scorecard_exporter_scrape_errors_total", frozenset()] == 7.0
     root = next(dict(ls) for (n, ls) in ours if n == "scorecard_unit_info" and ("unit", "acme") in ls)
@@ -184,7 +191,7 @@ def test_fast_rendering_parses_like_prometheus_client(acme: Scorecard) -> None:
 
 def test_nan_renders_as_prometheus_nan(acme: Scorecard) -> None:
     family = _collector(acme).layout.unit_score.with_samples([(0, float("nan"))])
-    assert render([family]).decode().splitlines()[-1] == 'scorecard_unit_score{unit="acme"} NaN'
+    assert exposition([family]).decode().splitlines()[-1] == 'scorecard_unit_score{unit="acme"} NaN'
 
 
 def test_every_metric_is_documented(acme: Scorecard, replayed: ReplayResult) -> None:

@@ -17,11 +17,11 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from scorecard.board import fetch_pipeline
 from scorecard.cli import main
 from scorecard.config import Settings, redact_url
+from scorecard.outputs.board import fetch_pipeline
+from scorecard.outputs.webserver import RequestHandler, WebServer
 from scorecard.redis.store import RedisStore, StoreError
-from scorecard.webserver import RequestHandler, WebServer
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = str(REPO / "examples" / "acme.yaml")

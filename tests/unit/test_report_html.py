@@ -19,7 +19,7 @@ from scorecard.cli import main
 from scorecard.core.definition import Scorecard, parse_scorecard
 from scorecard.core.replay import ReplayResult, replay
 from scorecard.core.trends import TrendPoint, replay_trends
-from scorecard.report_html import build_view, format_number, render_html
+from scorecard.outputs.report_html import build_view, format_number, render_html
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -157,7 +157,7 @@ def test_trend_has_one_dot_per_window_with_a_value_coloured_and_worded(scorecard
 def test_a_window_without_value_breaks_the_line() -> None:
     from zoneinfo import ZoneInfo
 
-    from scorecard.report_html import _sparkline
+    from scorecard.outputs.report_html import _sparkline
 
     day = 86_400
     values = [1.0, 2.0, None, 3.0, 4.0]

@@ -1,4 +1,4 @@
-"""scorecard.rules and the `scorecard rules` / `scorecard alertmanager` commands, without promtool or amtool.
+"""scorecard.outputs.rules and the `scorecard rules` / `scorecard alertmanager` commands, without promtool or amtool.
 
 What the rules *do* over series is tested with the real promtool in tests/integration/test_alert_rules.py; these
 tests cover the generator's choices (owner precedence, one rule pair per KPI, options, quoting) and that the files
@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from scorecard.cli import main
 from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
-from scorecard.rules import (
+from scorecard.outputs.rules import (
     FILE_HEALTH,
     FILE_KPIS,
     OWNER_STATUS_RECORD,

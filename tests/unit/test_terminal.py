@@ -15,12 +15,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from scorecard.board import Snapshot, frame_text
 from scorecard.cli import main
 from scorecard.core.definition import Scorecard, parse_scorecard
 from scorecard.core.replay import replay
-from scorecard.render import render_text
-from scorecard.terminal import markup, plain, printable
+from scorecard.outputs.board import Snapshot, frame_text
+from scorecard.outputs.table import render_text
+from scorecard.outputs.terminal import markup, plain, printable
 
 # What may never reach a terminal from a name: C0 controls other than the newlines rich writes itself, DEL, C1,
 # and the bidirectional overrides.

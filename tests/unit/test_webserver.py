@@ -1,4 +1,5 @@
-"""The bounded HTTP server of the exporter and of the worker's metrics (``scorecard.webserver``), on loopback only.
+"""The bounded HTTP server of the exporter and of the worker's metrics (``scorecard.outputs.webserver``), on loopback
+only.
 
 Each server is held by 2,000 idle and half-sent connections (what used to make 2,000 threads and stop ``/metrics``):
 it must still answer ``/metrics`` with exactly what it served before, without a thread per connection, and close
@@ -29,9 +30,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from scorecard.cli import main
 from scorecard.core.definition import load_scorecard
-from scorecard.exporter import CONTENT_TYPE, Family, ScorecardCollector, redis_client, render, start_server
+from scorecard.outputs.exporter import CONTENT_TYPE, Family, ScorecardCollector, exposition, redis_client, start_server
+from scorecard.outputs.webserver import HEALTH_PATH, Limits, ListenError, RequestHandler, WebServer
 from scorecard.redis.store import RedisStore
-from scorecard.webserver import HEALTH_PATH, Limits, ListenError, RequestHandler, WebServer
 from streams.metrics import PipelineMetrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,10 +63,10 @@ class _FixedCollector(ScorecardCollector):
 
 
 def _exporter(limits: Limits) -> Served:
-    """The exporter's old server answered ``render(collector.scrape())`` with ``CONTENT_TYPE``."""
+    """The exporter's old server answered ``exposition(collector.scrape())`` with ``CONTENT_TYPE``."""
     collector = _FixedCollector()
     return Served(
-        start_server(collector, "127.0.0.1", 0, limits=limits), lambda: (CONTENT_TYPE, render(collector.fixed))
+        start_server(collector, "127.0.0.1", 0, limits=limits), lambda: (CONTENT_TYPE, exposition(collector.fixed))
     )
 
 

@@ -7,8 +7,8 @@ with the overall score and status and one column per perspective; scores have on
 
 Statuses are coloured (green, yellow for amber, red, dim for no data) but always written out as words, so the table
 reads the same without colours: piped into a file or a CI log, rich drops the styles and keeps the text. Names from
-the definition go through ``scorecard.terminal``: no markup is parsed in them and no control character reaches the
-terminal.
+the definition go through ``scorecard.outputs.terminal``: no markup is parsed in them and no control character
+reaches the terminal.
 
 Public API
 ----------
@@ -34,7 +34,7 @@ from scorecard.core.definition import Scorecard
 from scorecard.core.engine import OUTCOMES
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.scoring import status_from_score
-from scorecard.terminal import plain, printable
+from scorecard.outputs.terminal import plain, printable
 
 __all__ = ["STATUS_STYLES", "events_line", "print_report", "render_text", "scorecard_table"]
 

@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 __all__ = ["HEALTH_PATH", "ConnectionCounts", "Limits", "ListenError", "RequestHandler", "WebServer"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("scorecard.webserver")  # stable, whatever the module path
 
 HEALTH_PATH: Final = "/healthz"
 TEXT: Final = "text/plain; charset=utf-8"

@@ -638,7 +638,7 @@ def build_boards(scorecard: Scorecard) -> list[dict[str, Any]]:
     return [overview_board(scorecard), kpi_board(scorecard), pipeline_board()]
 
 
-def render(board: Mapping[str, Any]) -> str:
+def board_json(board: Mapping[str, Any]) -> str:
     """Stable JSON text (sorted keys, trailing newline) so regenerated files diff cleanly."""
     return json.dumps(board, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -672,7 +672,7 @@ def write_boards(scorecard: Scorecard, directory: Path) -> list[WrittenBoard]:
     written = []
     for board in build_boards(scorecard):
         path = board_path(directory, board)
-        path.write_text(render(board), encoding="utf-8")
+        path.write_text(board_json(board), encoding="utf-8")
         written.append(WrittenBoard(path, board["uid"], board["title"], len(panels(board))))
     return written
 
@@ -683,7 +683,7 @@ def stale_boards(scorecard: Scorecard, directory: Path) -> list[Path]:
         board_path(directory, board)
         for board in build_boards(scorecard)
         if not board_path(directory, board).is_file()
-        or board_path(directory, board).read_text(encoding="utf-8") != render(board)
+        or board_path(directory, board).read_text(encoding="utf-8") != board_json(board)
     ]
 
 

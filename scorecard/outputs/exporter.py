@@ -26,9 +26,9 @@ Public API
   errors), ``collect()`` (the ``prometheus_client`` collector protocol), ``families(results, counts)`` (the
   formatting step alone, from ``score_units`` results), ``layout`` (the series the definition allows).
 - ``subtree_stream_times(tree, counts)``: newest accepted event time per subtree.
-- ``render(families) -> bytes``: text exposition format 0.0.4.
+- ``exposition(families) -> bytes``: text exposition format 0.0.4.
 - ``start_server(collector, host, port, limits=None) -> ExporterServer``: ``/metrics`` (and ``/healthz``) on the
-  bounded server of ``scorecard.webserver``, in the background (port 0 picks a free port: ``server.port``,
+  bounded server of ``scorecard.outputs.webserver``, in the background (port 0 picks a free port: ``server.port``,
   ``server.url``); ``server.close()``.
 - ``redis_client(url, timeout)``: a client that fails fast; ``run_exporter(...)``: what ``scorecard exporter`` runs.
 """
@@ -55,9 +55,9 @@ from scorecard.core.engine import compile_kpis
 from scorecard.core.evaluation import UnitResult, buckets_at, score_units
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.updates import Counts
+from scorecard.outputs.webserver import TEXT, Limits, RequestHandler, WebServer
 from scorecard.redis.live import read_live
 from scorecard.redis.store import RedisStore, StoreError
-from scorecard.webserver import TEXT, Limits, RequestHandler, WebServer
 
 __all__ = [
     "CONTENT_TYPE",
@@ -65,14 +65,14 @@ __all__ = [
     "Family",
     "Layout",
     "ScorecardCollector",
+    "exposition",
     "redis_client",
-    "render",
     "run_exporter",
     "start_server",
     "subtree_stream_times",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("scorecard.exporter")  # stable, whatever the module path
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 REDIS_TIMEOUT: Final = 1.0
@@ -155,7 +155,7 @@ def _number(value: float) -> str:
     return _SPECIAL_NUMBERS.get(text, text)
 
 
-def render(families: Sequence[Family]) -> bytes:
+def exposition(families: Sequence[Family]) -> bytes:
     """The families in the Prometheus text format 0.0.4 (what ``generate_latest`` would print, faster)."""
     out: list[str] = []
     for family in families:
@@ -404,7 +404,7 @@ class _Handler(RequestHandler):
     def get(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            self.reply(200, CONTENT_TYPE, render(self.collector.scrape()))
+            self.reply(200, CONTENT_TYPE, exposition(self.collector.scrape()))
         elif path == "/":
             self.reply(200, TEXT, b"scorecard exporter: metrics at /metrics, health at /healthz\n")
         else:
@@ -412,7 +412,7 @@ class _Handler(RequestHandler):
 
 
 class ExporterServer(WebServer):
-    """The collector on ``/metrics`` (and ``/healthz``), served by the bounded ``scorecard.webserver.WebServer``."""
+    """The collector on ``/metrics`` (and ``/healthz``), served by the bounded ``webserver.WebServer``."""
 
     def __init__(self, collector: ScorecardCollector, host: str, port: int, *, limits: Limits | None = None) -> None:
         handler = type("ExporterHandler", (_Handler,), {"collector": collector})

@@ -1,8 +1,8 @@
 """The live terminal board (``scorecard board``): the scorecard from Redis, redrawn every few seconds.
 
 What a person watching the stream wants at a glance: the unit tree with overall and perspective scores (the very
-table of ``scorecard status``, from ``scorecard.render``), how fast events arrive, how many ended as dead letters,
-which KPIs are worst right now, and how long an evaluation takes. Everything is derived from two consecutive
+table of ``scorecard status``, from ``scorecard.outputs.table``), how fast events arrive, how many ended as dead
+letters, which KPIs are worst right now, and how long an evaluation takes. Everything is derived from two consecutive
 report snapshots (``scorecard.redis.live.live_report``) and the time between them, so the frame builder is a pure
 function that the unit tests drive without Redis; only ``run_board`` reads Redis, the worker's ``/metrics`` and the
 clock.
@@ -13,7 +13,7 @@ lag, Redis errors) and the board works without them.
 
 On a terminal the frame is redrawn in place (``rich.live``); when stdout is not a terminal (a pipe, a CI log, the
 demo's non-interactive mode) each refresh prints the frame as plain text, without colours, after a blank line.
-Names from the definition and error texts go through ``scorecard.terminal`` (no markup parsed, no control
+Names from the definition and error texts go through ``scorecard.outputs.terminal`` (no markup parsed, no control
 character written).
 
 Public API
@@ -50,9 +50,9 @@ from scorecard.config import redact_url
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import OUTCOMES
 from scorecard.core.hierarchy import OrgTree
+from scorecard.outputs.table import STATUS_STYLES, scorecard_table
+from scorecard.outputs.terminal import plain
 from scorecard.redis.store import RedisStore, StoreError
-from scorecard.render import STATUS_STYLES, scorecard_table
-from scorecard.terminal import plain
 
 __all__ = [
     "DEAD_LETTER_OUTCOMES",
