@@ -47,6 +47,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scorecard.config import redact_url
+from scorecard.contract import PIPELINE_CONSUMER_LAG, PIPELINE_REDIS_ERRORS
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import OUTCOMES
 from scorecard.core.hierarchy import OrgTree
@@ -178,9 +179,9 @@ def parse_pipeline_metrics(text: str) -> PipelineStats:
     lag = 0.0
     errors = 0.0
     for family in text_string_to_metric_families(text):
-        if family.name == "scorecard_pipeline_consumer_lag":
+        if family.name == PIPELINE_CONSUMER_LAG:
             lag += sum(sample.value for sample in family.samples)
-        elif family.name == "scorecard_pipeline_redis_errors":
+        elif family.name == PIPELINE_REDIS_ERRORS:
             errors += sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
     return PipelineStats(consumer_lag=lag, redis_errors=errors)
 

@@ -50,6 +50,23 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from scorecard.config import redact_url
+from scorecard.contract import (
+    EXPORTER_REDIS_UP,
+    EXPORTER_SCRAPE_DURATION,
+    EXPORTER_SCRAPE_ERRORS,
+    KPI_GOAL,
+    KPI_INFO,
+    KPI_RED_FLAG,
+    KPI_SCORE,
+    KPI_STATUS,
+    KPI_VALUE,
+    LAST_EVENT_TIMESTAMP,
+    PERSPECTIVE_SCORE,
+    STATUS_CODES,
+    UNIT_INFO,
+    UNIT_SCORE,
+    exported_units,
+)
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import compile_kpis
 from scorecard.core.evaluation import UnitResult, buckets_at, score_units
@@ -78,19 +95,16 @@ CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 REDIS_TIMEOUT: Final = 1.0
 """Seconds a Redis connect or read may take before the scrape gives up: well under Prometheus's scrape timeout."""
 
-STATUS_VALUES: Final = {"green": 2.0, "amber": 1.0, "red": 0.0}
-"""``scorecard_kpi_status`` samples; ``no_data`` has none, so ``absent()``/``unless`` can tell it from red."""
-
-INVALID_UNIT: Final = "__invalid__"
-"""The counts record of events that named no known unit (``streams.processor.INVALID_KEY``): no unit's time."""
+STATUS_VALUES: Final = {status: float(code) for status, code in STATUS_CODES.items()}
+"""``scorecard_kpi_status`` samples (``contract.STATUS_CODES``); ``no_data`` has none."""
 
 KPI_LABELS: Final = ("unit", "kpi", "perspective", "objective")
 _KPI_FAMILIES: Final = (
-    ("scorecard_kpi_value", "Value of the KPI over its current window, in its display unit (no sample: no data)."),
-    ("scorecard_kpi_goal", "Goal that applies to this unit (only where a target exists)."),
-    ("scorecard_kpi_red_flag", "Red-flag threshold that applies to this unit (only where a target exists)."),
-    ("scorecard_kpi_score", "Score 0-10 (goal 6.67, red flag 3.33); rolled up from children without a target."),
-    ("scorecard_kpi_status", "Status: 2 green, 1 amber, 0 red; no sample when there is no data."),
+    (KPI_VALUE, "Value of the KPI over its current window, in its display unit (no sample: no data)."),
+    (KPI_GOAL, "Goal that applies to this unit (only where a target exists)."),
+    (KPI_RED_FLAG, "Red-flag threshold that applies to this unit (only where a target exists)."),
+    (KPI_SCORE, "Score 0-10 (goal 6.67, red flag 3.33); rolled up from children without a target."),
+    (KPI_STATUS, "Status: 2 green, 1 amber, 0 red; no sample when there is no data."),
 )
 _SPECIAL_NUMBERS: Final = {"inf": "+Inf", "-inf": "-Inf", "nan": "NaN"}
 
@@ -176,28 +190,27 @@ class Layout:
     """
 
     def __init__(self, scorecard: Scorecard, tree: OrgTree) -> None:
-        max_depth = scorecard.export.max_depth
-        self.units = tuple(u for u in tree.units if max_depth is None or tree.depth(u) <= max_depth)
+        self.units = exported_units(scorecard, tree)
         self.kpis = tuple(k.id for k in scorecard.kpis)
         self.perspectives = tuple(p.id for p in scorecard.perspectives)
         placement = {k.id: _placement(scorecard, k.id) for k in scorecard.kpis}
         kpi_labels = [(u, k, *placement[k]) for u in self.units for k in self.kpis]
         self.kpi_families = [_family(name, text, KPI_LABELS, kpi_labels) for name, text in _KPI_FAMILIES]
         self.perspective_score = _family(
-            "scorecard_perspective_score",
+            PERSPECTIVE_SCORE,
             "Weighted mean of the unit's KPI scores in the perspective (0-10).",
             ("unit", "perspective"),
             [(u, p) for u in self.units for p in self.perspectives],
         )
         unit_labels = [(u,) for u in self.units]
         self.unit_score = _family(
-            "scorecard_unit_score",
+            UNIT_SCORE,
             "Overall score of the unit (0-10), weighted over perspectives.",
             ("unit",),
             unit_labels,
         )
         self.last_event = _family(
-            "scorecard_last_event_timestamp_seconds",
+            LAST_EVENT_TIMESTAMP,
             "Event time of the newest accepted event in the unit's subtree (Unix seconds).",
             ("unit",),
             unit_labels,
@@ -219,7 +232,7 @@ def _unit_info_family(scorecard: Scorecard, tree: OrgTree, units: Sequence[str])
         unit = scorecard.unit(unit_id)
         labels.append((unit_id, unit.label, tree.parent(unit_id) or "", str(tree.depth(unit_id)), unit.owner or ""))
     return _family(
-        "scorecard_unit_info",
+        UNIT_INFO,
         "Exported org units: display name, parent (empty for the root), depth (root 0) and owner; always 1.",
         ("unit", "name", "parent", "depth", "owner"),
         labels,
@@ -229,7 +242,7 @@ def _unit_info_family(scorecard: Scorecard, tree: OrgTree, units: Sequence[str])
 def _kpi_info_family(scorecard: Scorecard, placement: Mapping[str, tuple[str, str]]) -> Family:
     labels = [(k.id, k.label, *placement[k.id], k.unit or "", k.polarity or "", k.owner or "") for k in scorecard.kpis]
     return _family(
-        "scorecard_kpi_info",
+        KPI_INFO,
         "KPIs of the definition: display name, perspective, objective, display unit, polarity and owner; always 1.",
         ("kpi", "name", "perspective", "objective", "display_unit", "polarity", "owner"),
         labels,
@@ -259,19 +272,19 @@ class ScorecardCollector(Collector):
         self._lock = threading.Lock()
         no_labels: list[tuple[str, ...]] = [()]
         self._duration = _family(
-            "scorecard_exporter_scrape_duration_seconds",
+            EXPORTER_SCRAPE_DURATION,
             "Seconds the last collection took to read Redis and score the scorecard.",
             (),
             no_labels,
         )
         self._error_family = _make_family(
-            "scorecard_exporter_scrape_errors",
+            EXPORTER_SCRAPE_ERRORS,
             "Scrapes that could not read or score the scorecard.",
             "counter",
             (),
             no_labels,
         )
-        self._up = _family("scorecard_exporter_redis_up", "1 when the last scrape read Redis, else 0.", (), no_labels)
+        self._up = _family(EXPORTER_REDIS_UP, "1 when the last scrape read Redis, else 0.", (), no_labels)
 
     def collect(self) -> Iterator[Metric]:
         for family in self.scrape():

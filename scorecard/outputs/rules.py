@@ -41,8 +41,20 @@ from typing import Any
 
 import yaml
 
+from scorecard.contract import (
+    EXPORTER_REDIS_UP,
+    KPI_BOARD_UID,
+    KPI_GOAL,
+    KPI_INFO,
+    KPI_RED_FLAG,
+    KPI_STATUS,
+    KPI_VALUE,
+    LAST_EVENT_TIMESTAMP,
+    STATUS_CODES,
+    UNIT_INFO,
+    exported_units,
+)
 from scorecard.core.definition import Kpi, Scorecard
-from scorecard.core.hierarchy import OrgTree
 from scorecard.core.timeutil import format_duration
 
 __all__ = [
@@ -51,7 +63,6 @@ __all__ = [
     "EXPORTER_JOB",
     "FILE_HEALTH",
     "FILE_KPIS",
-    "KPI_DASHBOARD_UID",
     "OWNER_STATUS_RECORD",
     "PLACEHOLDER_WEBHOOK",
     "RuleOptions",
@@ -59,7 +70,6 @@ __all__ = [
     "alertmanager_header",
     "check_grafana_url",
     "count_rules",
-    "exported_units",
     "grafana_kpi_url",
     "owner_of",
     "owner_teams",
@@ -70,7 +80,6 @@ __all__ = [
 ]
 
 EXPORTER_JOB = "scorecard-exporter"
-KPI_DASHBOARD_UID = "scorecard-kpi"
 FILE_KPIS = "scorecard-kpis.yml"
 FILE_HEALTH = "scorecard-health.yml"
 OWNER_STATUS_RECORD = "scorecard:kpi_status:owner"
@@ -81,7 +90,6 @@ PLACEHOLDER_WEBHOOK = "http://alert-webhook.invalid/scorecard/{team}"
 
 # Series of one exporter belong together; joining on job and instance keeps two exporter replicas from colliding.
 _SAME_EXPORTER = "job, instance"
-_STATUS = {"red": 0, "amber": 1}
 
 
 @dataclass(frozen=True)
@@ -98,13 +106,6 @@ class RuleOptions:
 
 
 # ---------------------------------------------------------------------------------------------------------- owners
-def exported_units(scorecard: Scorecard) -> tuple[str, ...]:
-    """The units the exporter publishes (``export.max_depth``), pre-order: only they can raise alerts."""
-    tree = OrgTree.from_scorecard(scorecard)
-    limit = scorecard.export.max_depth
-    return tuple(u for u in tree.units if limit is None or tree.depth(u) <= limit)
-
-
 def owner_of(scorecard: Scorecard, unit_id: str, kpi_id: str) -> str | None:
     """The team an alert on (unit, KPI) goes to: the unit's owner, else the KPI's, else None."""
     return scorecard.unit(unit_id).owner or scorecard.kpi(kpi_id).owner or None
@@ -143,12 +144,12 @@ def _kpi_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
 def _owner_status_expr() -> str:
     """scorecard_kpi_status with an ``owner`` label: the unit's owner, else the KPI's, else none (never dropped)."""
     return (
-        f"(\n  scorecard_kpi_status\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
-        f'  scorecard_unit_info{{owner!=""}}\n)\n'
+        f"(\n  {KPI_STATUS}\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
+        f'  {UNIT_INFO}{{owner!=""}}\n)\n'
         f"or on({_SAME_EXPORTER}, unit, kpi)\n"
-        f"(\n  scorecard_kpi_status\n  * on({_SAME_EXPORTER}, kpi) group_left(owner)\n  scorecard_kpi_info\n)\n"
+        f"(\n  {KPI_STATUS}\n  * on({_SAME_EXPORTER}, kpi) group_left(owner)\n  {KPI_INFO}\n)\n"
         f"or on({_SAME_EXPORTER}, unit, kpi)\n"
-        "scorecard_kpi_status\n"
+        f"{KPI_STATUS}\n"
     )
 
 
@@ -163,14 +164,14 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
         detail = f"between its red flag and its goal ({_direction(kpi)})"
     return {
         "alert": name,
-        "expr": f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == {_STATUS[status]}',
+        "expr": f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == {STATUS_CODES[status]}',
         "for": format_duration(options.pending),
         # kpi restates the series label: it keeps the rules distinct for `promtool check rules` (duplicate lint).
         "labels": {"severity": "critical" if status == "red" else "warning", "kpi": kpi.id},
         "annotations": {
             "summary": (
-                f"{label} is {status} at {{{{ $labels.unit }}}}: {_number('scorecard_kpi_value', kpi)}"
-                f" (goal {_number('scorecard_kpi_goal', kpi)}, red flag {_number('scorecard_kpi_red_flag', kpi)})"
+                f"{label} is {status} at {{{{ $labels.unit }}}}: {_number(KPI_VALUE, kpi)}"
+                f" (goal {_number(KPI_GOAL, kpi)}, red flag {_number(KPI_RED_FLAG, kpi)})"
             ),
             "description": (
                 f"{where} has been {detail} at unit {{{{ $labels.unit }}}} for at least"
@@ -189,12 +190,12 @@ def _health_group(options: RuleOptions) -> dict[str, Any]:
     return {
         "name": "scorecard-health",
         "rules": [
-            {"record": EVENT_AGE_RECORD, "expr": "time() - scorecard_last_event_timestamp_seconds"},
+            {"record": EVENT_AGE_RECORD, "expr": f"time() - {LAST_EVENT_TIMESTAMP}"},
             {
                 "alert": "ScorecardStale",
                 "expr": (
                     f"(\n  ({EVENT_AGE_RECORD} > {stale})\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
-                    f'  scorecard_unit_info{{owner!=""}}\n)\n'
+                    f'  {UNIT_INFO}{{owner!=""}}\n)\n'
                     f"or on({_SAME_EXPORTER}, unit)\n"
                     f"{EVENT_AGE_RECORD} > {stale}\n"
                 ),
@@ -222,12 +223,12 @@ def _health_group(options: RuleOptions) -> dict[str, Any]:
             },
             {
                 "alert": "ScorecardExporterRedisDown",
-                "expr": "scorecard_exporter_redis_up == 0",
+                "expr": f"{EXPORTER_REDIS_UP} == 0",
                 "for": pending,
                 "labels": {"severity": "critical"},
                 "annotations": {
                     "summary": "The scorecard exporter {{ $labels.instance }} cannot read Redis",
-                    "description": f"scorecard_exporter_redis_up has been 0 for {pending}: no KPI is served.",
+                    "description": f"{EXPORTER_REDIS_UP} has been 0 for {pending}: no KPI is served.",
                 },
             },
         ],
@@ -285,7 +286,7 @@ def check_grafana_url(url: str) -> str:
 
 def grafana_kpi_url(grafana_url: str, unit: str, kpi: str) -> str:
     """The KPI board for one unit and KPI; ``unit`` may be a template such as ``{{ $labels.unit }}``."""
-    return f"{check_grafana_url(grafana_url)}/d/{KPI_DASHBOARD_UID}/?var-unit={unit}&var-kpi={kpi}"
+    return f"{check_grafana_url(grafana_url)}/d/{KPI_BOARD_UID}/?var-unit={unit}&var-kpi={kpi}"
 
 
 # ------------------------------------------------------------------------------------------------------ Alertmanager

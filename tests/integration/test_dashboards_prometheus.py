@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from scorecard import contract
 from scorecard.config import Settings
 from scorecard.core.definition import load_scorecard
 from scorecard.outputs import dashboards
@@ -34,7 +35,7 @@ def _board(uid: str) -> dict[str, Any]:
     return next(b for b in boards if b["uid"] == uid)
 
 
-@pytest.mark.parametrize("uid", [dashboards.OVERVIEW_UID, dashboards.KPI_UID, dashboards.PIPELINE_UID])
+@pytest.mark.parametrize("uid", [contract.OVERVIEW_BOARD_UID, contract.KPI_BOARD_UID, contract.PIPELINE_BOARD_UID])
 def test_every_board_query_parses_and_runs(prometheus_url: str, uid: str) -> None:
     board = _board(uid)
     assert len(dashboards.panel_queries(board)) >= 10
@@ -44,7 +45,7 @@ def test_every_board_query_parses_and_runs(prometheus_url: str, uid: str) -> Non
 
 def test_kpi_board_queries_run_for_another_unit_and_kpi(prometheus_url: str) -> None:
     problems = dashboards.check_queries(
-        prometheus_url, _board(dashboards.KPI_UID), values={"unit": "sales", "kpi": "nps"}
+        prometheus_url, _board(contract.KPI_BOARD_UID), values={"unit": "sales", "kpi": "nps"}
     )
     assert not problems, "\n".join(map(str, problems))
 

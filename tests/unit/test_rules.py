@@ -15,6 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from scorecard.cli import main
+from scorecard.contract import exported_units
 from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
 from scorecard.outputs.rules import (
     FILE_HEALTH,
@@ -24,7 +25,6 @@ from scorecard.outputs.rules import (
     RuleOptions,
     alertmanager_config,
     check_grafana_url,
-    exported_units,
     owner_of,
     owner_teams,
     rule_files,
