@@ -884,6 +884,19 @@ def _interrupt(signum: int, frame: object) -> None:
     show_default=True,
     help="Share of events followed by a broken copy (no id, bad time, unknown unit, text for a number...).",
 )
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Instead of history and a live phase, send a fixed batch: this many days of events from --start, planned as "
+    "examples/acme-events.jsonl is (no trend, levels shuffled over all teams), as fast as possible.",
+)
+@click.option(
+    "--ignored-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="With --days: share of events followed by one of a type no KPI reads.",
+)
 @kafka_option
 @topic_option
 @partitions_option
@@ -899,6 +912,8 @@ def simulate_command(
     duplicate_rate: float,
     late_rate: float,
     invalid_rate: float,
+    days: float | None,
+    ignored_rate: float,
     kafka_bootstrap: str,
     topic: str,
     partitions: int,
@@ -907,7 +922,8 @@ def simulate_command(
 
     Units get levels aimed at their goals and red flags (some green, some red), events follow business hours, a few
     are duplicated, late or invalid, and one KPI drifts across its red flag in the first two minutes (named at the
-    start and in the summary). Stops after --duration, or cleanly on Ctrl-C / SIGTERM with a summary.
+    start and in the summary). Stops after --duration, or cleanly on Ctrl-C / SIGTERM with a summary. With --days,
+    sends a fixed batch instead (how examples/acme-events.jsonl is made).
     """
     import asyncio
     import functools
@@ -915,14 +931,40 @@ def simulate_command(
 
     from aiokafka.errors import KafkaError
 
-    from scorecard.simulator import Simulation, Trouble
-    from streams.simulate import file_sink, run_simulation, summary_lines, trend_text
+    from scorecard.simulator import Simulation, Trouble, generate_batch
+    from scorecard.simulator.pacing import (
+        batch_summary_lines,
+        file_sink,
+        run_batch,
+        run_simulation,
+        summary_lines,
+        trend_text,
+    )
     from streams.topics import TopicError
 
+    _check_simulate_mode(click.get_current_context(), days)
     scorecard = _load_or_exit(scorecard_path)
     duration = None if duration_text.strip() == "0" else float(_duration_param(duration_text, "--duration"))
     backfill = 0 if backfill_text.strip() == "0" else _duration_param(backfill_text, "--backfill")
     start = _simulate_start(start_text) if start_text is not None else float(math.floor(time.time()))
+    if out_path is not None:
+        sink, destination = file_sink(out_path), str(out_path)
+    else:
+        destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
+        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
+    if days is not None:
+        trouble = Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate, ignored=ignored_rate)
+        batch = generate_batch(
+            scorecard, start=start, days=days, events_per_day=events_per_day, seed=seed, trouble=trouble
+        )
+        _echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {days:g} days of events", err=True)
+        try:
+            stats = asyncio.run(run_batch(batch, sink))
+        except (OSError, KafkaError, TopicError) as error:
+            click.echo(f"cannot send to {destination}: {error}", err=True)
+            sys.exit(1)
+        _echo("\n".join(batch_summary_lines(stats, days=days, start=start, destination=destination)))
+        return
     simulation = Simulation(
         scorecard,
         start=start,
@@ -931,11 +973,6 @@ def simulate_command(
         seed=seed,
         trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
     )
-    if out_path is not None:
-        sink, destination = file_sink(out_path), str(out_path)
-    else:
-        destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
-        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
     until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
@@ -953,6 +990,22 @@ def simulate_command(
         click.echo(f"cannot send to {destination}: {error}", err=True)
         sys.exit(1)
     _echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
+
+
+_LIVE_ONLY = ("rate", "duration_text", "backfill_text")
+
+
+def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
+    """--days (a fixed batch) and the live options (--rate, --duration, --backfill) exclude each other."""
+    given = [
+        f"--{name.removesuffix('_text')}"
+        for name in _LIVE_ONLY
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    ]
+    if days is not None and given:
+        raise click.UsageError(f"{', '.join(given)}: only for the live simulation, not with --days (a fixed batch)")
+    if days is None and ctx.get_parameter_source("ignored_rate") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--ignored-rate applies to a fixed batch (--days) only")
 
 
 def _simulate_start(text: str) -> float:

@@ -3,17 +3,20 @@ adds the requested trouble, and reproduces the committed example file."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
+from scorecard.cli import main
 from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
 from scorecard.core.events import decode_event
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import replay
-from scorecard.simulator import generate_events, main
+from scorecard.simulator import generate_events
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples" / "acme.yaml"
@@ -134,7 +137,16 @@ def test_any_definition_gets_events_for_every_kpi() -> None:
     assert answered == {True, False}
 
 
+def documented_command() -> list[str]:
+    """The arguments of the ``scorecard simulate`` command in examples/README.md (continuation lines joined)."""
+    text = (REPO / "examples" / "README.md").read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("scorecard simulate "))
+    return shlex.split(line)[1:]
+
+
 def test_committed_example_is_what_the_documented_command_makes(tmp_path: Path) -> None:
     output = tmp_path / "acme-events.jsonl"
-    assert main([str(ACME), "-o", str(output)]) == 0  # the command in examples/README.md, defaults included
+    args = [str(REPO / a) if a.startswith("examples/") else a for a in documented_command()]
+    result = CliRunner().invoke(main, [*args[: args.index("--out") + 1], str(output)])  # examples/README.md's command
+    assert result.exit_code == 0, result.output
     assert output.read_bytes() == (REPO / "examples" / "acme-events.jsonl").read_bytes()

@@ -1,6 +1,6 @@
 """The running side of ``scorecard simulate``: send a ``Simulation`` to Kafka or a file in real time, stop cleanly.
 
-``scorecard.simulator.Simulation`` decides *what* is sent and stays pure; this module decides *when*. The backfill
+``simulation.Simulation`` decides *what* is sent and does no I/O; this module decides *when*. The backfill
 goes out as fast as the sink takes it; live events are sent when their time comes on the wall clock (their ``at``),
 so event time and arrival time agree like they would with a real producer. When the backfill takes a few seconds,
 the live events due meanwhile go out at once and the pacing catches up.
@@ -8,7 +8,8 @@ the live events due meanwhile go out at once and the pacing catches up.
 The run ends after ``duration`` seconds of live events (from the simulation's start), or on SIGINT or SIGTERM: the
 signal sets a flag that the source checks between events (and while it waits), so the sink then flushes what was
 sent, waits for Kafka's acknowledgements, and the summary counts exactly what reached the sink. A second signal
-falls back to the default action, for a stuck broker.
+falls back to the default action, for a stuck broker. A fixed batch (``run_batch``, ``scorecard simulate --days``)
+goes out as fast as the sink takes it, under the same signal handling.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ import contextlib
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
-from scorecard.simulator import Simulation
+from scorecard.core.timeutil import format_duration, format_time
+from scorecard.simulator.draws import SimulatedEvent
+from scorecard.simulator.simulation import Simulation
 
 KINDS = ("regular", "late", "duplicate", "invalid")
+BATCH_KINDS = (*KINDS, "ignored")
 # The backfill hands control back to the event loop this often, so a signal is seen within a few milliseconds.
 _YIELD_EVERY = 500
 _PROGRESS_EVERY = 2000
@@ -69,6 +73,16 @@ async def run_simulation(
     ``progress(seconds)`` hears how much of the backfill's event time has been generated; ``rate <= 0`` stops after
     the backfill.
     """
+    return await _run(sink, lambda stats, stop: _source(simulation, stats, stop, rate, duration, progress))
+
+
+async def run_batch(events: Iterable[SimulatedEvent], sink: Sink) -> SimulationStats:
+    """Feed ``sink`` a fixed batch as fast as it takes it (counted as ``backfill``), until the end or a signal."""
+    return await _run(sink, lambda stats, stop: _batch_source(events, stats, stop))
+
+
+async def _run(sink: Sink, source: Callable[[SimulationStats, asyncio.Event], AsyncIterator[bytes]]) -> SimulationStats:
+    """Run ``source`` into ``sink`` with SIGINT and SIGTERM setting the stop flag the source checks."""
     stats = SimulationStats()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -83,19 +97,33 @@ async def run_simulation(
     for signum in signals:
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        source = _source(simulation, stats, stop, rate=rate, duration=duration, progress=progress)
-        stats.sent = await sink(source)
+        stats.sent = await sink(source(stats, stop))
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
     return stats
 
 
+async def _batch_source(
+    events: Iterable[SimulatedEvent], stats: SimulationStats, stop: asyncio.Event
+) -> AsyncIterator[bytes]:
+    started = time.monotonic()
+    try:
+        for n, item in enumerate(events, 1):
+            if n % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            if stop.is_set():
+                return
+            stats.backfill[item.kind] += 1
+            yield orjson.dumps(item.event)
+    finally:
+        stats.backfill_seconds = time.monotonic() - started
+
+
 async def _source(
     simulation: Simulation,
     stats: SimulationStats,
     stop: asyncio.Event,
-    *,
     rate: float,
     duration: float | None,
     progress: Callable[[float], None] | None,
@@ -159,8 +187,6 @@ def file_sink(path: Path) -> Sink:
 
 def summary_lines(simulation: Simulation, stats: SimulationStats, *, rate: float, destination: str) -> list[str]:
     """The end-of-run report: totals, each phase, kinds, the trend and why the run ended."""
-    from scorecard.core.timeutil import format_duration, format_time
-
     kinds = stats.kinds()
     lines = [f"sent {stats.sent} events to {destination}"]
     backfilled = sum(stats.backfill.values())
@@ -188,3 +214,16 @@ def trend_text(simulation: Simulation) -> str:
         return "none (no min, max, avg or NPS KPI whose events fill the live rate)"
     kpi = next(k for k in simulation.scorecard.kpis if k.id == trend.kpi)
     return trend.describe(kpi.unit)
+
+
+def batch_summary_lines(stats: SimulationStats, *, days: float, start: float, destination: str) -> list[str]:
+    """The report of a fixed batch: totals, its span and kinds, and why it ended early if it did."""
+    lines = [
+        f"sent {stats.sent} events to {destination}",
+        f"batch: {sum(stats.backfill.values())} events, {days:g} days from {format_time(start)}, "
+        f"sent in {stats.backfill_seconds:.1f}s",
+        "by kind: " + ", ".join(f"{stats.backfill[kind]} {kind}" for kind in BATCH_KINDS),
+    ]
+    if stats.stopped_by is not None:
+        lines.append(f"stopped by {stats.stopped_by}")
+    return lines
