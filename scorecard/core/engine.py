@@ -277,7 +277,7 @@ def definition_hash(scorecard: Scorecard) -> str:
     """A hash of what Redis's derived data depends on: the org tree's shape and the state fingerprints.
 
     Redis holds subtree merges, which a moved, added or removed unit or a re-shaped KPI invalidates; a worker that
-    finds another hash in Redis rebuilds Redis from its tables (``streams.app.Pipeline.resync``).
+    finds another hash in Redis rebuilds Redis from its tables (``streams.pipeline.Pipeline.resync``).
     """
     tree = OrgTree.from_scorecard(scorecard)
     return _short_hash({"parents": {u: tree.parent(u) for u in tree.units}, "kpis": state_fingerprints(scorecard)})

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from scorecard.config import Settings
-from streams.worker import EXIT_WITHOUT_COMMIT
+from streams.faust_fixes.runner import EXIT_WITHOUT_COMMIT
 from tests.integration.pipeline import ACME, Deployment, free_port, own_settings, run_services
 
 STOP_TIMEOUT_S = 5.0

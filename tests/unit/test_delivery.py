@@ -1,4 +1,5 @@
-"""The direct hand-over of ``streams/delivery.py``: same outcome as Faust's raced delivery, without its tasks.
+"""The direct hand-over of ``streams/faust_fixes/delivery.py``: same outcome as Faust's raced delivery, without its
+tasks.
 
 The consumer here is a plain mode ``Service`` with the mixin and a delivery callback shaped like Faust's conductor
 (put into a bounded queue; wait for room when it is full); the worker with the real conductor, broker and rebalances
@@ -15,8 +16,8 @@ import pytest
 from faust.transport.consumer import Consumer
 from mode import Service
 
-from streams.delivery import DirectDelivery, _finish
-from streams.offsets import SourceConsumer
+from streams.faust_fixes.delivery import DirectDelivery, _finish
+from streams.faust_fixes.offsets import SourceConsumer
 
 FAUST_DELIVERY = """\
                             await self.wait_first(
@@ -161,10 +162,13 @@ def test_the_worker_consumer_uses_the_direct_delivery() -> None:
 
 
 def test_the_copied_drain_loop_is_faust_s_with_only_the_delivery_changed() -> None:
-    """Also fails when a Faust upgrade changes its loop: port the change to the copy in ``streams/delivery.py``."""
+    """Also fails when a Faust upgrade changes its loop: port the change to the copy in
+    ``streams/faust_fixes/delivery.py``."""
     faust = inspect.getsource(Consumer._drain_messages)
     expected = faust.replace("(self, fetcher: ServiceT)", "(self: Any, fetcher: ServiceT)", 1)
     expected = expected.replace("        callback = self.callback\n", "", 1)
     expected = expected.replace(FAUST_DELIVERY, OUR_DELIVERY, 1)
-    assert FAUST_DELIVERY in faust and expected != faust, "Faust's delivery line changed: re-check streams/delivery.py"
+    assert FAUST_DELIVERY in faust and expected != faust, (
+        "Faust's delivery line changed: re-check streams/faust_fixes/delivery.py"
+    )
     assert inspect.getsource(DirectDelivery._drain_messages) == expected

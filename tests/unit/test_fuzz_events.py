@@ -273,7 +273,7 @@ def test_engine_gives_every_line_one_outcome_and_never_raises() -> None:
 
 class JsonTable(MutableMapping[str, Any]):
     """A dict that stores unit records as msgspec JSON bytes and id slices as they are (bytes), as the worker's
-    table does (``streams.app._BytesKeys``)."""
+    table does (``streams.faust_fixes.table.BytesKeys``)."""
 
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}

@@ -1,4 +1,5 @@
-"""The flow-control fix of ``streams/offsets.py``: resuming flow that already runs keeps what the queues hold.
+"""The flow-control fix of ``streams/faust_fixes/offsets.py``: resuming flow that already runs keeps what the queues
+hold.
 
 The consumer-side fix (rewinding uncommitted partitions) needs a broker and is proven by
 ``tests/integration/test_worker.py::test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_replay``.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from streams.offsets import ResumeKeepsQueues, ScorecardApp
+from streams.faust_fixes.offsets import ResumeKeepsQueues, ScorecardApp
 
 
 def queue_with_one_message(flow: FlowControlEvent) -> FlowControlQueue[str]:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from faust import Worker
 
-from streams.offsets import ScorecardApp
-from streams.worker import RepeatedRecords, ScorecardWorker
+from streams.faust_fixes.offsets import ScorecardApp
+from streams.faust_fixes.runner import RepeatedRecords, ScorecardWorker
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_repeated_aiokafka_errors_pass_once_per_window_then_say_how_many_were_he
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = [100.0]
-    monkeypatch.setattr("streams.worker.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("streams.faust_fixes.runner.time.monotonic", lambda: clock[0])
     repeats = RepeatedRecords(window=10)
     template = "Unable connect to node with id %s: %s"
     passed = [repeats.filter(record("aiokafka.client", template, logging.ERROR, 1, "refused")) for _ in range(500)]

@@ -35,7 +35,7 @@ from faust.types import TP
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
-from streams.delivery import DirectDelivery
+from streams.faust_fixes.delivery import DirectDelivery
 
 log = logging.getLogger("scorecard.worker")
 
@@ -44,7 +44,7 @@ class SourceConsumer(DirectDelivery, AIOKafkaConsumer):
     """Faust's aiokafka consumer, with ``perform_seek`` rewinding uncommitted source partitions to their start.
 
     It also hands messages to the streams without Faust's per-message race when the hand-over cannot block
-    (``streams/delivery.py``): the largest single cost of Faust's consumption path.
+    (``streams/faust_fixes/delivery.py``): the largest single cost of Faust's consumption path.
     """
 
     async def perform_seek(self) -> None:
