@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import yaml
 
-from scorecard.core import definition
 from scorecard.core.definition import (
     MAX_DEDUPE,
     MAX_FILE_BYTES,
@@ -26,9 +25,11 @@ from scorecard.core.definition import (
     Scorecard,
     Unit,
     load_scorecard,
+    loading,
     parse_scorecard,
     validate_scorecard,
 )
+from scorecard.core.definition import problems as definition_problems
 from scorecard.core.engine import Engine, Outcome, UnitState
 from scorecard.core.events import InvalidEvent, decode_event
 from scorecard.core.hierarchy import OrgTree
@@ -76,7 +77,7 @@ def data_problems(data: Any) -> list[Problem]:
 def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Run a test with each of the two loaders: libyaml's parser (the default) and the pure-Python fallback."""
     if request.param == "pure":
-        monkeypatch.setattr(definition, "_LOADER", definition._PureLoader)
+        monkeypatch.setattr(loading, "_LOADER", loading._PureLoader)
     yield request.param
 
 
@@ -471,13 +472,13 @@ def test_a_reference_to_a_reserved_id_gets_one_message_and_other_underscores_are
 def test_suggestions_cost_linear_time_in_a_file_full_of_wrong_references(monkeypatch: pytest.MonkeyPatch) -> None:
     units, wrong = 2000, 2000
     compared: list[int] = []
-    original = definition.difflib.get_close_matches
+    original = definition_problems.difflib.get_close_matches
 
     def counting(word: str, possibilities: Any, *args: Any, **kwargs: Any) -> list[str]:
         compared.append(len(possibilities))
         return original(word, possibilities, *args, **kwargs)
 
-    monkeypatch.setattr(definition.difflib, "get_close_matches", counting)
+    monkeypatch.setattr(definition_problems.difflib, "get_close_matches", counting)
     data = base()
     data["org"]["children"] = [{"id": f"unit-{i:05d}"} for i in range(units)]
     data["kpis"] = [
@@ -490,6 +491,6 @@ def test_suggestions_cost_linear_time_in_a_file_full_of_wrong_references(monkeyp
     ]
     problems = problems_of(yaml.safe_dump(data))
     assert len(problems) == wrong
-    assert sum(compared) <= definition._SUGGESTION_BUDGET  # was units x wrong = 4,000,000 comparisons
+    assert sum(compared) <= definition_problems._SUGGESTION_BUDGET  # was units x wrong = 4,000,000 comparisons
     assert problems[0].message.endswith("did you mean 'unit-00000'?")  # the first ones still get their hint
     assert all(p.message.startswith("unknown unit") for p in problems)

@@ -23,4 +23,3 @@ def test_the_documented_library_use_prints_what_scorecard_replay_prints() -> Non
     printed = CliRunner().invoke(main, [*args, "--format", "json", "--received-at", RECEIVED])
     assert printed.exit_code == 0, printed.output
     assert report == printed.stdout_bytes
-
