@@ -44,14 +44,13 @@ STREAM_BUFFER = 32768
 
 Faust stops fetching a partition once the queue is four fifths full and resumes at two fifths. What the fetcher
 already holds is still delivered, and a delivery to a full queue must wait for room: it takes the slow, raced
-hand-over of ``streams/delivery.py`` for every message from then on. With the default, one ``getmany`` (a megabyte
-per partition, thousands of events) overfilled the queue all the time under a backlog; with this size and
+hand-over of ``faust_fixes/delivery.py`` for every message from then on. With the default, one ``getmany`` (a
+megabyte per partition, thousands of events) overfilled the queue all the time under a backlog; with this size and
 ``MAX_POLL_RECORDS``, the fifth left free usually takes a whole fetch (not always: a partition is paused only when
-it delivers again after the mark, so one that was idle then can still bring a whole fetch). Measured on 100,000
-queued ACME events, one worker (docs/benchmarks.md): 9,100-9,500 events/s with the default, 12,000-14,600 with these
-two settings. Costs: about 13 MB more peak memory, more events re-read after a rebalance (the queues are dropped,
-not processed), and the same bound for Faust's other queues sized by this setting (the tables' changelog queue
-during recovery, each stream's outbox).
+it delivers again after the mark, so one that was idle then can still bring a whole fetch). docs/benchmarks.md
+has the throughput with and without these two settings. Costs: more peak memory, more events re-read after a
+rebalance (the queues are dropped, not processed), and the same bound for Faust's other queues sized by this setting
+(the tables' changelog queue during recovery, each stream's outbox).
 """
 
 

@@ -51,7 +51,7 @@ def partition_for(unit: str, partitions: int) -> int:
 
     The worker processes an event in place when it already sits in this partition of the input topic and forwards
     it to the repartition topic otherwise; both paths then agree on which partition owns a unit's state. Cached:
-    it runs for every event, and aiokafka's murmur2 is pure Python (2.5% of a worker's time before the cache).
+    it runs for every event, and aiokafka's murmur2 is pure Python.
     """
     return (murmur2(unit.encode()) & 0x7FFFFFFF) % partitions
 
@@ -89,7 +89,7 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
     the workers of an app id. A worker creates them too because Faust would create them just before it subscribes:
     a topic the consumer's metadata does not show yet is left out of the group's assignment ("Ignoring missing
     topic") until the next metadata refresh, minutes later, and events forwarded to the repartition topic wait that
-    long (seen once in CI).
+    long.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()

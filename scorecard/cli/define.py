@@ -16,7 +16,7 @@ import click
 from scorecard.cli.common import echo, plural
 from scorecard.core.definition import (
     AGGREGATIONS,
-    CalendarWindow,
+    CalendarSpec,
     DefinitionError,
     Problem,
     Scorecard,
@@ -81,7 +81,7 @@ def _summary(scorecard: Scorecard, source: str, warnings: list[Problem]) -> str:
 
 def _windows(scorecard: Scorecard) -> str:
     kinds: Counter[str] = Counter(k.window.kind for k in scorecard.kpis)
-    periods: Counter[str] = Counter(k.window.period for k in scorecard.kpis if isinstance(k.window, CalendarWindow))
+    periods: Counter[str] = Counter(k.window.period for k in scorecard.kpis if isinstance(k.window, CalendarSpec))
     text = _counts(kinds, ("tumbling", "calendar", "rolling"))
     if periods:
         text += f" (calendar: {', '.join(f'{p} {n}' for p, n in sorted(periods.items()))})"

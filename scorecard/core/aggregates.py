@@ -315,9 +315,9 @@ _STATE_OF_KIND: Final[dict[str, type[SumCount] | type[MinMax] | type[NpsCounts] 
 
 
 # One merge op per ``to_list`` position, the single statement of the merge rule outside the classes above: the Redis
-# cascade (scorecard/redis/store.py) applies it in Lua, and tests/unit/test_store_ops.py checks it against ``merged``.
-# ``a`` adds; ``c`` adds and is the state's event count (0 = empty); ``n`` / ``x`` keep the min / max over non-empty
-# states, an empty side (its ``c`` is 0) contributing nothing.
+# cascade (scorecard/redis/store.py) applies it in Lua, and tests/unit/redis/test_store_ops.py checks it against
+# ``merged``. ``a`` adds; ``c`` adds and is the state's event count (0 = empty); ``n`` / ``x`` keep the min / max over
+# non-empty states, an empty side (its ``c`` is 0) contributing nothing.
 COMPONENT_OPS: Final[dict[type[State], str]] = {SumCount: "ac", MinMax: "cnx", NpsCounts: "aaa", Ratio: "aa"}
 
 

@@ -2,8 +2,8 @@
 
 Why this is more than a dict of ids: a unit's memory must survive a worker crash, so it lives in the Faust table's
 changelog, and a busy unit remembers hundreds of thousands of ids per dedupe horizon. Kept in the unit's one table
-record it made that record grow without bound (past Kafka's 1 MB message limit at about 18,500 ids) and made every
-batch re-serialize every id. So the memory is kept in *slices*: fixed-size, append-only blocks of entries, each its
+record they would make that record grow without bound (beyond any Kafka message limit) and every batch
+re-serialize every id. So the memory is kept in *slices*: fixed-size, append-only blocks of entries, each its
 own table record of at most ``SLICE_IDS`` entries (``SLICE_BYTES``), written only while it is being filled. Whatever
 the rate, a batch writes the slice being filled and never more than a few others, and no record outgrows
 ``SLICE_BYTES``.

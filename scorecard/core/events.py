@@ -22,9 +22,9 @@ Choices:
 * Times must fall in years 1000-9997 (UTC). Outside that range a timezone shift or a "next year" boundary would
   leave datetime's range (years 1-9999) and ``format_time`` stops writing 4-digit years; the usual culprit is
   milliseconds sent as seconds, and the message says so.
-* Decoding is a typed ``msgspec`` decode (types checked in C) plus a few emptiness checks: measured at about
-  0.9 µs per event against 1.4 µs for ``orjson.loads`` followed by the same checks in Python, and most of what is
-  left is ``parse_time``. When anything is wrong the event is decoded again, untyped with the same ``msgspec``
+* Decoding is a typed ``msgspec`` decode (types checked in C) plus a few emptiness checks, cheaper than a generic
+  JSON decode followed by the same checks in Python (docs/benchmarks.md has the replay's per-event costs). When
+  anything is wrong the event is decoded again, untyped with the same ``msgspec``
   parser, and ``event_from_mapping`` names the precise reason; one parser for both paths means numbers (e.g.
   integers above 64 bits, kept exact) are read identically whichever path an event takes.
 * Size and depth are checked before any parsing that could recurse, so no line can make the decoder recurse or

@@ -17,18 +17,6 @@ clock of the run). Without it (None) the check is skipped.
 Memory stays bounded whatever the input: the invalid lines kept in ``ReplayResult.invalid`` are the first
 ``max_invalid`` (the counts stay exact, and ``on_invalid`` hears of every one, e.g. to write them to a file as they
 come), and their details are bounded (``scorecard.core.events``). ``scorecard.core.lines.read_lines`` bounds each line.
-
-Public API
-----------
-- ``replay(scorecard, lines, at=None, *, received_at=None, progress=None, max_invalid=MAX_INVALID, on_invalid=None)
-  -> ReplayResult``.
-- ``ReplayResult``: ``states`` (unit -> ``UnitState``), ``counts`` (outcome -> n), ``invalid`` (the first
-  ``InvalidLine``s), ``invalid_cut`` (True when more were invalid than kept), ``newest`` (newest accepted event time),
-  ``at`` (the requested time, else ``newest``), ``stats`` (engine counters such as ``late_skipped``),
-  ``own_states()``, ``evaluate(at=None) -> dict``.
-- ``InvalidLine(line, event_id, reason, detail)`` with ``to_json()`` (``{"line", "id", "reason", "detail"}``) and
-  ``format()`` (``line 12: not_a_number: fields.amount: ...``).
-- ``invalid_line_json(item) -> bytes``: one line of the ``--errors`` file; ``invalid_lines_jsonl(items)`` several.
 """
 
 from __future__ import annotations

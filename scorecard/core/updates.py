@@ -80,7 +80,7 @@ def merge_components(ops: str, a: Sequence[int], b: Sequence[int]) -> list[int]:
     """Merge two serialized states component by component, exactly as the Lua cascade does.
 
     ``a`` / ``c`` add; ``n`` / ``x`` keep the min / max of the non-empty sides (emptiness is the ``c`` component being
-    0, and an empty result keeps the canonical 0 there). tests/unit/test_store_ops.py checks this equals
+    0, and an empty result keeps the canonical 0 there). tests/unit/redis/test_store_ops.py checks this equals
     ``Aggregation.merge`` for every kind, so the ops declared in aggregates.py cannot drift from the real merge.
     """
     check_ops(ops)

@@ -15,15 +15,6 @@ On a terminal the frame is redrawn in place (``rich.live``); when stdout is not 
 demo's non-interactive mode) each refresh prints the frame as plain text, without colours, after a blank line.
 Names from the definition and error texts go through ``scorecard.outputs.terminal`` (no markup parsed, no control
 character written).
-
-Public API
-----------
-- ``Snapshot(report, eval_seconds, pipeline=None, error=None)``; ``PipelineStats`` (from ``parse_pipeline_metrics``).
-- ``frame_stats(previous, current, elapsed, worst=5) -> FrameStats``: events/s, dead letters, the worst KPIs.
-- ``build_frame(scorecard, previous, current, elapsed, *, tree=None, worst=5) -> rich.console.Group``.
-- ``frame_text(scorecard, previous, current, elapsed, *, width=120) -> str``: the same frame as plain text.
-- ``take_snapshot(scorecard, store, metrics_url, clock) -> Snapshot``; ``run_board(...)``: the refresh loop. A
-  ``user:password@`` in the metrics URL is sent as basic authentication and never shown.
 """
 
 from __future__ import annotations

@@ -9,14 +9,6 @@ Statuses are coloured (green, yellow for amber, red, dim for no data) but always
 reads the same without colours: piped into a file or a CI log, rich drops the styles and keeps the text. Names from
 the definition go through ``scorecard.outputs.terminal``: no markup is parsed in them and no control character
 reaches the terminal.
-
-Public API
-----------
-- ``scorecard_table(scorecard, report, tree=None) -> rich.table.Table``
-- ``events_line(report) -> rich.text.Text``: ``events: 120 accepted, 2 duplicate, ...``
-- ``print_report(console, scorecard, report)``: title, table and event counts.
-- ``render_text(scorecard, report, *, width=160, color=False) -> str``: the same as text (tests, logs).
-- ``STATUS_STYLES``: status -> rich style.
 """
 
 from __future__ import annotations

@@ -22,15 +22,6 @@ Every handler answers ``GET /healthz`` with ``200 ok`` (the process is up and se
 Room for TLS and basic authentication (exporter-toolkit's web config): an ``ssl.SSLContext`` would be given to
 ``asyncio.start_server`` with ``ssl_handshake_timeout=limits.timeout``, and the credentials checked at the top of
 ``RequestHandler.do_GET``, before any path is served.
-
-Public API
-----------
-- ``Limits(timeout, max_connections, threads, max_head_bytes)``: the bounds, with the defaults in the README.
-- ``RequestHandler``: subclass it and implement ``get()`` (``reply()`` sends a whole response).
-- ``WebServer(handler, host, port, limits=Limits(), name=...)``: binds at once (``ListenError``, an ``OSError``,
-  when the address is taken or not ours; port 0 picks a free port, ``.port``); ``start()`` serves in a daemon
-  thread, ``serve_forever()`` in the caller until Ctrl-C, ``close()`` stops it; ``url`` (of ``/metrics``),
-  ``url_for(path)``; ``counts``: what became of the connections.
 """
 
 from __future__ import annotations

@@ -10,24 +10,6 @@ Why the delta is computed in Lua, against the *stored* old own state: then every
 merge of the stored own states of its subtree, whatever the interleaving of workers, and an update whose version is
 not newer than the stored one is skipped, so replays after a crash never apply twice.
 
-Public API
-----------
-- ``RedisStore(client, app_id, *, definition_hash="", url=None)`` or ``RedisStore.from_url(url, app_id, ...)``:
-  - ``apply(updates, counts=()) -> ApplyResult``: one round trip for a whole batch of ``OwnUpdate`` and
-    ``CountsUpdate``; ``ApplyResult.epoch`` tells the caller whether Redis was emptied since it last synced;
-  - ``resync(updates, counts=(), batch_size=...) -> ApplyResult``: ``mark_initialized`` then ``apply`` in chunks;
-  - ``read_subtree(kpi_buckets) -> {(kpi, bucket): {unit: state list}}``: one MULTI/EXEC round trip, a consistent
-    snapshot; ``read_own(kpi_buckets)`` (versions included, for tests and debugging); ``read_counts() -> Counts``;
-  - ``read_meta() -> StoreMeta``, ``is_initialized()``, ``mark_initialized() -> epoch``, ``reset() -> keys deleted``;
-  - ``keys``: the ``KeySpace`` that names every key (``keys.own(kpi, bucket)``, ``keys.sub(...)``, ``keys.counts``,
-    ``keys.meta``).
-- ``OwnUpdate(kpi, bucket, unit, version, state, ancestors, ops, ttl_ms)``; ``CountsUpdate(field, version, payload)``
-  with ``CountsUpdate.for_unit`` / ``CountsUpdate.for_partition``.
-- ``merge_components(ops, a, b)``: the op-vector merge the Lua script applies, in Python (tests, debugging).
-- Errors: ``StoreError`` (Redis unreachable or failing; names the URL), ``NumericRangeError`` (a number at or over
-  ``NUMERIC_LIMIT`` in magnitude), ``StoreConflictError`` (stored data contradicts the update: an own state that
-  shrank under a newer version, another schema or definition, a corrupt value).
-
 Numbers: states are fixed-point integers (``aggregates.SCALE``) of any size in Python, but Lua 5.1 numbers are doubles,
 exact only up to 2**53. The script therefore holds each number as two limbs (``hi * 10**12 + lo``, both exact
 doubles), reads decimal text as one double only below 10**15 (exact there) and digit by digit beyond, adds,

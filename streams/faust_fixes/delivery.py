@@ -4,8 +4,8 @@ Faust's fetcher (``Consumer._drain_messages``) hands every message to the stream
 ``wait_first(callback(message), suspend_flow.wait())``: it races the delivery against a rebalance's suspension of
 flow, so that a delivery blocked on a full agent queue, on suspended flow or on producer back-pressure cannot keep
 a rebalance from finishing (the same loop must deliver the changelog messages that end the tables' recovery). The
-race costs four tasks and an ``asyncio.wait`` per message: about 27 µs (``bench/bench_faust_handover.py``), a
-quarter of Faust's whole per-message cost on this machine, although nearly every delivery finishes at once.
+race costs four tasks and an ``asyncio.wait`` per message (``bench/bench_faust_handover.py`` measures it: a large
+share of Faust's whole per-message cost), although nearly every delivery finishes at once.
 
 ``DirectDelivery`` keeps the race for the deliveries that need it and skips it for the others. It runs the first
 step of the delivery coroutine in the fetcher's own task; a delivery that does not suspend (the agent's queue has
@@ -14,8 +14,8 @@ suspend is finished by ``_finish``, exactly as the task ``wait_first`` would hav
 ``suspend_flow`` as before. While flow is suspended every delivery takes Faust's path unchanged.
 
 ``_drain_messages`` is Faust 0.15.3's loop copied verbatim (read offsets, gaps, commits, yielding to the event loop
-every 100 messages, the errors that end it) but for its delivery line; ``tests/unit/test_delivery.py`` checks that
-it equals Faust's installed loop with that one substitution, so that a Faust upgrade re-checks the copy.
+every 100 messages, the errors that end it) but for its delivery line; ``tests/unit/streams/test_delivery.py`` checks
+that it equals Faust's installed loop with that one substitution, so that a Faust upgrade re-checks the copy.
 """
 
 from __future__ import annotations

@@ -58,8 +58,8 @@ class SourceConsumer(DirectDelivery, AIOKafkaConsumer):
     async def _stale(self, partitions: list[TP]) -> list[TP]:
         """Partitions whose committed offset lies beyond their log end: left by a topic deleted and created again.
 
-        Kafka drops a group's offsets with their topic, but not always (seen after a broker restart: the demo's
-        reset deletes its topics right after starting Kafka). Faust would then read from the start (aiokafka's
+        Kafka drops a group's offsets with their topic, but not always (a topic deleted right after a broker
+        restart, as the demo's reset does, can leave them). Faust would then read from the start (aiokafka's
         out-of-range reset) yet drop every message below the stale offset as already read: nothing counted.
         """
         committed = {tp: offset for tp in partitions if (offset := self._committed_offset.get(tp))}

@@ -28,8 +28,8 @@ from scorecard.core.replay import ReplayResult, replay
 from scorecard.outputs.exporter import ScorecardCollector, redis_client, start_server
 from scorecard.redis.store import RedisStore
 from streams.processor import BatchProcessor, Item, routing_key
+from tests.paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 HTTP_TIMEOUT = 10  # a hanging scrape fails the test instead of blocking the suite
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import orjson
 import pytest
@@ -26,8 +25,8 @@ from scorecard.redis.store import RedisStore
 from scorecard.simulator import generate_events
 from streams.processor import BatchProcessor, Item, routing_key
 from streams.topics import partition_for
+from tests.paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PARTITIONS = 4
 
 

@@ -28,9 +28,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_pla
 from scorecard.cli import main
 from scorecard.core.definition import load_scorecard
 from scorecard.core.hierarchy import OrgTree
+from tests.paths import ACME, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-ACME = REPO / "examples/acme.yaml"
 SCREENSHOT = REPO / "docs/img/scorecard-report.png"
 VIEWPORT = {"width": 1280, "height": 1700}
 

@@ -27,9 +27,8 @@ from scorecard.core.timeutil import format_time
 from scorecard.redis.store import RedisStore
 from streams.processor import BatchProcessor, Item, routing_key
 from streams.topics import partition_for
+from tests.paths import ACME
 
-REPO = Path(__file__).resolve().parents[2]
-ACME = REPO / "examples/acme.yaml"
 PARTITIONS = 3
 BATCH = 250
 CELLS = ("name", "value", "goal", "red_flag", "better", "score", "status", "trend")

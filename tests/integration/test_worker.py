@@ -26,7 +26,6 @@ from scorecard.core.engine import Engine, definition_hash
 from scorecard.simulator import generate_events
 from streams.topics import TopicNames, ensure_topics
 from tests.integration.pipeline import (
-    ACME,
     PARTITIONS,
     Deployment,
     PrivateRedis,
@@ -37,6 +36,7 @@ from tests.integration.pipeline import (
     replay_json,
     wait_until,
 )
+from tests.paths import ACME
 
 
 @pytest.fixture

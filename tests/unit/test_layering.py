@@ -27,8 +27,8 @@ import pytest
 
 from scorecard.contract import INVALID_UNIT
 from scorecard.core.definition import RESERVED_ID_PREFIX, DefinitionError, parse_scorecard
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 LAYERS: dict[str, int] = {
     "scorecard.core": 0,
     "scorecard": 1,

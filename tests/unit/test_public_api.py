@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from click.testing import CliRunner
 
 import scorecard
 from scorecard.cli import main
 from scorecard.core.timeutil import parse_time
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RECEIVED = "2026-12-01T00:00:00Z"
 
 

@@ -11,7 +11,6 @@ import base64
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 import redis
@@ -22,8 +21,8 @@ from scorecard.config import Settings, redact_url
 from scorecard.outputs.board import fetch_pipeline
 from scorecard.outputs.webserver import RequestHandler, WebServer
 from scorecard.redis.store import RedisStore, StoreError
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ACME = str(REPO / "examples" / "acme.yaml")
 SECRET = "S3cr3t-pw"
 CLOSED = "127.0.0.1:1"

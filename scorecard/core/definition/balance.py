@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scorecard.core.definition.model import Scorecard, TumblingWindow
+from scorecard.core.definition.model import Scorecard, TumblingSpec
 from scorecard.core.definition.problems import Loc, Problem, render_path
 from scorecard.core.timeutil import format_duration
 
@@ -52,7 +52,7 @@ def lint_balance(scorecard: Scorecard) -> list[Problem]:
     week = 7 * 86400
     for index, kpi in enumerate(scorecard.kpis):
         window = kpi.window
-        cut = window.size if isinstance(window, TumblingWindow) else getattr(window, "step", None)
+        cut = window.size if isinstance(window, TumblingSpec) else getattr(window, "step", None)
         if cut is not None and cut % week == 0:
             warn(
                 ("kpis", index, "window"),

@@ -34,16 +34,16 @@ from scorecard.core.definition.model import (
     CLASSIC_PERSPECTIVES,
     ID_PATTERN,
     RESERVED_ID_PREFIX,
-    CalendarWindow,
+    CalendarSpec,
     Kpi,
     Objective,
     Perspective,
     Polarity,
     RatioTerm,
-    RollingWindow,
+    RollingSpec,
     Scorecard,
     Settings,
-    TumblingWindow,
+    TumblingSpec,
     Unit,
     polarity_of,
 )
@@ -365,7 +365,7 @@ def _field_rule(aggregation: str, field: str | None, loc: Loc) -> RuleFindings:
 
 def _window_problems(kpi: Kpi) -> RuleFindings:
     window = kpi.window
-    if not isinstance(window, RollingWindow):
+    if not isinstance(window, RollingSpec):
         return
     if window.size % window.step:
         yield (
@@ -381,8 +381,8 @@ def _window_problems(kpi: Kpi) -> RuleFindings:
         )
 
 
-def _bucket_count(window: TumblingWindow | CalendarWindow | RollingWindow) -> int:
-    return window.buckets if isinstance(window, RollingWindow) else 1
+def _bucket_count(window: TumblingSpec | CalendarSpec | RollingSpec) -> int:
+    return window.buckets if isinstance(window, RollingSpec) else 1
 
 
 def _goal_problems(kpi: Kpi) -> RuleFindings:

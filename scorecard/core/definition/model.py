@@ -1,7 +1,7 @@
 """The definition's model: pydantic classes for every section, the field types that check each value, and the
 ``Scorecard`` with its lookups by id.
 
-Durations are stored as whole seconds (``TumblingWindow.size == 86400``); ``describe()`` on windows and
+Durations are stored as whole seconds (``TumblingSpec.size == 86400``); ``describe()`` on windows and
 ``scorecard.core.timeutil.format_duration`` render them back (``1d``). After loading, every KPI has its ``lateness``
 filled (its own, else the file's) and every ratio KPI its ``multiplier`` (default 1); non-ratio KPIs keep
 ``multiplier=None``. ``Kpi.polarity`` is ``"higher_is_better"``, ``"lower_is_better"`` or None, from the goal and red
@@ -223,7 +223,7 @@ class Target(_Model):
         return polarity_of(self.goal, self.red_flag)
 
 
-class TumblingWindow(_Model):
+class TumblingSpec(_Model):
     """Back-to-back buckets of ``size`` seconds, aligned to the Unix epoch so every worker cuts them alike."""
 
     kind: Literal["tumbling"]
@@ -233,7 +233,7 @@ class TumblingWindow(_Model):
         return f"tumbling {format_duration(self.size)}"
 
 
-class CalendarWindow(_Model):
+class CalendarSpec(_Model):
     """Period-to-date in the scorecard timezone (weeks start on Monday): what people mean by "this month"."""
 
     kind: Literal["calendar"]
@@ -243,7 +243,7 @@ class CalendarWindow(_Model):
         return f"calendar {self.period}"
 
 
-class RollingWindow(_Model):
+class RollingSpec(_Model):
     """The last ``size`` seconds, advanced every ``step``; kept as ``size // step`` step buckets."""
 
     kind: Literal["rolling"]
@@ -258,7 +258,8 @@ class RollingWindow(_Model):
         return f"rolling {format_duration(self.size)} every {format_duration(self.step)}"
 
 
-Window = Annotated[TumblingWindow | CalendarWindow | RollingWindow, Field(discriminator="kind")]
+WindowSpec = Annotated[TumblingSpec | CalendarSpec | RollingSpec, Field(discriminator="kind")]
+"""A KPI's window as the definition describes it; ``scorecard.core.windows`` computes its buckets."""
 
 
 class Kpi(_Model):
@@ -275,7 +276,7 @@ class Kpi(_Model):
     numerator: RatioTerm | None = None
     denominator: RatioTerm | None = None
     multiplier: Positive | None = None
-    window: Window
+    window: WindowSpec
     lateness: Grace | None = None
     goal: Number | None = None
     red_flag: Number | None = None

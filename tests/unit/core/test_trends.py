@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,7 @@ from scorecard.core.engine import compile_kpis
 from scorecard.core.replay import replay
 from scorecard.core.timeutil import parse_time
 from scorecard.core.trends import collect_trends, past_times, replay_trends
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 from scorecard.cli import main
 from scorecard.core.timeutil import EVENT_TIME_END, EVENT_TIME_MIN
+from tests.paths import REPLAY_FIXTURES as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "replay"
 SHOP = str(FIXTURES / "shop.yaml")
 SHOP_EVENTS = str(FIXTURES / "shop-events.jsonl")
 NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there: the option must be refused before any connection

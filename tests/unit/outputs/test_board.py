@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,7 @@ from scorecard.outputs.board import (
     parse_pipeline_metrics,
     worst_kpis,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO as ROOT
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import copy
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +32,8 @@ from scorecard.core.definition import (
 )
 from scorecard.core.engine import Engine
 from scorecard.core.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, Rolling
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SOURCES = {
     "minimal": (REPO / "tests" / "fixtures" / "definitions" / "minimal.yaml").read_text(),
     "acme": (REPO / "examples" / "acme.yaml").read_text(),

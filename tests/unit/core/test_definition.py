@@ -13,12 +13,12 @@ import yaml
 from scorecard.core.definition import (
     AGGREGATIONS,
     CLASSIC_PERSPECTIVES,
-    CalendarWindow,
+    CalendarSpec,
     DefinitionError,
     Problem,
-    RollingWindow,
+    RollingSpec,
     Scorecard,
-    TumblingWindow,
+    TumblingSpec,
     lint_balance,
     load_scorecard,
     parse_scorecard,
@@ -118,7 +118,7 @@ def test_example_validates_without_balance_warnings(example_path: Path) -> None:
     assert lint_balance(scorecard) == []
     assert {k.aggregation for k in scorecard.kpis} == set(AGGREGATIONS)
     assert {k.window.kind for k in scorecard.kpis} == {"tumbling", "calendar", "rolling"}
-    periods = {k.window.period for k in scorecard.kpis if isinstance(k.window, CalendarWindow)}
+    periods = {k.window.period for k in scorecard.kpis if isinstance(k.window, CalendarSpec)}
     assert len(periods) >= 2
     assert 12 <= len(scorecard.kpis) <= 18
     assert {p.id for p in scorecard.perspectives} == {p.id for p in CLASSIC_PERSPECTIVES}
@@ -181,8 +181,8 @@ def test_durations_are_seconds_and_still_readable() -> None:
     scorecard = parse(definition())
     tumbling = scorecard.kpi("revenue").window
     rolling = scorecard.kpi("defect_rate").window
-    assert isinstance(tumbling, TumblingWindow) and tumbling.size == 86400
-    assert isinstance(rolling, RollingWindow) and (rolling.size, rolling.step, rolling.buckets) == (604800, 86400, 7)
+    assert isinstance(tumbling, TumblingSpec) and tumbling.size == 86400
+    assert isinstance(rolling, RollingSpec) and (rolling.size, rolling.step, rolling.buckets) == (604800, 86400, 7)
     assert tumbling.describe() == "tumbling 1d"
     assert rolling.describe() == "rolling 1w every 1d"
 
@@ -648,7 +648,7 @@ def test_unreadable_file_is_a_definition_error(tmp_path: Path) -> None:
 
 def test_validate_scorecard_accepts_parsed_data_and_optional_lines() -> None:
     scorecard = validate_scorecard(definition())
-    assert scorecard.kpi("nps").window == CalendarWindow(kind="calendar", period="quarter")
+    assert scorecard.kpi("nps").window == CalendarSpec(kind="calendar", period="quarter")
     with pytest.raises(DefinitionError) as caught:
         validate_scorecard(definition(_set(["name"], "")), "data", lines={("name",): 3})
     assert [p.format("data") for p in caught.value.problems] == ["data:3: name: expected non-empty text, got ''"]

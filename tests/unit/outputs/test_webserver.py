@@ -22,7 +22,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -34,9 +33,8 @@ from scorecard.outputs.exporter import CONTENT_TYPE, Family, ScorecardCollector,
 from scorecard.outputs.webserver import HEALTH_PATH, Limits, ListenError, RequestHandler, WebServer
 from scorecard.redis.store import RedisStore
 from streams.metrics import PipelineMetrics
+from tests.paths import ACME
 
-REPO = Path(__file__).resolve().parents[2]
-ACME = REPO / "examples" / "acme.yaml"
 IDLE = 2_000
 TIMEOUT = 2.0
 PATIENCE = 60.0

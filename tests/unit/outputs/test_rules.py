@@ -30,9 +30,9 @@ from scorecard.outputs.rules import (
     rule_files,
     to_yaml,
 )
+from tests.paths import DEFINITIONS, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-OWNERS = REPO / "tests" / "fixtures" / "definitions" / "owners.yaml"
+OWNERS = DEFINITIONS / "owners.yaml"
 
 
 @pytest.fixture

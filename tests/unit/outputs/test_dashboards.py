@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from scorecard.cli import main
 from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
 from scorecard.outputs import dashboards
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "deploy" / "grafana" / "dashboards"
 
 CONTRACT_METRICS = {

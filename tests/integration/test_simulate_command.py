@@ -15,7 +15,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
+
 SCORECARD = str(Path(sys.executable).with_name("scorecard"))
 
 

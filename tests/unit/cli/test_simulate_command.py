@@ -1,6 +1,6 @@
-"""``scorecard simulate`` writing to a file (the Kafka path is in tests/integration/test_simulate.py): the summary
-counts what was written, a fixed start reproduces a run, SIGTERM and SIGINT end an endless run cleanly, bad options
-are refused by name."""
+"""``scorecard simulate`` writing to a file (the Kafka path is in tests/integration/test_simulate_command.py): the
+summary counts what was written, a fixed start reproduces a run, SIGTERM and SIGINT end an endless run cleanly, bad
+options are refused by name."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from scorecard.cli import main
 from scorecard.core.timeutil import TimeFormatError, parse_time
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ACME = str(REPO / "examples" / "acme.yaml")
 SCORECARD = str(Path(sys.executable).with_name("scorecard"))
 

@@ -8,7 +8,6 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,8 +18,8 @@ from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import ReplayResult, replay
 from scorecard.core.timeutil import parse_time
 from scorecard.simulator import SimulatedEvent, Simulation, Trouble
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 START = parse_time("2026-11-25T10:00:00+01:00")  # a Wednesday morning in Paris
 DAY = 86400
 

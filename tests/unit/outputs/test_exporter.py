@@ -6,7 +6,6 @@ text rendering against ``prometheus_client``'s own, and the export policy and in
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,8 @@ from scorecard.outputs.exporter import (
     subtree_stream_times,
 )
 from scorecard.redis.store import RedisStore
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 STATUS = {"green": 2.0, "amber": 1.0, "red": 0.0}
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -20,8 +20,7 @@ from scorecard.core.definition import Scorecard, parse_scorecard
 from scorecard.core.replay import ReplayResult, replay
 from scorecard.core.trends import TrendPoint, replay_trends
 from scorecard.outputs.report_html import build_view, format_number, render_html
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 DEFINITION = """
 name: "R&D <Board> \\"monthly\\""

@@ -17,9 +17,7 @@ from scorecard.core.events import decode_event
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.replay import replay
 from scorecard.simulator import generate_events
-
-REPO = Path(__file__).resolve().parents[2]
-ACME = REPO / "examples" / "acme.yaml"
+from tests.paths import ACME, REPO
 
 
 @pytest.fixture(scope="module")

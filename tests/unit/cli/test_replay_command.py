@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
+from tests.paths import REPLAY_FIXTURES as FIXTURES
+from tests.paths import REPO
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "replay"
 SHOP = str(FIXTURES / "shop.yaml")
 SHOP_EVENTS = str(FIXTURES / "shop-events.jsonl")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
