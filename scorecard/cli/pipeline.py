@@ -36,6 +36,11 @@ from scorecard.core.timeutil import format_duration
 from scorecard.outputs.terminal import markup
 
 
+def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], Any]:
+    """A share between 0 and 1 of the simulated events (the trouble rates)."""
+    return click.option(name, type=click.FloatRange(0, 1), default=default, show_default=True, help=help_text)
+
+
 @click.command("worker")
 @scorecard_option
 @kafka_option
@@ -209,26 +214,12 @@ def publish_command(
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka.",
 )
-@click.option(
-    "--duplicate-rate",
-    type=click.FloatRange(0, 1),
-    default=0.005,
-    show_default=True,
-    help="Share of events sent again (same id) a few events later.",
-)
-@click.option(
-    "--late-rate",
-    type=click.FloatRange(0, 1),
-    default=0.002,
-    show_default=True,
-    help="Share of events dated 1-6 h before their type's lateness grace.",
-)
-@click.option(
+@_share_option("--duplicate-rate", 0.005, "Share of events sent again (same id) a few events later.")
+@_share_option("--late-rate", 0.002, "Share of events dated 1-6 h before their type's lateness grace.")
+@_share_option(
     "--invalid-rate",
-    type=click.FloatRange(0, 1),
-    default=0.002,
-    show_default=True,
-    help="Share of events followed by a broken copy (no id, bad time, unknown unit, text for a number...).",
+    0.002,
+    "Share of events followed by a broken copy (no id, bad time, unknown unit, text for a number...).",
 )
 @click.option(
     "--days",
@@ -236,13 +227,7 @@ def publish_command(
     help="Instead of history and a live phase, send a fixed batch: this many days of events from --start, planned as "
     "examples/acme-events.jsonl is (no trend, levels shuffled over all teams), as fast as possible.",
 )
-@click.option(
-    "--ignored-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="With --days: share of events followed by one of a type no KPI reads.",
-)
+@_share_option("--ignored-rate", 0.0, "With --days: share of events followed by one of a type no KPI reads.")
 @kafka_option
 @topic_option
 @partitions_option
