@@ -130,7 +130,7 @@ class Pipeline:
         except ResyncDeferred:
             return  # Redis failed moments ago; the table keeps the truth and a later flush or check resyncs
         except StoreError as error:
-            self._redis_failed("redis flush failed, will resync", error)
+            self._redis_failed("redis flush failed, will resync: %s", error)
             return
         self.metrics.observe_flush(len(result.updates), time.perf_counter() - started, result.accepted_times)
 
@@ -175,15 +175,15 @@ class Pipeline:
             except ResyncDeferred:
                 pass
             except StoreError as error:
-                self._redis_failed("redis check failed", error)
+                self._redis_failed("redis check failed: %s", error)
 
-    def _redis_failed(self, what: str, error: StoreError) -> None:
+    def _redis_failed(self, message: str, error: StoreError) -> None:
         """Count and log a failed flush or check, and resync once Redis answers again, not before the backoff.
 
         The table keeps the truth meanwhile; forgetting the epoch makes the next flush or check resync everything.
         """
         self.metrics.redis_errors.inc()
-        log.warning("%s: %s", what, error)
+        log.warning(message, error)
         self.epoch = None
         self.resync_after = time.monotonic() + RESYNC_BACKOFF_S
 
