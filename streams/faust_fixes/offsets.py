@@ -3,25 +3,24 @@
 Faust (faust-streaming 0.15.3 with aiokafka 0.14) can skip input messages around a rebalance. Each message it skips
 is lost: the unit records' applied offsets (``streams/processor.py``) make every re-read harmless, but nothing
 re-reads a message Faust has stepped over, and later messages of its partition get applied and committed after it.
-Two ways were found by ``tests/integration/test_worker.py::
+It can happen in two ways, both shown by ``tests/integration/test_worker.py::
 test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_replay``, and this module closes both:
 
-1. **A partition without a committed offset changes hands** (a worker died before its first commit). The new
-   owner's consumer starts fetching it from the beginning while the tables recover, and Faust's streams skip what
-   arrives while flow is suspended. Faust's ``perform_seek`` then rewinds every partition to its committed offset,
-   but aiokafka's ``seek_to_committed`` seeks only when that offset is above 0, so this partition stays where the
-   skipping left it: thousands of events lost, in about half of the runs of the test. ``SourceConsumer`` rewinds
-   every input and by-unit partition without a committed offset to its first available offset after Faust's seek.
-2. **Resuming flow empties the agents' queues** (mode's ``FlowControlEvent.resume`` clears every queue created
-   with ``clear_on_resume``, which all stream queues are), also when flow is already running. Faust's recovery
-   resumes flow several times, the last time just after its ``perform_seek``; the messages the consumer delivered
-   in between had already moved Faust's read offsets past them, so they were neither in a queue any more nor read
-   again: a handful of events lost in about one run in eight. ``ResumeKeepsQueues`` clears the queues only when
-   flow really goes from suspended to running, which is when they hold messages of the previous assignment.
+1. **A partition without a committed offset changes hands** (a worker died before its first commit). The new owner's
+   consumer starts fetching it from the beginning while the tables recover, and Faust's streams skip what arrives while
+   flow is suspended. Faust's ``perform_seek`` then rewinds every partition to its committed offset, but aiokafka's
+   ``seek_to_committed`` seeks only when that offset is above 0, so this partition stays where the skipping left it:
+   thousands of events lost. ``SourceConsumer`` rewinds every input and by-unit partition without a committed offset to
+   its first available offset after Faust's seek.
+2. **Resuming flow empties the agents' queues** (mode's ``FlowControlEvent.resume`` clears every queue created with
+   ``clear_on_resume``, which all stream queues are), also when flow is already running. Faust's recovery resumes flow
+   several times, the last time just after its ``perform_seek``; the messages the consumer delivered in between had
+   already moved Faust's read offsets past them, so they were neither in a queue any more nor read again: a few events
+   lost now and then. ``ResumeKeepsQueues`` clears the queues only when flow really goes from suspended to running,
+   which is when they hold messages of the previous assignment.
 
-A third case, found with the demo: a committed offset beyond the partition's end (the topic was deleted and created
-again, and the group kept its old offsets) makes Faust drop every message below it; ``SourceConsumer`` rewinds those
-partitions too.
+A third case: a committed offset beyond the partition's end (the topic was deleted and created again, and the group kept
+its old offsets) makes Faust drop every message below it; ``SourceConsumer`` rewinds those partitions too.
 """
 
 from __future__ import annotations
