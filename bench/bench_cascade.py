@@ -42,11 +42,12 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
 from bench.common import machine, write_block
-from scorecard.aggregates import Aggregation
 from scorecard.config import env
-from scorecard.definition import Unit
-from scorecard.hierarchy import OrgTree
-from scorecard.store import OwnUpdate, RedisStore
+from scorecard.core.aggregates import Aggregation
+from scorecard.core.definition import Unit
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.updates import OwnUpdate
+from scorecard.redis.store import RedisStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -118,9 +119,9 @@ def batches(tree: OrgTree, batch: int, calls: int, scale: int, seed: int) -> lis
 
 
 def load_store_module(rev: str) -> ModuleType:
-    """``scorecard/store.py`` as it is at git revision ``rev``, imported under another name for an A/B run."""
+    """``scorecard/redis/store.py`` as it is at git revision ``rev``, imported under another name for an A/B run."""
     source = subprocess.run(
-        ["git", "show", f"{rev}:scorecard/store.py"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "show", f"{rev}:scorecard/redis/store.py"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as file:
         file.write(source)
@@ -257,7 +258,7 @@ def section(rows: list[dict[str, Any]], host: dict[str, str], repeat: int, again
         " when the benchmark was the one client of that Redis); *encode*: the Python side of one call (median),"
         " included in the call time."
         + (
-            f" The A/B columns run `scorecard/store.py` of git revision `{against}` on the same batches, the two"
+            f" The A/B columns run `scorecard/redis/store.py` of git revision `{against}` on the same batches, the two"
             " versions taking turns in blocks of calls; a ratio is this version's figure over that one's (above 1:"
             " this version is slower)."
             if against
@@ -283,7 +284,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario; the best counts (default 3)")
-    parser.add_argument("--against", metavar="REV", help="also time scorecard/store.py of this git revision (A/B)")
+    parser.add_argument(
+        "--against", metavar="REV", help="also time scorecard/redis/store.py of this git revision (A/B)"
+    )
     args = parser.parse_args()
     against = load_store_module(args.against) if args.against else None
     rows = measure(args.repeat, against)

@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/bench_definition.py               # measure, print, update docs/benchmarks.md
     .venv/bin/python bench/bench_definition.py --no-write    # print only
 
-Each case is a file written to a temporary directory and loaded with ``scorecard.definition.load_scorecard`` in
+Each case is a file written to a temporary directory and loaded with ``scorecard.core.definition.load_scorecard`` in
 fresh Python processes: three timed (the median is kept) and one with ``tracemalloc`` for the peak of the Python
 heap during the load, the loader's memory and nothing else's (importing the modules is not counted).
 """
@@ -28,8 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
 from bench.common import machine, write_block
-from scorecard import definition
-from scorecard.definition import MAX_FILE_BYTES, MAX_NODES, DefinitionError, load_scorecard
+from scorecard.core.definition import MAX_FILE_BYTES, MAX_NODES, DefinitionError, load_scorecard, loading
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -120,7 +119,7 @@ def _write(path: Path, text: str) -> Path:
 def measure_here(path: Path, traced: bool, pure: bool) -> dict[str, Any]:
     """Load once in this process, the child's side of ``measure``: timed, or with tracemalloc (slower) for memory."""
     if pure:
-        definition._LOADER = definition._PureLoader
+        loading._LOADER = loading._PureLoader
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
@@ -156,9 +155,9 @@ def section(rows: list[dict[str, Any]], host: dict[str, str]) -> str:
         "",
         "`load_scorecard` on each file in a fresh process: the median time of three runs, and the peak of the Python"
         " heap during a fourth (tracemalloc, which would slow the timed runs). The hostile files are refused by the"
-        " loader's"
-        f" limits (docstring of `scorecard/definition.py`: {MAX_FILE_BYTES // 2**20} MiB, {MAX_NODES:,} values with"
-        " aliases expanded, 100 levels of nesting, org depth 32).",
+        " loader's limits (docstring of `scorecard/core/definition/loading.py`:"
+        f" {MAX_FILE_BYTES // 2**20} MiB, {MAX_NODES:,} values with aliases expanded, 100 levels of nesting, org"
+        " depth 32).",
         "",
         "Run: `.venv/bin/python bench/bench_definition.py [--no-write]` (about a minute).",
         "",

@@ -35,11 +35,11 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
 from bench.common import machine, write_block
 from scorecard.config import env
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.engine import Engine
-from scorecard.exporter import ScorecardCollector, redis_client, render, start_server
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.engine import Engine
+from scorecard.outputs.exporter import ScorecardCollector, exposition, redis_client, start_server
+from scorecard.redis.store import RedisStore
 from scorecard.simulator import generate_events
-from scorecard.store import RedisStore
 from streams.processor import BatchProcessor, Item, routing_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +127,7 @@ def measure(collector: ScorecardCollector, scrapes: int) -> dict[str, Any]:
         started = time.perf_counter()
         families = collector.scrape()
         middle = time.perf_counter()
-        render(families)
+        exposition(families)
         collect.append(middle - started)
         rendering.append(time.perf_counter() - middle)
     return {"http": http, "collect": collect, "render": rendering, "series": series, "bytes": size, "up": up}
@@ -196,7 +196,7 @@ def run_size(name: str, directory: Path, profile: bool) -> dict[str, Any]:
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(3):
-                render(collector.scrape())
+                exposition(collector.scrape())
             profiler.disable()
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)

@@ -1,11 +1,11 @@
 """What Faust's consumer pays per message to hand it to the streams, before any agent sees it.
 
-Faust's drain loop (``faust.transport.consumer.Consumer._drain_messages``) delivers each fetched message with
-``await self.wait_first(callback(message), self.suspend_flow.wait())``: mode's ``wait_first`` wraps the delivery,
-the flow event and the service's stopped and crashed events in four tasks and an ``asyncio.wait``, for every
-message. This script measures that cost on this machine against awaiting the same delivery directly and against the
-worker's own hand-over (``streams/delivery.py``: the delivery's first step run in place, the race kept for a delivery
-that would block), with uvloop as the worker uses, and writes the figures to docs/benchmarks.md. No broker needed.
+Faust's drain loop (``faust.transport.consumer.Consumer._drain_messages``) delivers each fetched message with ``await
+self.wait_first(callback(message), self.suspend_flow.wait())``: mode's ``wait_first`` wraps the delivery, the flow event
+and the service's stopped and crashed events in four tasks and an ``asyncio.wait``, for every message. This script
+measures that cost on this machine against awaiting the same delivery directly and against the worker's own hand-over
+(``streams/faust_fixes/delivery.py``: the delivery's first step run in place, the race kept for a delivery that would
+block), with uvloop as the worker uses, and writes the figures to docs/benchmarks.md. No broker needed.
 
     .venv/bin/python bench/bench_faust_handover.py [--messages 50000] [--no-write]
 """
@@ -25,7 +25,7 @@ from mode import Service
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import machine, write_block
-from streams.delivery import DirectDelivery
+from streams.faust_fixes.delivery import DirectDelivery
 
 START = "<!-- bench_faust_handover:start -->"
 END = "<!-- bench_faust_handover:end -->"

@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, write_block  # noqa: E402
 from scorecard.config import Settings  # noqa: E402
-from scorecard.dedupe import SLICE_BYTES  # noqa: E402
-from scorecard.definition import load_scorecard  # noqa: E402
-from scorecard.engine import Engine  # noqa: E402
+from scorecard.core.dedupe import SLICE_BYTES  # noqa: E402
+from scorecard.core.definition import load_scorecard  # noqa: E402
+from scorecard.core.engine import Engine  # noqa: E402
 from streams.processor import BatchProcessor, Item, routing_key  # noqa: E402
 from tests.integration.pipeline import Deployment, delete_topics, replay_json  # noqa: E402
 from tests.integration.test_hot_unit import largest_changelog_record  # noqa: E402

@@ -34,10 +34,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
 from bench.common import machine, write_block
-from scorecard.definition import Scorecard, validate_scorecard
-from scorecard.replay import replay
+from scorecard.core.definition import Scorecard, validate_scorecard
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import parse_time
 from scorecard.simulator import generate_events
-from scorecard.timeutil import parse_time
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"

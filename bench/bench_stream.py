@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import machine as machine_info  # noqa: E402
 from bench.common import write_block  # noqa: E402
 from scorecard.config import Settings  # noqa: E402
-from scorecard.definition import load_scorecard  # noqa: E402
+from scorecard.core.definition import load_scorecard  # noqa: E402
 from scorecard.simulator import generate_events  # noqa: E402
 from streams.publisher import publish_lines  # noqa: E402
 from streams.topics import TopicNames, ensure_topics  # noqa: E402

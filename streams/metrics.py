@@ -11,7 +11,7 @@ accepted event.
 
 ``serve`` exposes the registry with ``prometheus_client``'s own ``MetricsHandler`` (the same exposition as its
 ``start_http_server``: text or OpenMetrics as the scraper asks, gzip, ``name[]`` filters) on the bounded server of
-``scorecard.webserver`` instead of ``start_http_server``'s thread per connection.
+``scorecard.outputs.webserver`` instead of ``start_http_server``'s thread per connection.
 """
 
 from __future__ import annotations
@@ -28,8 +28,18 @@ from prometheus_client import (
     disable_created_metrics,
 )
 
-from scorecard.engine import OUTCOMES
-from scorecard.webserver import Limits, RequestHandler, WebServer
+from scorecard.contract import (
+    PIPELINE_CASCADE_BATCH_SIZE,
+    PIPELINE_CASCADE_DURATION,
+    PIPELINE_CONSUMER_LAG,
+    PIPELINE_DEAD_LETTERS,
+    PIPELINE_EVENT_LAG,
+    PIPELINE_EVENTS,
+    PIPELINE_REDIS_ERRORS,
+    PIPELINE_REPLAYED,
+)
+from scorecard.core.engine import OUTCOMES
+from scorecard.outputs.webserver import Limits, RequestHandler, WebServer
 
 # Event-to-Redis lag: milliseconds for a live stream, up to days for a backfill.
 LAG_BUCKETS = (
@@ -63,7 +73,7 @@ class PipelineMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.events = Counter(
-            "scorecard_pipeline_events",
+            PIPELINE_EVENTS,
             "Input events by outcome (replayed redeliveries excluded).",
             ["outcome"],
             registry=r,
@@ -71,39 +81,39 @@ class PipelineMetrics:
         for outcome in OUTCOMES:  # every outcome has a sample from the start, so rate() works at once
             self.events.labels(outcome.value)
         self.replayed = Counter(
-            "scorecard_pipeline_replayed",
+            PIPELINE_REPLAYED,
             "Redelivered messages skipped because their unit had applied them.",
             registry=r,
         )
         self.dead_letters = Counter(
-            "scorecard_pipeline_dead_letters",
+            PIPELINE_DEAD_LETTERS,
             "Messages sent to the dead-letter topic, by reason.",
             ["reason"],
             registry=r,
         )
         self.event_lag = Histogram(
-            "scorecard_pipeline_event_lag_seconds",
+            PIPELINE_EVENT_LAG,
             "Now minus event time of accepted events, after the Redis flush that carried their batch.",
             buckets=LAG_BUCKETS,
             registry=r,
         )
         self.cascade_batch_size = Histogram(
-            "scorecard_pipeline_cascade_batch_size",
+            PIPELINE_CASCADE_BATCH_SIZE,
             "Own-state updates written to Redis in one flush (one script call).",
             buckets=BATCH_BUCKETS,
             registry=r,
         )
         self.cascade_duration = Histogram(
-            "scorecard_pipeline_cascade_duration_seconds",
+            PIPELINE_CASCADE_DURATION,
             "Duration of one Redis flush (the cascade of a batch).",
             buckets=DURATION_BUCKETS,
             registry=r,
         )
         self.redis_errors = Counter(
-            "scorecard_pipeline_redis_errors", "Redis flushes or checks that failed (the worker resyncs).", registry=r
+            PIPELINE_REDIS_ERRORS, "Redis flushes or checks that failed (the worker resyncs).", registry=r
         )
         self.consumer_lag = Gauge(
-            "scorecard_pipeline_consumer_lag",
+            PIPELINE_CONSUMER_LAG,
             "Messages not yet consumed: high watermark minus position, per assigned partition.",
             ["topic", "partition"],
             registry=r,

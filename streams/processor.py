@@ -11,12 +11,12 @@ So everything one message changes lives in ONE table record, the one of its unit
 time, remembered ids, own aggregates), its outcome counts, a version (events applied, monotone and determined by
 content) and, per input partition, the offset of the newest message applied. A replayed message whose offset is not
 newer than the record's is skipped: nothing is counted twice, whatever was or was not persisted before the crash.
-Messages that name no known unit are kept in the record of the pseudo unit ``INVALID_KEY``.
+Messages that name no known unit are kept in the record of the pseudo unit ``INVALID_UNIT``.
 
 Why the ids are not in that record
 ----------------------------------
 A unit's dedupe memory grows with its event rate (every id accepted within the dedupe horizon), so it is kept in
-slices of bounded size (``scorecard.dedupe``), each a table record of its own under ``slice_key(unit, n)``, in the
+slices of bounded size (``scorecard.core.dedupe``), each a table record of its own under ``slice_key(unit, n)``, in the
 same changelog partition as the unit's record (``unit_of_key``). A batch writes the slices it filled, then the unit's
 record, then the deletions of the slices it forgot. Kafka keeps that order within the partition, so whatever prefix of
 a batch's writes survives a crash, the unit's record never counts an entry that was not written (the slices are
@@ -33,12 +33,12 @@ from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scorecard.dedupe import IdMemory
-from scorecard.engine import Engine, Outcome, Result, UnitState, state_fingerprints
-from scorecard.events import Event, InvalidEvent
-from scorecard.store import CountsUpdate, OwnUpdate
+from scorecard.contract import INVALID_UNIT
+from scorecard.core.dedupe import IdMemory
+from scorecard.core.engine import Engine, Outcome, Result, UnitState, state_fingerprints
+from scorecard.core.events import Event, InvalidEvent
+from scorecard.core.updates import CountsUpdate, OwnUpdate
 
-INVALID_KEY: Final = "__invalid__"
 """The routing key (and table record) of messages that name no known unit: undecodable ones and unknown units."""
 
 _SLICE_MARK: Final = "/ids/"
@@ -50,7 +50,7 @@ def slice_key(unit: str, number: int) -> str:
 
 
 def unit_of_key(key: str) -> str:
-    """The unit (or ``INVALID_KEY``) a table key belongs to: the key itself, or the unit of an id slice."""
+    """The unit (or ``INVALID_UNIT``) a table key belongs to: the key itself, or the unit of an id slice."""
     return key.partition(_SLICE_MARK)[0]
 
 
@@ -148,13 +148,13 @@ class BatchResult:
 def decode_and_route(engine: Engine, raw: bytes) -> tuple[str, Event | None]:
     """The unit a message belongs to (its record and partition) and the decoded event.
 
-    The key is ``INVALID_KEY`` when the message names no known unit; the event is None when it does not decode.
+    The key is ``INVALID_UNIT`` when the message names no known unit; the event is None when it does not decode.
     """
     try:
         event = engine.decode(raw)
     except InvalidEvent:
-        return INVALID_KEY, None
-    return (event.unit if engine.knows_unit(event.unit) else INVALID_KEY), event
+        return INVALID_UNIT, None
+    return (event.unit if engine.knows_unit(event.unit) else INVALID_UNIT), event
 
 
 def routing_key(engine: Engine, raw: bytes) -> str:
@@ -287,7 +287,7 @@ class BatchProcessor:
 
     def own_updates(self, unit: str, record: Record, keys: Iterable[tuple[str, int]]) -> list[OwnUpdate]:
         """Redis updates for some of a unit's own states (all of them when resyncing)."""
-        if not self.engine.knows_unit(unit):  # INVALID_KEY, or a unit the definition no longer has
+        if not self.engine.knows_unit(unit):  # INVALID_UNIT, or a unit the definition no longer has
             return []
         ancestors = self.engine.tree.ancestors(unit)
         updates = []
@@ -320,7 +320,7 @@ class BatchProcessor:
         for key in keys:
             if not is_unit_key(key):
                 continue  # an id slice: read with its unit's record
-            if key != INVALID_KEY and not self.engine.knows_unit(key):
+            if key != INVALID_UNIT and not self.engine.knows_unit(key):
                 continue  # a unit removed from the definition: its record stays in the table, unused
             record = self.load(key, ids=False)
             updates.extend(self.own_updates(key, record, list(record.state.aggregates)))

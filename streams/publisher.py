@@ -8,7 +8,7 @@ unit (not JSON, nested too deep for the decoder, anything) are sent without a ke
 topic's messages may be (``MAX_MESSAGE_BYTES``, ``topics.EVENT_MESSAGE_BYTES``) cannot be sent at all: it is
 counted and reported (``PublishStats.too_large``) and the others are still sent; so is one the broker refuses as too
 large (a topic created elsewhere with a lower limit). The CLI reads files with
-``scorecard.lines.read_lines(handle, MAX_MESSAGE_BYTES)``, so such a line is never held whole in memory.
+``scorecard.core.lines.read_lines(handle, MAX_MESSAGE_BYTES)``, so such a line is never held whole in memory.
 
 The producer is idempotent (no duplicates from its own retries) and waits for every acknowledgement before
 returning, so "published N" means N messages are in Kafka.

@@ -51,7 +51,7 @@ def partition_for(unit: str, partitions: int) -> int:
 
     The worker processes an event in place when it already sits in this partition of the input topic and forwards
     it to the repartition topic otherwise; both paths then agree on which partition owns a unit's state. Cached:
-    it runs for every event, and aiokafka's murmur2 is pure Python (2.5% of a worker's time before the cache).
+    it runs for every event, and aiokafka's murmur2 is pure Python.
     """
     return (murmur2(unit.encode()) & 0x7FFFFFFF) % partitions
 
@@ -65,7 +65,7 @@ HEADER_ROOM_BYTES = 64 * 1024
 
 RECORD_MESSAGE_BYTES = 8 * 1024 * 1024
 """Largest changelog record: a unit's record holds at most two windows of buckets per KPI (bounded by the
-definition's limits), its ids live in slices of ``scorecard.dedupe.SLICE_BYTES``."""
+definition's limits), its ids live in slices of ``scorecard.core.dedupe.SLICE_BYTES``."""
 
 PRODUCER_REQUEST_BYTES = RECORD_MESSAGE_BYTES + HEADER_ROOM_BYTES
 """``max_request_size`` of every producer of the pipeline: at least the largest message it may send."""
@@ -89,7 +89,7 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
     the workers of an app id. A worker creates them too because Faust would create them just before it subscribes:
     a topic the consumer's metadata does not show yet is left out of the group's assignment ("Ignoring missing
     topic") until the next metadata refresh, minutes later, and events forwarded to the repartition topic wait that
-    long (seen once in CI).
+    long.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()

@@ -1,4 +1,5 @@
-"""Suite-wide pytest setup: markers given by where a test lives and by what data it uses.
+"""Suite-wide pytest setup: the shared fixtures (the example and fixture paths; ``tests/paths.py`` has them as
+constants for module-level use) and the markers given by where a test lives and by what data it uses.
 
 - Everything under tests/integration is marked ``integration``.
 - Every test that uses fixed example data through the fixtures of tests/integration/conftest.py (``acme_events``,
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import ACME, DEFINITIONS
+
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 FIXED_DATA_FIXTURES = frozenset({"acme_events", "fixed_start"})
 
@@ -22,3 +25,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if FIXED_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.fixed_data)
+
+
+@pytest.fixture
+def example_path() -> Path:
+    """The ACME example definition shipped in examples/."""
+    return ACME
+
+
+@pytest.fixture
+def definitions_dir() -> Path:
+    """Hand-written definition files: minimal.yaml, many_problems.yaml, syntax_error.yaml, owners.yaml."""
+    return DEFINITIONS

@@ -6,7 +6,7 @@ the spacing between them are kept):
 * A test that evaluates fixed data against the wall clock (the exporter scraped by Prometheus, the board, a live
   report without ``--at``) first moves the data so that its newest event is just before now: ``ending_at``.
 * The whole suite's fixed data can be moved far into the past (or future) before use, to prove that no test leans on
-  the example events being recent: ``SCORECARD_TEST_SHIFT=-400d`` (any duration of ``scorecard.timeutil``, with a
+  the example events being recent: ``SCORECARD_TEST_SHIFT=-400d`` (any duration of ``scorecard.core.timeutil``, with a
   sign) makes ``variant_shift()`` non-zero, and the integration fixtures (``acme_events``, ``fixed_start`` in
   tests/integration/conftest.py) apply it. ``make test`` runs the tests that use those fixtures a second time with
   ``-400d``.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from scorecard.timeutil import TimeFormatError, format_time, parse_duration, parse_time
+from scorecard.core.timeutil import TimeFormatError, format_time, parse_duration, parse_time
 
 SHIFT_VARIABLE = "SCORECARD_TEST_SHIFT"
 """Environment variable naming how far the fixed data of the integration tests is moved, e.g. ``-400d``."""

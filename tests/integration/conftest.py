@@ -17,8 +17,10 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from scorecard.config import Settings
-from scorecard.timeutil import format_time, parse_time
-from tests.integration.pipeline import ACME, EXAMPLE_EVENTS, Deployment, own_settings
+from scorecard.core.timeutil import format_time, parse_time
+from tests.integration.pipeline import Deployment, own_settings
+from tests.paths import ACME
+from tests.paths import ACME_EVENTS as EXAMPLE_EVENTS
 from tests.timeshift import shift_lines, variant_shift, write_lines
 
 START_HINT = "start the local services with `make services-up` (or run the suite with `make test`)"

@@ -26,14 +26,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.live import live_counts
-from scorecard.store import RedisStore, StoreError
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.redis.live import live_counts
+from scorecard.redis.store import RedisStore, StoreError
 from streams.publisher import PublishStats, publish_lines
+from tests.paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-ACME = ROOT / "examples" / "acme.yaml"
-EXAMPLE_EVENTS = ROOT / "examples" / "acme-events.jsonl"
 """The example events as committed; tests use the ``acme_events`` fixture (moved in the shifted run) instead."""
 PARTITIONS = 4
 """Partitions of the topics of a test deployment: several per worker, so two workers really share them."""

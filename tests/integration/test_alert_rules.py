@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 import yaml
 
-from scorecard.definition import load_scorecard, parse_scorecard
-from scorecard.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
+from scorecard.core.definition import load_scorecard, parse_scorecard
+from scorecard.outputs.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
+from tests.paths import DEFINITIONS, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
 ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
-OWNERS = REPO / "tests" / "fixtures" / "definitions" / "owners.yaml"
+OWNERS = DEFINITIONS / "owners.yaml"
 TOOLS = REPO / ".cache" / "tools"
 
 # Labels the exporter puts on every series it serves (Prometheus adds job and instance at scrape time).

@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO as ROOT
+
 DEMO = ROOT / "deploy" / "local" / "demo"
 # Limits on waits for a condition, generous because a loaded 2-core machine is slow, never wrong: each wait ends as
 # soon as its condition holds (about 20 s to a live frame and 90 s to a firing alert on a quiet machine).

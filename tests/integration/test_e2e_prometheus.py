@@ -27,18 +27,12 @@ import orjson
 import pytest
 import yaml
 
-from scorecard.dashboards import build_boards, check_queries, run_query
-from scorecard.definition import load_scorecard
-from scorecard.timeutil import format_time
-from tests.integration.pipeline import (
-    ACME,
-    ROOT,
-    Deployment,
-    free_port,
-    replay_json,
-    run_services,
-    wait_until,
-)
+from scorecard.core.definition import load_scorecard
+from scorecard.core.timeutil import format_time
+from scorecard.outputs.dashboards import build_boards
+from tests.integration.pipeline import ROOT, Deployment, free_port, replay_json, run_services, wait_until
+from tests.integration.promql import check_queries, run_query
+from tests.paths import ACME
 from tests.timeshift import ending_at, write_lines
 
 ALERT_FOR = "2s"

@@ -20,15 +20,16 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.engine import Engine
-from scorecard.exporter import ScorecardCollector, redis_client, start_server
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import ReplayResult, replay
-from scorecard.store import RedisStore
-from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
+from scorecard.contract import INVALID_UNIT
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.engine import Engine
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import ReplayResult, replay
+from scorecard.outputs.exporter import ScorecardCollector, redis_client, start_server
+from scorecard.redis.store import RedisStore
+from streams.processor import BatchProcessor, Item, routing_key
+from tests.paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 HTTP_TIMEOUT = 10  # a hanging scrape fails the test instead of blocking the suite
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
@@ -60,7 +61,7 @@ def seeded(acme: Scorecard, lines: list[bytes], redis_client: redis.Redis, uniqu
     for start in range(0, len(items), 500):
         result = processor.process(items[start : start + 500])
         store.apply(result.updates, result.counts)
-    assert INVALID_KEY in processor.table  # the pseudo unit has a counts record the exporter must ignore
+    assert INVALID_UNIT in processor.table  # the pseudo unit has a counts record the exporter must ignore
     yield store
     store.reset()
 

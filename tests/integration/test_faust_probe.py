@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from .conftest import TopicFactory
+from tests.paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import TopicFactory
 
 
 async def _wait_for_counts(

@@ -16,9 +16,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from scorecard.config import Settings
-from scorecard.timeutil import parse_time
+from scorecard.core.timeutil import parse_time
 from streams.topics import TopicNames
-from tests.integration.pipeline import ACME, Deployment, replay_json
+from tests.integration.pipeline import Deployment, replay_json
+from tests.paths import ACME
 from tests.timeshift import write_lines
 
 EVENTS = 250_000

@@ -11,13 +11,13 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from scorecard.config import Settings
+from tests.paths import REPO
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+DOC = REPO / "docs" / "metrics.md"
 QUERIES = re.findall(r"```promql\n(.*?)```", DOC.read_text(), re.DOTALL)
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import orjson
 
 from streams.topics import EVENT_MESSAGE_BYTES
-from tests.integration.pipeline import ACME, Deployment, read_dead_letters
+from tests.integration.pipeline import Deployment, read_dead_letters
+from tests.paths import ACME
 
 
 def event_lines(path: Path) -> list[bytes]:

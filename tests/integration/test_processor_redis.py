@@ -10,23 +10,23 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import orjson
 import pytest
 import redis
 
-from scorecard.definition import load_scorecard
-from scorecard.engine import Engine
-from scorecard.evaluation import dumps
-from scorecard.live import live_report
-from scorecard.replay import replay
+from scorecard.contract import INVALID_UNIT
+from scorecard.core.definition import load_scorecard
+from scorecard.core.engine import Engine
+from scorecard.core.evaluation import dumps
+from scorecard.core.replay import replay
+from scorecard.redis.live import live_report
+from scorecard.redis.store import RedisStore
 from scorecard.simulator import generate_events
-from scorecard.store import RedisStore
-from streams.processor import INVALID_KEY, BatchProcessor, Item, routing_key
+from streams.processor import BatchProcessor, Item, routing_key
 from streams.topics import partition_for
+from tests.paths import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PARTITIONS = 4
 
 
@@ -115,4 +115,4 @@ def test_live_report_equals_replay_with_crash_replays_and_a_redis_wipe(acme, raw
     assert dumps(live) == dumps(expected.evaluate())
     counts = orjson.loads(dumps(live))["events"]
     assert all(counts[outcome] > 0 for outcome in ("accepted", "duplicate", "late", "invalid", "ignored"))
-    assert INVALID_KEY in table
+    assert INVALID_UNIT in table

@@ -26,11 +26,10 @@ from click.testing import CliRunner
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
 from scorecard.cli import main
-from scorecard.definition import load_scorecard
-from scorecard.hierarchy import OrgTree
+from scorecard.core.definition import load_scorecard
+from scorecard.core.hierarchy import OrgTree
+from tests.paths import ACME, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-ACME = REPO / "examples/acme.yaml"
 SCREENSHOT = REPO / "docs/img/scorecard-report.png"
 VIEWPORT = {"width": 1280, "height": 1700}
 

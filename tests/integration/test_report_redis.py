@@ -19,17 +19,16 @@ import redis
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.definition import Scorecard, load_scorecard
-from scorecard.engine import Engine, compile_kpis
-from scorecard.hierarchy import OrgTree
-from scorecard.replay import replay
-from scorecard.store import RedisStore
-from scorecard.timeutil import format_time
+from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.core.engine import Engine, compile_kpis
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import format_time
+from scorecard.redis.store import RedisStore
 from streams.processor import BatchProcessor, Item, routing_key
 from streams.topics import partition_for
+from tests.paths import ACME
 
-REPO = Path(__file__).resolve().parents[2]
-ACME = REPO / "examples/acme.yaml"
 PARTITIONS = 3
 BATCH = 250
 CELLS = ("name", "value", "goal", "red_flag", "better", "score", "status", "trend")

@@ -23,20 +23,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from scorecard.aggregates import Aggregation, State
 from scorecard.config import Settings
-from scorecard.definition import Unit
-from scorecard.hierarchy import OrgTree
-from scorecard.store import (
-    NUMERIC_LIMIT,
-    CountsUpdate,
-    NumericRangeError,
-    OwnUpdate,
-    RedisStore,
-    StoreConflictError,
-    StoreError,
-    merge_components,
-)
+from scorecard.core.aggregates import Aggregation, State
+from scorecard.core.definition import Unit
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.updates import CountsUpdate, OwnUpdate, merge_components
+from scorecard.redis.store import NUMERIC_LIMIT, NumericRangeError, RedisStore, StoreConflictError, StoreError
 
 SPECS: dict[str, Aggregation] = {
     "revenue": Aggregation("sum"),

@@ -21,12 +21,11 @@ from aiokafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
-from scorecard.definition import load_scorecard
-from scorecard.engine import Engine, definition_hash
+from scorecard.core.definition import load_scorecard
+from scorecard.core.engine import Engine, definition_hash
 from scorecard.simulator import generate_events
 from streams.topics import TopicNames, ensure_topics
 from tests.integration.pipeline import (
-    ACME,
     PARTITIONS,
     Deployment,
     PrivateRedis,
@@ -37,6 +36,7 @@ from tests.integration.pipeline import (
     replay_json,
     wait_until,
 )
+from tests.paths import ACME
 
 
 @pytest.fixture
@@ -202,11 +202,11 @@ def test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_r
 
     A commit interval longer than the test means no partition has a committed offset when the victim dies, so every
     partition moved is one that Faust and aiokafka left wherever the recovery's skipping had pushed it, and the
-    survivor's recovery resumes flow over messages already delivered (both in streams/offsets.py). Without the first
-    fix this test lost about 5,000 events in every run; without the second, a few events in about one run in eight.
-    Published without keys, the events also go through the by-unit topic; after a failover their arrival order is
-    not the file's (a partition is re-read from its start while the others go on), so lateness may legitimately
-    differ from the replay and the check is the exact count: nothing lost, nothing counted twice.
+    survivor's recovery resumes flow over messages already delivered (both in streams/faust_fixes/offsets.py). Without
+    the first fix this test lost about 5,000 events in every run; without the second, a few events in about one run in
+    eight. Published without keys, the events also go through the by-unit topic; after a failover their arrival order is
+    not the file's (a partition is re-read from its start while the others go on), so lateness may legitimately differ
+    from the replay and the check is the exact count: nothing lost, nothing counted twice.
     """
     total = len(event_lines(large_events))
     expected, at = replay_json(ACME, large_events)

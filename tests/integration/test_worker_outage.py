@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from scorecard.config import Settings
-from streams.worker import EXIT_WITHOUT_COMMIT
-from tests.integration.pipeline import ACME, Deployment, free_port, own_settings, run_services
+from streams.faust_fixes.runner import EXIT_WITHOUT_COMMIT
+from tests.integration.pipeline import Deployment, free_port, own_settings, run_services
+from tests.paths import ACME
 
 STOP_TIMEOUT_S = 5.0
 STOP_WITHIN_S = STOP_TIMEOUT_S + 40  # generous for a loaded machine; without ScorecardWorker it never stopped

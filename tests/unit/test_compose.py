@@ -7,14 +7,13 @@ SCORECARD_* variables) point at services and ports that the compose file really 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO as ROOT
 
 
 @pytest.fixture(scope="module")

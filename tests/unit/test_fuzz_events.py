@@ -20,13 +20,14 @@ import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scorecard.definition import parse_scorecard
-from scorecard.engine import OUTCOMES, Engine, Outcome, UnitState
-from scorecard.evaluation import dumps, evaluate
-from scorecard.events import MAX_DETAIL, MAX_SHOWN_ID, REASONS, InvalidEvent, decode_event, nesting_depth
-from scorecard.replay import replay
-from scorecard.timeutil import parse_time
-from streams.processor import INVALID_KEY, BatchProcessor, Item, is_unit_key, routing_key
+from scorecard.contract import INVALID_UNIT
+from scorecard.core.definition import parse_scorecard
+from scorecard.core.engine import OUTCOMES, Engine, Outcome, UnitState
+from scorecard.core.evaluation import dumps, evaluate
+from scorecard.core.events import MAX_DETAIL, MAX_SHOWN_ID, REASONS, InvalidEvent, decode_event, nesting_depth
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import parse_time
+from streams.processor import BatchProcessor, Item, is_unit_key, routing_key
 from streams.publisher import unit_key
 
 EXAMPLES = int(os.environ.get("HYPO_N", "150"))
@@ -272,7 +273,7 @@ def test_engine_gives_every_line_one_outcome_and_never_raises() -> None:
 
 class JsonTable(MutableMapping[str, Any]):
     """A dict that stores unit records as msgspec JSON bytes and id slices as they are (bytes), as the worker's
-    table does (``streams.app._BytesKeys``)."""
+    table does (``streams.faust_fixes.table.BytesKeys``)."""
 
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
@@ -323,7 +324,7 @@ def test_stream_batches_equal_the_replay_on_hostile_input() -> None:
         if whole.newest is None:
             return
         own = {
-            key: processor.load(key).state.aggregates for key in table if key != INVALID_KEY and engine.knows_unit(key)
+            key: processor.load(key).state.aggregates for key in table if key != INVALID_UNIT and engine.knows_unit(key)
         }
         assert dumps(evaluate(SCORECARD, engine.tree, own, whole.newest, whole.counts)) == dumps(whole.evaluate())
 

@@ -15,12 +15,12 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from scorecard import events as events_module
-from scorecard.aggregates import STATE_LIMIT, SumCount
 from scorecard.cli import main
-from scorecard.definition import DefinitionError, parse_scorecard
-from scorecard.engine import Engine, Outcome, UnitState
-from scorecard.events import (
+from scorecard.core import events as events_module
+from scorecard.core.aggregates import STATE_LIMIT, SumCount
+from scorecard.core.definition import DefinitionError, parse_scorecard
+from scorecard.core.engine import Engine, Outcome, UnitState
+from scorecard.core.events import (
     MAX_DETAIL,
     MAX_SHOWN_ID,
     Event,
@@ -30,9 +30,9 @@ from scorecard.events import (
     nesting_depth,
     show,
 )
-from scorecard.lines import read_lines
-from scorecard.replay import replay
-from scorecard.timeutil import parse_time
+from scorecard.core.lines import read_lines
+from scorecard.core.replay import replay
+from scorecard.core.timeutil import parse_time
 from streams.processor import BatchProcessor, Item
 from streams.publisher import unit_key
 
@@ -489,20 +489,20 @@ def test_a_long_unit_is_still_a_key() -> None:
 
 
 def test_dead_letter_headers_are_cut_on_a_character_boundary() -> None:
-    from streams.app import _bounded
+    from streams.headers import bounded
 
-    assert _bounded("abc", 1024) == b"abc"
-    assert _bounded("x" * 5000, 1024) == b"x" * 1024
-    cut = _bounded("é" * 1000, 1023)  # two bytes each: 511 whole characters fit
+    assert bounded("abc", 1024) == b"abc"
+    assert bounded("x" * 5000, 1024) == b"x" * 1024
+    cut = bounded("é" * 1000, 1023)  # two bytes each: 511 whole characters fit
     assert cut == "é".encode() * 511 and len(cut) == 1022
 
 
 def test_the_received_time_travels_with_a_forwarded_message() -> None:
-    from streams.app import SOURCE_TIMESTAMP_HEADER, _source_timestamp, received_at
+    from streams.headers import SOURCE_TIMESTAMP_HEADER, received_at, source_timestamp
 
     assert received_at(1_795_773_600.123) == 1_795_773_600.123
     assert received_at(None) is None and received_at(-0.001) is None and received_at(0.0) is None
     header = str(round(1_795_773_600.123 * 1000)).encode()  # what the route agent writes
-    assert _source_timestamp([(SOURCE_TIMESTAMP_HEADER, header)]) == 1_795_773_600.123  # the very same float
-    assert _source_timestamp({SOURCE_TIMESTAMP_HEADER.encode(): header}) == 1_795_773_600.123
-    assert _source_timestamp([]) is None and _source_timestamp([(SOURCE_TIMESTAMP_HEADER, b"soon")]) is None
+    assert source_timestamp([(SOURCE_TIMESTAMP_HEADER, header)]) == 1_795_773_600.123  # the very same float
+    assert source_timestamp({SOURCE_TIMESTAMP_HEADER.encode(): header}) == 1_795_773_600.123
+    assert source_timestamp([]) is None and source_timestamp([(SOURCE_TIMESTAMP_HEADER, b"soon")]) is None

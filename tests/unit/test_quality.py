@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import REPO as ROOT
+
 BIN = Path(sys.executable).parent
 CHECKED = ["scorecard", "streams", "tests", "bench"]
 

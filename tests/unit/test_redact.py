@@ -11,19 +11,18 @@ import base64
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 import redis
 from click.testing import CliRunner
 
-from scorecard.board import fetch_pipeline
 from scorecard.cli import main
 from scorecard.config import Settings, redact_url
-from scorecard.store import RedisStore, StoreError
-from scorecard.webserver import RequestHandler, WebServer
+from scorecard.outputs.board import fetch_pipeline
+from scorecard.outputs.webserver import RequestHandler, WebServer
+from scorecard.redis.store import RedisStore, StoreError
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ACME = str(REPO / "examples" / "acme.yaml")
 SECRET = "S3cr3t-pw"
 CLOSED = "127.0.0.1:1"

@@ -1,0 +1,350 @@
+"""``scorecard worker``, ``publish`` and ``simulate``: the commands that run or feed the streaming pipeline.
+
+Kafka, Faust and the simulator are imported inside the commands: they are slow to import and the other commands
+never need them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import MofNCompleteColumn, TaskProgressColumn
+
+from scorecard.cli.common import (
+    app_id_option,
+    duration_param,
+    echo,
+    env_option,
+    kafka_option,
+    load_or_exit,
+    make_settings,
+    partitions_option,
+    progress_bar,
+    redis_option,
+    scorecard_option,
+    time_param,
+    topic_option,
+)
+from scorecard.config import redact_url
+from scorecard.core.lines import read_lines
+from scorecard.core.timeutil import format_duration
+from scorecard.outputs.terminal import markup
+
+
+def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], Any]:
+    """A share between 0 and 1 of the simulated events (the trouble rates)."""
+    return click.option(name, type=click.FloatRange(0, 1), default=default, show_default=True, help=help_text)
+
+
+@click.command("worker")
+@scorecard_option
+@kafka_option
+@redis_option
+@topic_option
+@app_id_option
+@partitions_option
+@env_option(
+    "--metrics-port",
+    "SCORECARD_METRICS_PORT",
+    "Port of the pipeline metrics (/metrics, /healthz); 0 turns them off.",
+    type=click.IntRange(min=0, max=65535),
+)
+@env_option(
+    "--metrics-host",
+    "SCORECARD_METRICS_HOST",
+    "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
+)
+@env_option(
+    "--session-timeout",
+    "SCORECARD_SESSION_TIMEOUT",
+    "Seconds before a silent worker's partitions move to the others (failover time).",
+    type=click.FloatRange(min=6.0),
+)
+@env_option(
+    "--commit-interval",
+    "SCORECARD_COMMIT_INTERVAL",
+    "Seconds between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
+    type=click.FloatRange(min=0.1),
+)
+@env_option(
+    "--stop-timeout",
+    "SCORECARD_STOP_TIMEOUT",
+    "Seconds a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
+    "must while Kafka is unreachable; a second signal exits at once.",
+    type=click.FloatRange(min=1.0),
+)
+@click.option(
+    "--loglevel",
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+    default="warn",
+    show_default=True,
+    help="Faust log level.",
+)
+def worker_command(
+    scorecard_path: Path,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic: str,
+    app_id: str,
+    partitions: int,
+    metrics_port: int,
+    metrics_host: str,
+    session_timeout: float,
+    commit_interval: float,
+    stop_timeout: float,
+    loglevel: str,
+) -> None:
+    """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
+    from scorecard.outputs.webserver import ListenError
+    from streams.worker import run_worker  # Faust is slow to import; only this command needs it
+
+    load_or_exit(scorecard_path)
+    settings = make_settings(
+        kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
+    )
+    try:
+        run_worker(
+            settings,
+            str(scorecard_path),
+            loglevel=loglevel,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+            session_timeout=session_timeout,
+            commit_interval=commit_interval,
+            stop_timeout=stop_timeout,
+        )
+    except ListenError as error:  # the metrics port is taken, or the address is not ours
+        click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
+        sys.exit(1)
+
+
+@click.command("publish")
+@click.argument("events", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@kafka_option
+@topic_option
+@partitions_option
+@click.option(
+    "--key/--no-key",
+    default=True,
+    show_default=True,
+    help="Key each event by its unit (keeps a unit's events in file order); --no-key sends them without keys.",
+)
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Pace to this many events per second.")
+def publish_command(
+    events: Path, kafka_bootstrap: str, topic: str, partitions: int, key: bool, rate: float | None
+) -> None:
+    """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
+    import asyncio
+
+    from streams.publisher import MAX_MESSAGE_BYTES, publish_lines
+
+    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+    if str(events) == "-":
+        stats = asyncio.run(
+            publish_lines(settings, read_lines(sys.stdin.buffer, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
+        )
+    else:
+        with events.open("rb") as handle:
+            if not sys.stderr.isatty():
+                stats = asyncio.run(
+                    publish_lines(settings, read_lines(handle, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
+                )
+            else:
+                total = sum(1 for line in read_lines(handle, MAX_MESSAGE_BYTES) if line.strip())
+                handle.seek(0)
+                with progress_bar("publishing {task.description}", MofNCompleteColumn()) as progress:
+                    task = progress.add_task(markup(events.name), total=total)
+                    stats = asyncio.run(
+                        publish_lines(
+                            settings,
+                            read_lines(handle, MAX_MESSAGE_BYTES),
+                            keyed=key,
+                            rate=rate,
+                            progress=lambda sent: progress.update(task, completed=sent),
+                        )
+                    )
+    click.echo(stats.summary())
+
+
+@click.command("simulate")
+@scorecard_option
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=500,
+    show_default=True,
+    help="Live events per second (0: send the backfill only).",
+)
+@click.option(
+    "--duration",
+    "duration_text",
+    default="10m",
+    show_default=True,
+    help="Live phase length (30s, 10m, 2h...); 0 runs until Ctrl-C or SIGTERM.",
+)
+@click.option(
+    "--backfill",
+    "backfill_text",
+    default="0",
+    show_default=True,
+    help="History sent first, as fast as possible: event times over this span (e.g. 30d) up to the start.",
+)
+@click.option(
+    "--events-per-day",
+    type=click.FloatRange(min=0, min_open=True),
+    default=2000,
+    show_default=True,
+    help="History volume per day; live, the event types counts and sums read keep these daily rates.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed and start: same events.")
+@click.option(
+    "--start",
+    "start_text",
+    metavar="TIME",
+    help="End of the backfill and start of the live phase (RFC 3339 or epoch seconds).  [default: now]",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka.",
+)
+@_share_option("--duplicate-rate", 0.005, "Share of events sent again (same id) a few events later.")
+@_share_option("--late-rate", 0.002, "Share of events dated 1-6 h before their type's lateness grace.")
+@_share_option(
+    "--invalid-rate",
+    0.002,
+    "Share of events followed by a broken copy (no id, bad time, unknown unit, text for a number...).",
+)
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Instead of history and a live phase, send a fixed batch: this many days of events from --start, planned as "
+    "examples/acme-events.jsonl is (no trend, levels shuffled over all teams), as fast as possible.",
+)
+@_share_option("--ignored-rate", 0.0, "With --days: share of events followed by one of a type no KPI reads.")
+@kafka_option
+@topic_option
+@partitions_option
+def simulate_command(
+    scorecard_path: Path,
+    rate: float,
+    duration_text: str,
+    backfill_text: str,
+    events_per_day: float,
+    seed: int,
+    start_text: str | None,
+    out_path: Path | None,
+    duplicate_rate: float,
+    late_rate: float,
+    invalid_rate: float,
+    days: float | None,
+    ignored_rate: float,
+    kafka_bootstrap: str,
+    topic: str,
+    partitions: int,
+) -> None:
+    """Publish realistic events for every KPI of a definition: optional history, then a live stream.
+
+    Units get levels aimed at their goals and red flags (some green, some red), events follow business hours, a few
+    are duplicated, late or invalid, and one KPI drifts across its red flag in the first two minutes (named at the
+    start and in the summary). Stops after --duration, or cleanly on Ctrl-C / SIGTERM with a summary. With --days,
+    sends a fixed batch instead (how examples/acme-events.jsonl is made).
+    """
+    import asyncio
+    import functools
+    import math
+
+    from aiokafka.errors import KafkaError
+
+    from scorecard.simulator import Simulation, Trouble, generate_batch
+    from scorecard.simulator.pacing import (
+        batch_summary_lines,
+        file_sink,
+        run_batch,
+        run_simulation,
+        summary_lines,
+        trend_text,
+    )
+    from streams.topics import TopicError
+
+    _check_simulate_mode(click.get_current_context(), days)
+    scorecard = load_or_exit(scorecard_path)
+    duration = None if duration_text.strip() == "0" else float(duration_param(duration_text, "--duration"))
+    backfill = 0 if backfill_text.strip() == "0" else duration_param(backfill_text, "--backfill")
+    start = time_param(start_text, "--start") if start_text is not None else float(math.floor(time.time()))
+    if out_path is not None:
+        sink, destination = file_sink(out_path), str(out_path)
+    else:
+        destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
+        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
+    if days is not None:
+        trouble = Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate, ignored=ignored_rate)
+        batch = generate_batch(
+            scorecard, start=start, days=days, events_per_day=events_per_day, seed=seed, trouble=trouble
+        )
+        echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {days:g} days of events", err=True)
+        try:
+            stats = asyncio.run(run_batch(batch, sink))
+        except (OSError, KafkaError, TopicError) as error:
+            click.echo(f"cannot send to {destination}: {error}", err=True)
+            sys.exit(1)
+        echo("\n".join(batch_summary_lines(stats, days=days, start=start, destination=destination)))
+        return
+    simulation = Simulation(
+        scorecard,
+        start=start,
+        backfill=backfill,
+        events_per_day=events_per_day,
+        seed=seed,
+        trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
+    )
+    history = f"{format_duration(backfill)} of history, then " if backfill else ""
+    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
+    live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
+    echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
+    echo(f"trend: {trend_text(simulation)}", err=True)
+    run = functools.partial(run_simulation, simulation, sink, rate=rate, duration=duration)
+    try:
+        if backfill and sys.stderr.isatty():
+            with progress_bar("backfill {task.description}", TaskProgressColumn()) as progress:
+                task = progress.add_task(format_duration(backfill), total=backfill)
+                stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
+        else:
+            stats = asyncio.run(run())
+    except (OSError, KafkaError, TopicError) as error:
+        click.echo(f"cannot send to {destination}: {error}", err=True)
+        sys.exit(1)
+    echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
+
+
+_LIVE_ONLY = ("rate", "duration_text", "backfill_text")
+
+
+def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
+    """--days (a fixed batch) and the live options (--rate, --duration, --backfill) exclude each other."""
+    given = [
+        f"--{name.removesuffix('_text')}"
+        for name in _LIVE_ONLY
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    ]
+    if days is not None and given:
+        raise click.UsageError(f"{', '.join(given)}: only for the live simulation, not with --days (a fixed batch)")
+    if days is None and ctx.get_parameter_source("ignored_rate") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--ignored-rate applies to a fixed batch (--days) only")
+
+
+def _kafka_sink(kafka_bootstrap: str, topic: str, partitions: int) -> Callable[[Any], Any]:
+    from streams.publisher import publish_lines
+
+    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+
+    async def publish(lines: Any) -> int:
+        return (await publish_lines(settings, lines)).sent
+
+    return publish

@@ -1,0 +1,432 @@
+"""The definition's model: pydantic classes for every section, the field types that check each value, and the
+``Scorecard`` with its lookups by id.
+
+Durations are stored as whole seconds (``TumblingSpec.size == 86400``); ``describe()`` on windows and
+``scorecard.core.timeutil.format_duration`` render them back (``1d``). After loading, every KPI has its ``lateness``
+filled (its own, else the file's) and every ratio KPI its ``multiplier`` (default 1); non-ratio KPIs keep
+``multiplier=None``. ``Kpi.polarity`` is ``"higher_is_better"``, ``"lower_is_better"`` or None, from the goal and red
+flag. The org tree's navigation (ancestors, post-order...) is ``scorecard.core.hierarchy.OrgTree``.
+
+Build a ``Scorecard`` with ``load_scorecard``, ``parse_scorecard`` or ``validate_scorecard`` (``loading``):
+constructing it directly skips the cross-reference checks.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Final, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+)
+
+from scorecard.core.definition.problems import Loc, did_you_mean, line_of, show
+from scorecard.core.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
+from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
+from scorecard.core.windows import MAX_WINDOW_SECONDS
+
+Polarity = Literal["higher_is_better", "lower_is_better"]
+Aggregation = Literal["sum", "count", "avg", "min", "max", "nps", "ratio"]
+AGGREGATIONS: tuple[str, ...] = typing.get_args(Aggregation)
+ID_PATTERN = r"^[a-z0-9_-]+$"
+RESERVED_ID_PREFIX: Final = "__"
+"""Ids starting with it are the pipeline's own keys (``__invalid__`` counts invalid events); no definition id may."""
+
+# The longest lateness and dedupe horizon (each gives a ``file:line: path: message`` problem beyond it).
+MAX_LATENESS: Final = 1095 * 86400
+MAX_DEDUPE: Final = 1095 * 86400
+_ZERO_DURATION = re.compile(r"^\s*0+\s*[smhdw]?\s*$")
+
+
+def _duration(value: object) -> int:
+    # parse_duration checks the type itself and says what it expected.
+    return parse_duration(cast("str | int", value))
+
+
+def _at_most(value: object, limit: int, what: str, why: str) -> int:
+    """A positive duration no longer than ``limit``; the message names the limit and why it exists."""
+    try:
+        seconds: int | None = _duration(value)
+    except DurationRangeError:  # more digits than any duration: the same answer as any other too-long one
+        seconds = None
+    if seconds is None or seconds > limit:
+        got = format_duration(seconds) if seconds is not None else short_value(value)
+        raise ValueError(f"expected {what} of at most {format_duration(limit)}{why.format(got=got)}")
+    return seconds
+
+
+def _window_length(value: object) -> int:
+    """A window size or step: short enough to be computed for every event time (years 1000-9997)."""
+    return _at_most(
+        value,
+        MAX_WINDOW_SECONDS,
+        "a window",
+        " (728 days), got {got}: a longer window would end after year 9999 for the latest events; for a yearly value"
+        " use {{kind: calendar, period: year}}",
+    )
+
+
+def _grace(value: object) -> int:
+    """Lateness may be zero (no grace at all), which window sizes may not; at most MAX_LATENESS."""
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return 0
+    if isinstance(value, str) and _ZERO_DURATION.match(value):
+        return 0
+    why = " (3 years), got {got}; an event that late is a producer's mistake, not a late delivery"
+    return _at_most(value, MAX_LATENESS, "a lateness", why)
+
+
+def _ahead(value: object) -> int:
+    """``max_ahead`` may be zero (no event timed after its receipt); at most MAX_LATENESS, like a lateness."""
+    if (isinstance(value, int) and not isinstance(value, bool) and value == 0) or (
+        isinstance(value, str) and _ZERO_DURATION.match(value)
+    ):
+        return 0
+    why = " (3 years), got {got}; producers' clocks are minutes off, not years"
+    return _at_most(value, MAX_LATENESS, "a max_ahead", why)
+
+
+def _dedupe(value: object) -> int:
+    why = " (3 years), got {got}; producers resend within minutes or days, not years"
+    return _at_most(value, MAX_DEDUPE, "a dedupe horizon", why)
+
+
+def _not_reserved(value: str) -> str:
+    if value.startswith(RESERVED_ID_PREFIX):
+        raise ValueError(
+            f"ids starting with {RESERVED_ID_PREFIX!r} are reserved for the pipeline's own keys (invalid events are"
+            f" counted under '__invalid__'), got {show(value)}; remove the leading underscores"
+        )
+    return value
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown timezone {name!r}; expected an IANA name like UTC or Europe/Paris"
+            + did_you_mean(name, available_timezones())
+        ) from None
+    return name
+
+
+def _scalar(value: object) -> str | int | float | bool:
+    """`where` conditions compare with ==, which only means something for scalars."""
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError(f"expected a string, number or boolean to compare with, got {show(value)}")
+
+
+Id = Annotated[str, Strict(), StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_reserved)]
+Text = Annotated[str, Strict(), StringConstraints(min_length=1)]
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Positive = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+WindowLength = Annotated[int, BeforeValidator(_window_length)]
+Grace = Annotated[int, BeforeValidator(_grace)]
+Ahead = Annotated[int, BeforeValidator(_ahead)]
+Dedupe = Annotated[int, BeforeValidator(_dedupe)]
+Scalar = Annotated[str | int | float | bool, PlainValidator(_scalar)]
+TimezoneName = Annotated[str, Strict(), AfterValidator(_timezone)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Perspective(_Model):
+    """A Kaplan & Norton perspective; its weight is its share in the unit's overall score."""
+
+    id: Id
+    name: Text | None = None
+    weight: Positive = 1.0
+    description: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+CLASSIC_PERSPECTIVES: tuple[Perspective, ...] = (
+    Perspective(id="financial", name="Financial"),
+    Perspective(id="customer", name="Customer"),
+    Perspective(id="internal_process", name="Internal Process"),
+    Perspective(id="learning_growth", name="Learning & Growth"),
+)
+
+
+class Unit(_Model):
+    """A node of the org tree; ``weight`` is its weight in its parent's score."""
+
+    id: Id
+    name: Text | None = None
+    weight: Positive = 1.0
+    owner: Text | None = None
+    description: str | None = None
+    children: tuple[Unit, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Objective(_Model):
+    """A strategic objective; it places its KPIs in a perspective."""
+
+    id: Id
+    perspective: Id
+    name: Text | None = None
+    owner: Text | None = None
+    description: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class EventSource(_Model):
+    """Which events feed a KPI: their type, the field to aggregate, and equality filters (all must match)."""
+
+    event: Text
+    field: Text | None = None
+    where: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class RatioTerm(_Model):
+    """The numerator or denominator of a ratio KPI; only sum and count keep the ratio of totals meaningful."""
+
+    event: Text
+    aggregation: Literal["sum", "count"]
+    field: Text | None = None
+    where: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class Target(_Model):
+    """A goal / red-flag pair overriding the KPI default for one unit."""
+
+    goal: Number | None = None
+    red_flag: Number | None = None
+
+    @property
+    def polarity(self) -> Polarity | None:
+        return polarity_of(self.goal, self.red_flag)
+
+
+class TumblingSpec(_Model):
+    """Back-to-back buckets of ``size`` seconds, aligned to the Unix epoch so every worker cuts them alike."""
+
+    kind: Literal["tumbling"]
+    size: WindowLength
+
+    def describe(self) -> str:
+        return f"tumbling {format_duration(self.size)}"
+
+
+class CalendarSpec(_Model):
+    """Period-to-date in the scorecard timezone (weeks start on Monday): what people mean by "this month"."""
+
+    kind: Literal["calendar"]
+    period: Literal["day", "week", "month", "quarter", "year"]
+
+    def describe(self) -> str:
+        return f"calendar {self.period}"
+
+
+class RollingSpec(_Model):
+    """The last ``size`` seconds, advanced every ``step``; kept as ``size // step`` step buckets."""
+
+    kind: Literal["rolling"]
+    size: WindowLength
+    step: WindowLength
+
+    @property
+    def buckets(self) -> int:
+        return self.size // self.step
+
+    def describe(self) -> str:
+        return f"rolling {format_duration(self.size)} every {format_duration(self.step)}"
+
+
+WindowSpec = Annotated[TumblingSpec | CalendarSpec | RollingSpec, Field(discriminator="kind")]
+"""A KPI's window as the definition describes it; ``scorecard.core.windows`` computes its buckets."""
+
+
+class Kpi(_Model):
+    """A measure, its window, and how good is good (goal) and how bad is alarming (red_flag)."""
+
+    id: Id
+    name: Text | None = None
+    description: str | None = None
+    owner: Text | None = None
+    objective: Id | None = None
+    unit: str | None = None
+    aggregation: Aggregation
+    source: EventSource | None = None
+    numerator: RatioTerm | None = None
+    denominator: RatioTerm | None = None
+    multiplier: Positive | None = None
+    window: WindowSpec
+    lateness: Grace | None = None
+    goal: Number | None = None
+    red_flag: Number | None = None
+    targets: dict[str, Target] = Field(default_factory=dict)
+    weight: Positive = 1.0
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+    @property
+    def default_target(self) -> tuple[float, float] | None:
+        """The (goal, red_flag) every unit without an override gets, or None."""
+        if self.goal is None or self.red_flag is None:
+            return None
+        return (self.goal, self.red_flag)
+
+    @property
+    def polarity(self) -> Polarity | None:
+        """Derived from goal vs red_flag: the default pair, else the (consistent) per-unit targets."""
+        found = polarity_of(self.goal, self.red_flag)
+        for target in self.targets.values():
+            found = found or target.polarity
+        return found
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The event types this KPI listens to, so the stream can route events without scanning every KPI."""
+        terms = [self.source, self.numerator, self.denominator]
+        return tuple(dict.fromkeys(term.event for term in terms if term is not None))
+
+
+class ExportPolicy(_Model):
+    """How deep in the org tree metrics are exported; None exports every unit."""
+
+    max_depth: Annotated[int, Strict(), Field(ge=0)] | None = None
+
+
+class Limits(_Model):
+    """Caps on one event's raw form, part of the definition so that the stream and the replay refuse the same lines
+    (``scorecard.core.events.decode_event``): bytes without trailing whitespace, and JSON nesting (the event is
+    level 1)."""
+
+    event_bytes: Annotated[int, Strict(), Field(gt=0)] = DEFAULT_MAX_BYTES
+    event_depth: Annotated[int, Strict(), Field(ge=2, le=MAX_DEPTH_CAP)] = DEFAULT_MAX_DEPTH
+
+
+class Settings(_Model):
+    """The scalar top-level keys; validated on their own so that a bad section does not hide them."""
+
+    version: Literal[1] = 1
+    name: Text
+    description: str | None = None
+    timezone: TimezoneName = "UTC"
+    lateness: Grace = 3600
+    dedupe: Dedupe = 86400
+    max_ahead: Ahead = 3600
+    export: ExportPolicy = ExportPolicy()
+    limits: Limits = Limits()
+
+
+class Scorecard(Settings):
+    """A validated definition, with O(1) lookups by id.
+
+    Build it with ``load_scorecard``/``parse_scorecard``/``validate_scorecard``: constructing it directly skips the
+    cross-reference checks.
+    """
+
+    perspectives: tuple[Perspective, ...] = CLASSIC_PERSPECTIVES
+    org: Unit
+    objectives: tuple[Objective, ...] = ()
+    kpis: tuple[Kpi, ...] = Field(min_length=1)
+
+    _perspectives: dict[str, Perspective] = PrivateAttr(default_factory=dict)
+    _objectives: dict[str, Objective] = PrivateAttr(default_factory=dict)
+    _kpis: dict[str, Kpi] = PrivateAttr(default_factory=dict)
+    _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    _by_perspective: dict[str, tuple[Kpi, ...]] = PrivateAttr(default_factory=dict)
+    _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._perspectives = {p.id: p for p in self.perspectives}
+        self._objectives = {o.id: o for o in self.objectives}
+        self._kpis = {k.id: k for k in self.kpis}
+        self._units = {u.id: u for u in _walk_units(self.org)}
+        placed: dict[str, list[Kpi]] = {}
+        for kpi in self.kpis:
+            objective = self._objectives.get(kpi.objective) if kpi.objective is not None else None
+            if objective is not None:
+                placed.setdefault(objective.perspective, []).append(kpi)
+        self._by_perspective = {p: tuple(kpis) for p, kpis in placed.items()}
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def kpi(self, kpi_id: str) -> Kpi:
+        return _lookup(self._kpis, kpi_id, "KPI")
+
+    def unit(self, unit_id: str) -> Unit:
+        return _lookup(self._units, unit_id, "unit")
+
+    def objective(self, objective_id: str) -> Objective:
+        return _lookup(self._objectives, objective_id, "objective")
+
+    def perspective(self, perspective_id: str) -> Perspective:
+        return _lookup(self._perspectives, perspective_id, "perspective")
+
+    def targets_for(self, kpi_id: str, unit_id: str) -> tuple[float, float] | None:
+        """(goal, red_flag) for a unit: its override, else the KPI default, else None (score from children)."""
+        kpi = self.kpi(kpi_id)
+        self.unit(unit_id)
+        target = kpi.targets.get(unit_id)
+        if target is not None and target.goal is not None and target.red_flag is not None:
+            return (target.goal, target.red_flag)
+        return kpi.default_target
+
+    def perspective_of(self, kpi_id: str) -> Perspective | None:
+        """The perspective a KPI counts in, through its objective; None when it has no objective."""
+        kpi = self.kpi(kpi_id)
+        if kpi.objective is None:
+            return None
+        return self.perspective(self.objective(kpi.objective).perspective)
+
+    def kpis_of(self, perspective_id: str) -> tuple[Kpi, ...]:
+        """The KPIs counting in a perspective, in file order."""
+        self.perspective(perspective_id)
+        return self._by_perspective.get(perspective_id, ())
+
+    def line_of(self, path: Loc) -> int | None:
+        """The YAML line of a field path (or of its closest parent), when the scorecard came from YAML."""
+        return line_of(self._lines, path)
+
+
+def _lookup(table: Mapping[str, Any], key: str, what: str) -> Any:
+    try:
+        return table[key]
+    except KeyError:
+        raise KeyError(f"unknown {what} {key!r}") from None
+
+
+def _walk_units(root: Unit) -> Iterator[Unit]:
+    stack = [root]
+    while stack:
+        unit = stack.pop()
+        yield unit
+        stack.extend(reversed(unit.children))
+
+
+def polarity_of(goal: float | None, red_flag: float | None) -> Polarity | None:
+    if goal is None or red_flag is None or goal == red_flag:
+        return None
+    return "higher_is_better" if goal > red_flag else "lower_is_better"

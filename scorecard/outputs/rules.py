@@ -1,0 +1,362 @@
+"""Prometheus alert and recording rules, and the Alertmanager routing, generated from a scorecard definition.
+
+The definition already says everything an alert needs: which KPIs exist, what they are called, which way is
+better, and who owns each unit and KPI. Writing 30 alert rules by hand would restate it and drift from it, so
+``scorecard rules`` and ``scorecard alertmanager`` derive them; the result is committed under ``deploy/`` and a test
+fails when it is stale. The functions here are pure (definition in, plain data out); the CLI writes the files.
+
+Owner precedence
+----------------
+The team that gets a KPI alert is the *unit's* owner when the unit has one, else the *KPI's* owner, else nobody
+(the Alertmanager default receiver). In a cascaded scorecard a unit's team answers for its own numbers; the KPI
+owner stewards the measure company-wide and is the fallback for units nobody owns. The rules compute this in PromQL
+from the exporter's ``scorecard_unit_info`` and ``scorecard_kpi_info`` (which carry ``owner``, "" when none) into the
+recording rule ``scorecard:kpi_status:owner``; ``owner_of`` is the same rule in Python, used to list the teams
+Alertmanager must route. A join that finds no info series (an exporter bug) keeps the alert, without an owner label,
+rather than silently dropping it.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from scorecard.contract import (
+    EXPORTER_REDIS_UP,
+    KPI_BOARD_UID,
+    KPI_GOAL,
+    KPI_INFO,
+    KPI_RED_FLAG,
+    KPI_STATUS,
+    KPI_VALUE,
+    LAST_EVENT_TIMESTAMP,
+    STATUS_CODES,
+    UNIT_INFO,
+    exported_units,
+)
+from scorecard.core.definition import Kpi, Scorecard
+from scorecard.core.timeutil import format_duration
+
+__all__ = [
+    "DEFAULT_RECEIVER",
+    "EVENT_AGE_RECORD",
+    "EXPORTER_JOB",
+    "FILE_HEALTH",
+    "FILE_KPIS",
+    "OWNER_STATUS_RECORD",
+    "PLACEHOLDER_WEBHOOK",
+    "RuleOptions",
+    "alertmanager_config",
+    "alertmanager_header",
+    "check_grafana_url",
+    "count_rules",
+    "grafana_kpi_url",
+    "owner_of",
+    "owner_teams",
+    "rule_files",
+    "rules_header",
+    "team_receiver",
+    "to_yaml",
+]
+
+EXPORTER_JOB = "scorecard-exporter"
+FILE_KPIS = "scorecard-kpis.yml"
+FILE_HEALTH = "scorecard-health.yml"
+OWNER_STATUS_RECORD = "scorecard:kpi_status:owner"
+EVENT_AGE_RECORD = "scorecard:unit_last_event_age_seconds"
+DEFAULT_RECEIVER = "default"
+# `.invalid` never resolves (RFC 2606): a placeholder that cannot page a stranger before the user fills it in.
+PLACEHOLDER_WEBHOOK = "http://alert-webhook.invalid/scorecard/{team}"
+
+# Series of one exporter belong together; joining on job and instance keeps two exporter replicas from colliding.
+_SAME_EXPORTER = "job, instance"
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """Tunables of the generated rules.
+
+    ``pending`` is Prometheus's ``for`` (how long a condition must hold before the alert fires) for KPI statuses and
+    exporter health; ``stale_after`` is how long a unit may go without an accepted event before ``ScorecardStale``.
+    """
+
+    pending: int = 300
+    stale_after: int = 7200
+    grafana_url: str = "http://localhost:3000"
+
+
+# ---------------------------------------------------------------------------------------------------------- owners
+def owner_of(scorecard: Scorecard, unit_id: str, kpi_id: str) -> str | None:
+    """The team an alert on (unit, KPI) goes to: the unit's owner, else the KPI's, else None."""
+    return scorecard.unit(unit_id).owner or scorecard.kpi(kpi_id).owner or None
+
+
+def owner_teams(scorecard: Scorecard) -> tuple[str, ...]:
+    """Every team some generated alert can be labelled with, sorted: the receivers Alertmanager needs."""
+    teams: set[str] = set()
+    for unit_id in exported_units(scorecard):
+        unit_owner = scorecard.unit(unit_id).owner
+        if unit_owner:
+            teams.add(unit_owner)  # ScorecardStale, and every KPI of the unit
+            continue
+        teams.update(k.owner for k in scorecard.kpis if k.owner)
+    return tuple(sorted(teams))
+
+
+# ----------------------------------------------------------------------------------------------------- rule groups
+def rule_files(scorecard: Scorecard, options: RuleOptions) -> dict[str, dict[str, Any]]:
+    """All rule files of a scorecard, by file name."""
+    return {
+        FILE_KPIS: {"groups": [_kpi_group(scorecard, options)]},
+        FILE_HEALTH: {"groups": [_health_group(options)]},
+    }
+
+
+def _kpi_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
+    """The owner recording rule first: rules of a group run in order, so the alerts read this cycle's value."""
+    rules: list[dict[str, Any]] = [{"record": OWNER_STATUS_RECORD, "expr": _owner_status_expr()}]
+    for kpi in scorecard.kpis:
+        rules.append(_kpi_alert(scorecard, kpi, "red", options))
+        rules.append(_kpi_alert(scorecard, kpi, "amber", options))
+    return {"name": "scorecard-kpis", "rules": rules}
+
+
+def _owner_status_expr() -> str:
+    """scorecard_kpi_status with an ``owner`` label: the unit's owner, else the KPI's, else none (never dropped)."""
+    return (
+        f"(\n  {KPI_STATUS}\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
+        f'  {UNIT_INFO}{{owner!=""}}\n)\n'
+        f"or on({_SAME_EXPORTER}, unit, kpi)\n"
+        f"(\n  {KPI_STATUS}\n  * on({_SAME_EXPORTER}, kpi) group_left(owner)\n  {KPI_INFO}\n)\n"
+        f"or on({_SAME_EXPORTER}, unit, kpi)\n"
+        f"{KPI_STATUS}\n"
+    )
+
+
+def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions) -> dict[str, Any]:
+    name = "KPIBreachedRedFlag" if status == "red" else "KPIBelowGoal"
+    perspective = scorecard.perspective_of(kpi.id)
+    label = _literal(kpi.label)
+    where = f"{label} ({kpi.id}" + (f", {_literal(perspective.label)}" if perspective else "") + ")"
+    if status == "red":
+        detail = f"worse than its red flag ({_direction(kpi)})"
+    else:
+        detail = f"between its red flag and its goal ({_direction(kpi)})"
+    return {
+        "alert": name,
+        "expr": f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == {STATUS_CODES[status]}',
+        "for": format_duration(options.pending),
+        # kpi restates the series label: it keeps the rules distinct for `promtool check rules` (duplicate lint).
+        "labels": {"severity": "critical" if status == "red" else "warning", "kpi": kpi.id},
+        "annotations": {
+            "summary": (
+                f"{label} is {status} at {{{{ $labels.unit }}}}: {_number(KPI_VALUE, kpi)}"
+                f" (goal {_number(KPI_GOAL, kpi)}, red flag {_number(KPI_RED_FLAG, kpi)})"
+            ),
+            "description": (
+                f"{where} has been {detail} at unit {{{{ $labels.unit }}}} for at least"
+                f" {format_duration(options.pending)}. Owner: {{{{ with $labels.owner }}}}{{{{ . }}}}"
+                "{{ else }}none (set owner on the unit or the KPI){{ end }}."
+            ),
+            "dashboard": grafana_kpi_url(options.grafana_url, "{{ $labels.unit }}", kpi.id),
+        },
+    }
+
+
+def _health_group(options: RuleOptions) -> dict[str, Any]:
+    stale = options.stale_after
+    pending = format_duration(options.pending)
+    up = f'up{{job="{EXPORTER_JOB}"}}'
+    return {
+        "name": "scorecard-health",
+        "rules": [
+            {"record": EVENT_AGE_RECORD, "expr": f"time() - {LAST_EVENT_TIMESTAMP}"},
+            {
+                "alert": "ScorecardStale",
+                "expr": (
+                    f"(\n  ({EVENT_AGE_RECORD} > {stale})\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
+                    f'  {UNIT_INFO}{{owner!=""}}\n)\n'
+                    f"or on({_SAME_EXPORTER}, unit)\n"
+                    f"{EVENT_AGE_RECORD} > {stale}\n"
+                ),
+                "labels": {"severity": "warning"},
+                "annotations": {
+                    "summary": "No event for unit {{ $labels.unit }} since {{ $value | humanizeDuration }}",
+                    "description": (
+                        "The newest accepted event in the subtree of unit {{ $labels.unit }} is older than"
+                        f" {format_duration(stale)}: its producers may have stopped, or the worker is not consuming."
+                    ),
+                },
+            },
+            {
+                "alert": "ScorecardExporterDown",
+                "expr": f"{up} == 0 or absent({up})",
+                "for": pending,
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "The scorecard exporter is down or not scraped",
+                    "description": (
+                        f"Prometheus has no successful scrape of job {EXPORTER_JOB} for {pending}: no KPI alert can"
+                        " fire meanwhile."
+                    ),
+                },
+            },
+            {
+                "alert": "ScorecardExporterRedisDown",
+                "expr": f"{EXPORTER_REDIS_UP} == 0",
+                "for": pending,
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "The scorecard exporter {{ $labels.instance }} cannot read Redis",
+                    "description": f"{EXPORTER_REDIS_UP} has been 0 for {pending}: no KPI is served.",
+                },
+            },
+        ],
+    }
+
+
+def _number(metric: str, kpi: Kpi) -> str:
+    """A Go template printing the same unit's and KPI's ``metric`` readably, or n/a when it has no sample.
+
+    ``humanize`` alone would print 0.5 as "500m", which reads as minutes or millions to a business user, so it is
+    used only from 1000 up (1.235M); smaller values get four significant digits.
+    """
+    query = f'(printf "{metric}{{unit=%q,kpi=%q}}" $labels.unit $labels.kpi)'
+    value = (
+        "{{ $v := . | first | value }}{{ if or (ge $v 1000.0) (le $v -1000.0) }}{{ humanize $v }}"
+        '{{ else }}{{ printf "%.4g" $v }}{{ end }}'
+    )
+    suffix = _literal(_unit_suffix(kpi.unit))
+    return f"{{{{ with query {query} }}}}{value}{suffix}{{{{ else }}}}n/a{{{{ end }}}}"
+
+
+def _unit_suffix(display_unit: str | None) -> str:
+    if not display_unit:
+        return ""
+    return display_unit if display_unit.startswith(("%", "/")) else f" {display_unit}"
+
+
+def _direction(kpi: Kpi) -> str:
+    if kpi.polarity is None:
+        return "no goal of its own: the status comes from its children"
+    return kpi.polarity.replace("_", " ")
+
+
+_BRACES = re.compile(r"\{+")
+
+
+def _literal(text: str) -> str:
+    """Text from the definition, made safe inside a Go template (annotations are templates).
+
+    Every run of ``{`` becomes an action printing it as a string constant (``{{ "{" }}``): ``{{`` in a name would
+    open an action, and a name ending in ``{`` (a display unit ``EUR{``) would make one with the ``{{`` of the
+    template that follows it. ``}}`` and ``$`` outside an action are plain text to Go templates.
+    """
+    return _BRACES.sub(lambda braces: f'{{{{ "{braces.group()}" }}}}', text)
+
+
+# ----------------------------------------------------------------------------------------------------------- Grafana
+def check_grafana_url(url: str) -> str:
+    """The Grafana base URL without a trailing slash; ValueError when it is not an absolute http(s) URL."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ValueError(f"expected an http(s) base URL like http://localhost:3000, got {url!r}")
+    return url.rstrip("/")
+
+
+def grafana_kpi_url(grafana_url: str, unit: str, kpi: str) -> str:
+    """The KPI board for one unit and KPI; ``unit`` may be a template such as ``{{ $labels.unit }}``."""
+    return f"{check_grafana_url(grafana_url)}/d/{KPI_BOARD_UID}/?var-unit={unit}&var-kpi={kpi}"
+
+
+# ------------------------------------------------------------------------------------------------------ Alertmanager
+def alertmanager_config(scorecard: Scorecard, webhook_url: str = PLACEHOLDER_WEBHOOK) -> dict[str, Any]:
+    """Route each alert by its ``owner`` label to that team's receiver; the rest goes to ``default``."""
+    teams = owner_teams(scorecard)
+    receivers: list[dict[str, Any]] = [_receiver(DEFAULT_RECEIVER, webhook_url, "default")]
+    routes: list[dict[str, Any]] = []
+    for team in teams:
+        name = team_receiver(team)
+        routes.append({"receiver": name, "matchers": [f"owner={_quoted(team)}"]})
+        receivers.append(_receiver(name, webhook_url, team))
+    return {
+        "route": {
+            "receiver": DEFAULT_RECEIVER,
+            "group_by": ["alertname", "unit", "kpi"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": routes,
+        },
+        "receivers": receivers,
+    }
+
+
+def team_receiver(team: str) -> str:
+    """The receiver name of a team (prefixed, so a team called "default" cannot clash with the default receiver)."""
+    return f"team-{team}"
+
+
+def _receiver(name: str, webhook_url: str, team: str) -> dict[str, Any]:
+    url = webhook_url.replace("{team}", urllib.parse.quote(team, safe=""))
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"expected an http(s) webhook URL (with {{team}} where the team goes), got {webhook_url!r}")
+    return {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}
+
+
+def _quoted(value: str) -> str:
+    """A matcher value in Alertmanager's double-quoted form (backslash, quote and newline escaped)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+# ----------------------------------------------------------------------------------------------------------- headers
+def rules_header(source: str, scorecard: Scorecard, options: RuleOptions) -> str:
+    """The comment on top of every rule file: where it came from and how to make it again."""
+    return (
+        f"Generated from {source} ({scorecard.name}) by `scorecard rules` with --for {format_duration(options.pending)}"
+        f" --stale-after {format_duration(options.stale_after)} --grafana-url {options.grafana_url}.\n"
+        "Do not edit: change the definition or the options and regenerate (see docs/alerts.md)."
+    )
+
+
+def alertmanager_header(source: str, scorecard: Scorecard, webhook_url: str) -> str:
+    lines = [
+        f"Generated from {source} ({scorecard.name}) by `scorecard alertmanager` with --webhook-url {webhook_url}.",
+        "Each alert goes to the receiver of its owner label (the unit's owner, else the KPI's), the rest to default.",
+        "Do not edit: change the definition or the options and regenerate (see docs/alerts.md).",
+    ]
+    if webhook_url == PLACEHOLDER_WEBHOOK:
+        lines.append("The webhook URLs are placeholders (.invalid never resolves): regenerate with your --webhook-url.")
+    return "\n".join(lines)
+
+
+def count_rules(document: dict[str, Any]) -> tuple[int, int]:
+    """(alerting, recording) rules in a rule file document."""
+    rules = [rule for group in document["groups"] for rule in group["rules"]]
+    alerting = sum(1 for rule in rules if "alert" in rule)
+    return alerting, len(rules) - alerting
+
+
+# -------------------------------------------------------------------------------------------------------------- YAML
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (PromQL) as literal blocks so the files read like hand-written rules."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text and not re.search(r"[ \t]\n", text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def to_yaml(document: dict[str, Any], header: str = "") -> str:
+    """``document`` as YAML, keys in insertion order, with ``header`` lines as leading comments."""
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
+    return comment + body

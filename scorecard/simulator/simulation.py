@@ -1,0 +1,279 @@
+"""The producer behind ``scorecard simulate``: history up to a start time, then an endless live stream.
+
+``Simulation`` uses the batch generator's plan (``plan.Planner``) with levels spread within each group of sibling
+teams, history up to a start time (``backfill()``) and then an endless live stream at a given rate (``live(rate)``) in
+which the types that counts and sums read keep their daily rates, the other types fill the rate, and one KPI of one
+unit (a ``Trend``) drifts across its red flag in the first two minutes. It only generates; ``pacing`` sends the events
+on the wall clock (docs/simulator.md).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from scorecard.core.definition import Kpi, Scorecard
+from scorecard.core.scoring import SCORE_RED_FLAG, score
+from scorecard.core.timeutil import format_time
+from scorecard.simulator.batch import history
+from scorecard.simulator.draws import SimulatedEvent, Trouble, broken_copy, draw_event, poisson, season
+from scorecard.simulator.plan import DAY, Dist, Planner, Profile, kpi_terms, make_plan
+
+PLAN_DAYS: Final = 30.0  # the history a live run without backfill is planned for: realistic daily rates
+TREND_RAMP: Final = 120.0  # seconds from the live start until the trend KPI reaches its end value (then held)
+_TREND_BEYOND: Final = {"min": 0.5, "max": 0.5, "avg": 2.0, "nps": 2.0}  # end value: red flag + this x (R - G)
+_EXTENSIVE: Final = ("count", "sum")  # aggregations whose value grows with the number of events
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One KPI at one unit whose values drift across the red flag in the first minutes of the live phase.
+
+    The field's distribution centre moves linearly from ``start_value`` (the unit's planned, not-red value) to
+    ``end_value`` (beyond the red flag) over ``ramp`` seconds, then stays there: a demo sees the status turn red and
+    an alert with a short ``for`` fire, and stay fired.
+    """
+
+    kpi: str
+    unit: str
+    event: str
+    field: str
+    where: dict[str, Any]
+    aggregation: str
+    goal: float
+    red_flag: float
+    start_value: float
+    end_value: float
+    ramp: float = TREND_RAMP
+
+    def value_at(self, seconds: float) -> float:
+        share = min(1.0, max(0.0, seconds / self.ramp))
+        return self.start_value + (self.end_value - self.start_value) * share
+
+    @property
+    def crosses_after(self) -> float:
+        """Seconds into the live phase when the centre passes the red flag (a min or max follows within seconds)."""
+        return self.ramp * (self.start_value - self.red_flag) / (self.start_value - self.end_value)
+
+    def describe(self, display_unit: str | None = None) -> str:
+        unit = f" {display_unit}" if display_unit else ""
+        return (
+            f"{self.kpi} at {self.unit} moves from {self.start_value:.4g}{unit} across its red flag "
+            f"{self.red_flag:.4g}{unit} about {self.crosses_after:.0f}s into the live run "
+            f"(to {self.end_value:.4g}{unit} at {self.ramp:.0f}s, then held)"
+        )
+
+
+class Simulation:
+    """A deterministic simulated producer for a definition: history up to ``start`` then a live stream from it.
+
+    The plan is the batch generator's (who emits what, unit levels aimed with the goals and red flags, business
+    hours), with two changes: levels are spread within each group of sibling teams, so every KPI that teams share
+    shows red and green side by side, and the per-KPI jitter is halved so that a team's level shows through.
+
+    Live, the total rate is set by the caller, but KPIs that *add up* events (counts and sums, and the ratios that
+    share an event type with them) would run away at demo rates: a month's revenue in minutes. So the event types
+    they read ("pinned") keep their planned daily rates with the seasonality of the hour, and the rest of the rate is
+    filled with the types only averages, extremes, NPS and self-contained ratios read, drawn in proportion to their
+    planned rates (which leaves those values where the plan put them). When every type is pinned, everything fills.
+
+    Everything is drawn from generators seeded by ``seed``: the same definition, start and arguments give the same
+    events. ``backfill()`` and ``live(rate)`` each start from their own seed, so either can be replayed alone.
+    """
+
+    def __init__(
+        self,
+        scorecard: Scorecard,
+        *,
+        start: float,
+        backfill: float = 0.0,
+        events_per_day: float = 2000.0,
+        seed: int = 7,
+        trouble: Trouble = Trouble(),
+    ) -> None:
+        self.scorecard = scorecard
+        self.start = float(start)
+        self.backfill_seconds = float(backfill)
+        self.seed = seed
+        self.trouble = trouble
+        span = self.backfill_seconds if self.backfill_seconds > 0 else PLAN_DAYS * DAY
+        begin = self.start - span
+        rng = random.Random(seed)
+        planner = Planner(
+            scorecard, begin, self.start, events_per_day, rng, spread_siblings=True, jitter=0.1, exact_counts=True
+        )
+        self.plan = make_plan(planner)
+        self.pinned, self.filler, self.all_filler = self._split()
+        self.trend = self._choose_trend()
+
+    # ---- the plan
+
+    @property
+    def levels(self) -> dict[str, float]:
+        """Each leaf's level: its aimed score / 10 (below 1/3 red, above 2/3 green, per KPI +-0.1)."""
+        return dict(self.plan.planner.level)
+
+    def _split(self) -> tuple[list[tuple[tuple[str, str], Profile]], list[tuple[tuple[str, str], Profile]], bool]:
+        """(pinned profiles, filler profiles, whether everything had to fill): see the class docstring."""
+        group = {event_type: event_type for (_, event_type), _ in self.plan.profiles}
+
+        def root(event_type: str) -> str:
+            while group[event_type] != event_type:
+                event_type = group[event_type]
+            return event_type
+
+        extensive: set[str] = set()
+        for kpi in self.scorecard.kpis:
+            terms = kpi_terms(kpi)
+            if kpi.aggregation == "ratio":
+                group[root(terms[0].event)] = root(terms[1].event)
+            elif kpi.aggregation in _EXTENSIVE:
+                extensive.add(terms[0].event)
+        pinned_roots = {root(event_type) for event_type in extensive}
+        pinned = [(key, p) for key, p in self.plan.profiles if root(key[1]) in pinned_roots]
+        filler = [(key, p) for key, p in self.plan.profiles if root(key[1]) not in pinned_roots]
+        if not filler:
+            return [], list(self.plan.profiles), True
+        return pinned, filler, False
+
+    def _choose_trend(self) -> Trend | None:
+        """The demo's trend: a min or max KPI first (it reacts at once), then the shortest window; its best unit."""
+        filler_types = {event_type for (_, event_type), _ in self.filler}
+        planner = self.plan.planner
+        candidates: list[tuple[tuple[int, float, int], Kpi]] = []
+        for index, kpi in enumerate(self.scorecard.kpis):
+            if kpi.aggregation not in _TREND_BEYOND or kpi_terms(kpi)[0].event not in filler_types:
+                continue
+            span_start, span_end = planner.compiled[kpi.id].window.span(self.start - 1)
+            candidates.append(((0 if kpi.aggregation in ("min", "max") else 1, span_end - span_start, index), kpi))
+        for _, kpi in sorted(candidates, key=lambda item: item[0]):
+            trend = self._trend_for(kpi)
+            if trend is not None:
+                return trend
+        return None
+
+    def _trend_for(self, kpi: Kpi) -> Trend | None:
+        (term,) = kpi_terms(kpi)
+        assert term.field is not None
+        planner = self.plan.planner
+        profiles = dict(self.plan.profiles)
+        best: tuple[float, str, Dist, float, float] | None = None
+        for unit in planner.homes[kpi.id]:
+            profile = profiles.get((unit, term.event))
+            dist = None if profile is None else profile.dist(term.where, term.field) or profile.dist({}, term.field)
+            if dist is None:
+                continue
+            goal, red_flag = planner._targets(kpi, unit)
+            points = score(dist.center, goal, red_flag)
+            if points is not None and points > SCORE_RED_FLAG and (best is None or points > best[0]):
+                best = (points, unit, dist, goal, red_flag)
+        if best is None:
+            return None
+        _, unit, dist, goal, red_flag = best
+        end = red_flag + (red_flag - goal) * _TREND_BEYOND[kpi.aggregation]
+        low, high = (-100.0, 100.0) if dist.kind == "nps" else (dist.low, dist.high)
+        end = max(end, low) if low is not None else end
+        end = min(end, high) if high is not None else end
+        if (end - red_flag) * (red_flag - goal) <= 0:  # the bounds keep it from crossing (a red flag of 0 %)
+            return None
+        where = term.where if profiles[(unit, term.event)].dist(term.where, term.field) is dist else {}
+        return Trend(kpi.id, unit, term.event, term.field, where, kpi.aggregation, goal, red_flag, dist.center, end)
+
+    # ---- the events
+
+    def backfill(self) -> Iterator[SimulatedEvent]:
+        """The history: ``backfill`` seconds up to ``start`` (the batch generator's hours, seasons and trouble)."""
+        if self.backfill_seconds <= 0:
+            return
+        rng = random.Random(f"{self.seed}:backfill")
+        for kind, event, slot in history(rng, self.plan, self.start - self.backfill_seconds, self.start, self.trouble):
+            yield SimulatedEvent(slot, kind, event)
+
+    def live(self, rate: float) -> Iterator[SimulatedEvent]:
+        """The live stream from ``start``, second by second, ``rate`` events a second on average (forever).
+
+        Each second gets the pinned types' seasonal Poisson draws, then filler until the running total reaches
+        ``rate`` x seconds; trouble (duplicates, invalid copies) counts towards the total, so the achieved rate is
+        the asked one. Events of one second carry that second as their time and are spread evenly over it (``at``).
+        """
+        stream = _LiveStream(random.Random(f"{self.seed}:live"), self.trouble, self.plan.graces)
+        rng, tz = stream.rng, self.scorecard.tz
+        weights = list(itertools.accumulate(profile.rate for _, profile in self.filler))
+        if weights and weights[-1] <= 0:
+            weights = list(range(1, len(self.filler) + 1))
+        trend_key = (self.trend.unit, self.trend.event) if self.trend is not None else None
+        produced = 0
+        second = 0
+        while True:
+            t = self.start + second
+            trended = self._trended(second)
+            batch: list[tuple[str, dict[str, Any]]] = []
+            factor = season(t, tz)
+            for key, profile in self.pinned:
+                for _ in range(poisson(rng, profile.rate / DAY * factor)):
+                    stream.emit(batch, t, key, profile, trended if key == trend_key else None)
+            due = math.floor((second + 1) * rate)
+            while self.filler and produced + len(batch) < due:
+                key, profile = rng.choices(self.filler, cum_weights=weights)[0]
+                stream.emit(batch, t, key, profile, trended if key == trend_key else None)
+            produced += len(batch)
+            for index, (kind, event) in enumerate(batch):
+                yield SimulatedEvent(t + index / len(batch), kind, event)
+            second += 1
+
+    def _trended(self, second: float) -> Profile | None:
+        """The trend unit's profile for this second of the live phase, its field's centre moved along the trend."""
+        if self.trend is None:
+            return None
+        trend = self.trend
+        profile = dict(self.plan.profiles)[(trend.unit, trend.event)]
+        value = trend.value_at(second)
+        dists = [
+            (where, name, replace(dist, center=value) if where == trend.where and name == trend.field else dist)
+            for where, name, dist in profile.dists
+        ]
+        return replace(profile, dists=dists)
+
+
+class _LiveStream:
+    """The running state of a live stream: its generator and the duplicates waiting to be sent again."""
+
+    def __init__(self, rng: random.Random, trouble: Trouble, graces: Mapping[str, int]) -> None:
+        self.rng = rng
+        self.trouble = trouble
+        self.graces = graces
+        self.pending: list[tuple[int, int, dict[str, Any]]] = []  # (emit after this many events, tie-break, event)
+        self.emitted = 0
+
+    def emit(
+        self,
+        batch: list[tuple[str, dict[str, Any]]],
+        t: float,
+        key: tuple[str, str],
+        profile: Profile,
+        shape: Profile | None,
+    ) -> None:
+        """Append one regular (or late) event of ``key`` at ``t`` to ``batch``, with the trouble it brings.
+
+        ``shape`` replaces ``profile`` for drawing the fields (the trend); the same trouble rules as ``history``.
+        """
+        rng, trouble = self.rng, self.trouble
+        unit, event_type = key
+        event = draw_event(rng, unit, event_type, t, shape or profile)
+        kind = "regular"
+        if rng.random() < trouble.late:
+            event["time"] = format_time(t - self.graces[event_type] - math.floor(rng.uniform(3600, 6 * 3600)))
+            kind = "late"
+        while self.pending and self.pending[0][0] <= self.emitted:
+            batch.append(("duplicate", heapq.heappop(self.pending)[2]))
+        batch.append((kind, event))
+        self.emitted += 1
+        if rng.random() < trouble.duplicate:
+            heapq.heappush(self.pending, (self.emitted + rng.randint(1, 40), self.emitted, dict(event)))
+        if rng.random() < trouble.invalid:
+            batch.append(("invalid", broken_copy(rng, event, profile)))

@@ -1,0 +1,11 @@
+"""Where this project works around Faust and aiokafka internals, in one place so a Faust upgrade knows what to check.
+
+- ``offsets``: where a partition is read from after a rebalance (Faust and aiokafka could skip input messages);
+- ``delivery``: the consumer hands a message to the agent directly when that cannot block (Faust's per-message race
+  is its largest single cost); a verbatim copy of Faust's loop, checked against the installed one by a test;
+- ``table``: the ``units`` table partitioned by unit, written as raw bytes, its changelog writes awaited;
+- ``runner``: Faust's worker without the spinner that keeps logging at DEBUG, with a bounded stop, and with
+  aiokafka's repeated connection errors summarised.
+
+Each module's docstring says what goes wrong without it and which test shows it.
+"""
