@@ -15,9 +15,10 @@ Rules (docs/semantics.md):
 
 - The value of a KPI at T merges the buckets ``window.buckets_at(T)`` of the unit's subtree; every accepted event
   of those buckets counts, also one timed after T (the stream cannot un-see an event, and it must equal the replay).
-- Score 0-10 and status against the unit's (goal, red_flag) (``Scorecard.targets_for``). Without a goal, the score
-  is the weighted mean (unit weights) of the children's scores for that KPI, ignoring children without one, and the
-  status follows that score; the value is still reported.
+- Score 0-10 and status against the unit's (goal, red_flag) in force (``scorecard.core.targets``: a fixed pair or
+  a schedule's); a paced KPI is judged on ``value / f``, f being the elapsed share of its period. Without a goal,
+  the score is the weighted mean (unit weights) of the children's scores for that KPI, ignoring children without
+  one, and the status follows that score; the value (and, paced, f and the forecast) are still reported.
 - A perspective score is the weighted mean (KPI weights) of the unit's KPI scores in it, the overall score the
   weighted mean (perspective weights) of the perspective scores; missing scores are ignored, never zero.
 
@@ -37,7 +38,8 @@ from scorecard.core.aggregates import State
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import OUTCOMES, BucketKey, CompiledKpi, compile_kpis
 from scorecard.core.hierarchy import OrgTree
-from scorecard.core.scoring import score, status, status_from_score, weighted_mean
+from scorecard.core.scoring import status_from_score, weighted_mean
+from scorecard.core.targets import compile_targets, forecast, judge
 from scorecard.core.timeutil import format_time
 
 __all__ = [
@@ -107,7 +109,12 @@ def subtree_states(
 
 @dataclass(frozen=True, slots=True)
 class KpiResult:
-    """One KPI at one unit: value, the targets that apply (None when none), score and status, and the window."""
+    """One KPI at one unit: value, the targets that apply (None when none), score and status, and the window.
+
+    ``goal`` and ``red_flag`` are the thresholds the status was judged against (to date for a paced KPI),
+    ``period_goal`` and ``period_red_flag`` the full-period pair, ``elapsed`` the share f of the period (None when
+    not paced) and ``forecast`` the value at the period's end if the pace holds (None when not paced or f = 0).
+    """
 
     value: float | None
     goal: float | None
@@ -115,12 +122,20 @@ class KpiResult:
     score: float | None
     status: str
     window: tuple[int, int]
+    period_goal: float | None = None
+    period_red_flag: float | None = None
+    elapsed: float | None = None
+    forecast: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "value": self.value,
             "goal": self.goal,
             "red_flag": self.red_flag,
+            "period_goal": self.period_goal,
+            "period_red_flag": self.period_red_flag,
+            "elapsed": self.elapsed,
+            "forecast": self.forecast,
             "score": self.score,
             "status": self.status,
             "window": {"start": format_time(self.window[0]), "end": format_time(self.window[1])},
@@ -160,6 +175,8 @@ def score_units(
     compiled = kpis if kpis is not None else compile_kpis(scorecard)
     spans = {kpi_id: c.window.span(at) for kpi_id, c in compiled.items()}
     needed = buckets_at(scorecard, at, compiled)
+    targets = compile_targets(scorecard, tree.units)
+    elapsed = {kpi_id: targets[kpi_id].elapsed(spans[kpi_id], at) for kpi_id in compiled}
     kpi_results: dict[str, dict[str, KpiResult]] = {}
     for unit in tree.postorder():
         states = subtree.get(unit, _NO_STATES)
@@ -172,16 +189,19 @@ def score_units(
                 if found is not None:
                     aggregation.merge_into(merged, found)
             value = aggregation.value(merged)
-            targets = scorecard.targets_for(kpi_id, unit)
-            if targets is not None:
-                goal, red_flag = targets
+            span, f = spans[kpi_id], elapsed[kpi_id]
+            pair = targets[kpi_id].pair(unit, span, at)
+            if pair is not None:
+                j = judge(value, pair, f)
                 results[kpi_id] = KpiResult(
-                    value, goal, red_flag, score(value, goal, red_flag), status(value, goal, red_flag), spans[kpi_id]
+                    value, j.goal, j.red_flag, j.score, j.status, span, *pair, j.elapsed, j.forecast
                 )
             else:
                 children = tree.children(unit)
                 rolled = weighted_mean((kpi_results[child][kpi_id].score, tree.weight(child)) for child in children)
-                results[kpi_id] = KpiResult(value, None, None, rolled, status_from_score(rolled), spans[kpi_id])
+                results[kpi_id] = KpiResult(
+                    value, None, None, rolled, status_from_score(rolled), span, None, None, f, forecast(value, f)
+                )
         kpi_results[unit] = results
     out: dict[str, UnitResult] = {}
     members = {p.id: [(k.id, k.weight) for k in scorecard.kpis_of(p.id)] for p in scorecard.perspectives}

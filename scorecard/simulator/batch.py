@@ -82,6 +82,7 @@ def history(
     tz = plan.planner.scorecard.tz
     pending: list[tuple[int, int, dict[str, Any]]] = []  # (emit after this many events, tie-break, event)
     emitted = 0
+    newest: dict[str, float] = {}  # each unit's stream time so far: a late event is late against it
     hour = 0
     while begin + hour * 3600 < end:
         t0 = begin + hour * 3600
@@ -96,8 +97,12 @@ def history(
             event = draw_event(rng, unit, event_type, time, profile)
             kind = "regular"
             if rng.random() < trouble.late:
-                event["time"] = format_time(time - plan.graces[event_type] - math.floor(rng.uniform(3600, 6 * 3600)))
-                kind = "late"
+                behind = plan.graces[event_type] + math.floor(rng.uniform(3600, 6 * 3600))
+                if unit in newest:  # a unit without an event yet has no stream time to be late against
+                    event["time"] = format_time(newest[unit] - behind)
+                    kind = "late"
+            if kind == "regular":
+                newest[unit] = max(newest.get(unit, time), time)
             while pending and pending[0][0] <= emitted:
                 yield "duplicate", heapq.heappop(pending)[2], time
             yield kind, event, time

@@ -197,8 +197,16 @@ class Planner:
         return level
 
     def _elapsed(self, kpi_id: str, start: float, end: float) -> float:
-        """Days of the KPI's window (at the end of the period) that the generated events cover."""
-        span_start, span_end = self.compiled[kpi_id].window.span(end - 1)
+        """Days over which the KPI's value should reach the unit's target value.
+
+        Unpaced: the part of the KPI's window (at the end of the period) that the generated events cover. Paced
+        (a sum or count judged against the elapsed share of its period): the whole window, so that a steady team is
+        on pace at every point of the period rather than reaching the full-period target by the period's end.
+        """
+        compiled = self.compiled[kpi_id]
+        span_start, span_end = compiled.window.span(end - 1)
+        if compiled.kpi.pace_profile is not None and compiled.window.kind != "rolling":
+            return (span_end - span_start) / DAY
         return max(1 / 24, (min(end, span_end) - max(start, span_start)) / DAY)
 
     def _window_days(self, kpi_id: str, end: float) -> float:

@@ -249,6 +249,7 @@ class _LiveStream:
         self.graces = graces
         self.pending: list[tuple[int, int, dict[str, Any]]] = []  # (emit after this many events, tie-break, event)
         self.emitted = 0
+        self.newest: dict[str, float] = {}  # each unit's stream time in this stream: a late event is late against it
 
     def emit(
         self,
@@ -267,8 +268,12 @@ class _LiveStream:
         event = draw_event(rng, unit, event_type, t, shape or profile)
         kind = "regular"
         if rng.random() < trouble.late:
-            event["time"] = format_time(t - self.graces[event_type] - math.floor(rng.uniform(3600, 6 * 3600)))
-            kind = "late"
+            behind = self.graces[event_type] + math.floor(rng.uniform(3600, 6 * 3600))
+            if unit in self.newest:  # a unit without an event yet has no stream time to be late against
+                event["time"] = format_time(self.newest[unit] - behind)
+                kind = "late"
+        if kind == "regular":
+            self.newest[unit] = max(self.newest.get(unit, t), t)
         while self.pending and self.pending[0][0] <= self.emitted:
             batch.append(("duplicate", heapq.heappop(self.pending)[2]))
         batch.append((kind, event))

@@ -59,6 +59,11 @@ def test_one_worker_keyed_equals_replay(deployment: Deployment, acme_events: Pat
     deployment.wait_for_events(stats.sent)
     assert deployment.status_json(at) == expected
     assert worker.alive()
+    # the equality covers the time-aware fields: a paced monthly revenue part-way through its month
+    revenue = orjson.loads(expected)["units"]["sales-emea"]["kpis"]["revenue"]
+    assert 0 < revenue["elapsed"] < 1
+    assert revenue["forecast"] == revenue["value"] / revenue["elapsed"]
+    assert revenue["goal"] == revenue["period_goal"] * revenue["elapsed"]
 
 
 def within_grace(path: Path) -> list[bytes]:

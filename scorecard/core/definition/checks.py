@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +33,7 @@ from scorecard.core.definition.messages import translate
 from scorecard.core.definition.model import (
     CLASSIC_PERSPECTIVES,
     ID_PATTERN,
+    PACED_AGGREGATIONS,
     RESERVED_ID_PREFIX,
     CalendarSpec,
     Kpi,
@@ -41,6 +42,7 @@ from scorecard.core.definition.model import (
     Polarity,
     RatioTerm,
     RollingSpec,
+    ScheduleStep,
     Scorecard,
     Settings,
     TumblingSpec,
@@ -48,6 +50,7 @@ from scorecard.core.definition.model import (
     polarity_of,
 )
 from scorecard.core.definition.problems import DefinitionError, Loc, Problem, Suggester, line_of, render_path, show
+from scorecard.core.pace import LINEAR, Profile
 from scorecard.core.timeutil import format_duration
 from scorecard.core.windows import MAX_BUCKETS_PER_UNIT, MAX_BUCKETS_PER_WINDOW, smallest_step
 
@@ -114,7 +117,7 @@ class Checker:
             perspectives=perspectives,
             org=org,
             objectives=tuple(o for _, o in objectives),
-            kpis=tuple(_resolve(kpi, settings.lateness) for _, kpi in kpis),
+            kpis=tuple(_resolve(kpi, settings.lateness, settings.defaults.pace) for _, kpi in kpis),
         )
         scorecard._lines = self.lines
         return scorecard
@@ -223,7 +226,7 @@ class Checker:
     def check_kpi(self, index: int, kpi: Kpi, skip: frozenset[str] = frozenset()) -> None:
         """Run the KPI rules; findings under a key in ``skip`` are dropped (that key already has its message)."""
         loc: Loc = ("kpis", index)
-        for rule in (_shape_problems, _window_problems, _goal_problems):
+        for rule in (_shape_problems, _window_problems, _goal_problems, _pace_problems):
             for sub, message in rule(kpi):
                 if sub[0] not in skip:
                     self.report((*loc, *sub), message)
@@ -257,11 +260,18 @@ def _partial_kpis(raw_kpis: Any, valid: set[int]) -> Iterator[tuple[int, Kpi, fr
             continue
 
 
-def _resolve(kpi: Kpi, lateness: int) -> Kpi:
-    """Fill what a KPI inherits, so the stream never has to look at the defaults again."""
+def _resolve(kpi: Kpi, lateness: int, pace: Profile | Literal["none"] | None) -> Kpi:
+    """Fill what a KPI inherits, so the stream never has to look at the defaults again.
+
+    The pace: the KPI's own, else for a ``sum`` or ``count`` on a calendar or tumbling window the file's default
+    (``defaults.pace``, else ``linear``), else ``none``.
+    """
     update: dict[str, Any] = {}
     if kpi.lateness is None:
         update["lateness"] = lateness
+    if kpi.pace is None:
+        paceable = kpi.aggregation in PACED_AGGREGATIONS and not isinstance(kpi.window, RollingSpec)
+        update["pace"] = (pace or LINEAR) if paceable else "none"
     if kpi.aggregation == "ratio" and kpi.multiplier is None:
         update["multiplier"] = 1.0
     return kpi.model_copy(update=update) if update else kpi
@@ -386,24 +396,89 @@ def _bucket_count(window: TumblingSpec | CalendarSpec | RollingSpec) -> int:
 
 
 def _goal_problems(kpi: Kpi) -> RuleFindings:
-    """Goal / red-flag pairs: both or neither, never equal, one polarity, and reachable values."""
-    yield from _pair_problems(kpi.goal, kpi.red_flag, ())
-    polarity, polarity_from = polarity_of(kpi.goal, kpi.red_flag), "the KPI default"
+    """Goal / red-flag pairs and schedules: both or neither, never equal, one polarity, and reachable values."""
+    yield from _targets_problems(kpi.goal, kpi.red_flag, kpi.targets_schedule, kpi.interpolate, ())
+    polarity, polarity_from = None, "the KPI default"
+    for pair in _pairs(kpi.goal, kpi.red_flag, kpi.targets_schedule):
+        polarity = polarity or polarity_of(*pair)
     for unit_id, target in kpi.targets.items():
         loc: Loc = ("targets", unit_id)
-        if target.goal is None and target.red_flag is None:
-            yield loc, "expected goal and red_flag for this unit, got neither"
-        yield from _pair_problems(target.goal, target.red_flag, loc)
+        if target.goal is None and target.red_flag is None and target.targets_schedule is None:
+            yield loc, "expected goal and red_flag (or targets_schedule) for this unit, got neither"
+        yield from _targets_problems(target.goal, target.red_flag, target.targets_schedule, target.interpolate, loc)
         own = target.polarity
         if own is not None and polarity is not None and own != polarity:
+            goal, red_flag = next(p for p in target.pairs if polarity_of(*p) is not None)
             yield (
                 loc,
-                f"{_words(own)} (goal {target.goal:g}, red_flag {target.red_flag:g}) contradicts {polarity_from},"
+                f"{_words(own)} (goal {goal:g}, red_flag {red_flag:g}) contradicts {polarity_from},"
                 f" which is {_words(polarity)}; a KPI has one direction for every unit",
             )
         elif own is not None and polarity is None:
             polarity, polarity_from = own, f"targets.{unit_id}"
     yield from _range_problems(kpi)
+
+
+def _pairs(
+    goal: float | None, red_flag: float | None, steps: tuple[ScheduleStep, ...] | None
+) -> list[tuple[float | None, float | None]]:
+    return [(s.goal, s.red_flag) for s in steps] if steps else [(goal, red_flag)]
+
+
+def _targets_problems(
+    goal: float | None,
+    red_flag: float | None,
+    steps: tuple[ScheduleStep, ...] | None,
+    interpolate: str | None,
+    loc: Loc,
+) -> RuleFindings:
+    """One place's targets: a fixed pair, or a schedule of phases (sorted dates, one direction, goal != red flag)."""
+    if steps is None:
+        if interpolate is not None:
+            yield (*loc, "interpolate"), "only applies to a targets_schedule; remove it or give targets_schedule"
+        yield from _pair_problems(goal, red_flag, loc)
+        return
+    if goal is not None or red_flag is not None:
+        yield (
+            (*loc, "targets_schedule"),
+            "give either goal and red_flag or targets_schedule, not both; a fixed pair is a schedule of one phase",
+        )
+    if not steps:
+        yield (*loc, "targets_schedule"), "expected at least one phase like {from: 2026-01-01, goal: 50, red_flag: 30}"
+    direction: tuple[Polarity, int] | None = None
+    for index, step in enumerate(steps):
+        here: Loc = (*loc, "targets_schedule", index)
+        if index and step.start <= steps[index - 1].start:
+            yield (
+                (*here, "from"),
+                f"expected dates in increasing order: {step.start.isoformat()} is not after"
+                f" {steps[index - 1].start.isoformat()} (targets_schedule[{index - 1}]); sort the phases by date",
+            )
+        yield from _pair_problems(step.goal, step.red_flag, here)
+        own = polarity_of(step.goal, step.red_flag)
+        if own is not None and direction is not None and own != direction[0]:
+            yield (
+                here,
+                f"{_words(own)} (goal {step.goal:g}, red_flag {step.red_flag:g}) flips the direction of"
+                f" targets_schedule[{direction[1]}], which is {_words(direction[0])}; a KPI has one direction at"
+                " every date",
+            )
+        elif own is not None and direction is None:
+            direction = (own, index)
+
+
+def _pace_problems(kpi: Kpi) -> RuleFindings:
+    """An explicit pace only where a value grows through its period: sum or count, calendar or tumbling window."""
+    if kpi.pace is None or kpi.pace == "none":
+        return
+    if kpi.aggregation not in PACED_AGGREGATIONS:
+        yield (
+            ("pace",),
+            f"only sum and count KPIs can be paced (an {kpi.aggregation} does not grow through its period);"
+            " remove it or write pace: none",
+        )
+    elif isinstance(kpi.window, RollingSpec):
+        yield ("pace",), "a rolling window always covers its full size and is not paced; remove it or write pace: none"
 
 
 def _pair_problems(goal: float | None, red_flag: float | None, loc: Loc) -> RuleFindings:
@@ -421,8 +496,14 @@ def _pair_problems(goal: float | None, red_flag: float | None, loc: Loc) -> Rule
 
 def _range_problems(kpi: Kpi) -> RuleFindings:
     values: list[tuple[Loc, float | None]] = [(("goal",), kpi.goal), (("red_flag",), kpi.red_flag)]
+    for index, step in enumerate(kpi.targets_schedule or ()):
+        at: Loc = ("targets_schedule", index)
+        values += [((*at, "goal"), step.goal), ((*at, "red_flag"), step.red_flag)]
     for unit_id, target in kpi.targets.items():
         values += [(("targets", unit_id, "goal"), target.goal), (("targets", unit_id, "red_flag"), target.red_flag)]
+        for index, step in enumerate(target.targets_schedule or ()):
+            at = ("targets", unit_id, "targets_schedule", index)
+            values += [((*at, "goal"), step.goal), ((*at, "red_flag"), step.red_flag)]
     for loc, value in values:
         if value is None:
             continue

@@ -164,6 +164,15 @@ class _BoundedComposer(yaml.composer.Composer):
         return mark.line + 1 if mark is not None else None
 
 
+def _timestamp(constructor: Any, node: yaml.ScalarNode) -> object:
+    """A YAML timestamp such as ``2026-10-01``, or its text when it names no real date (``2026-02-30``): the field
+    that reads it then says what it expects, with the line, instead of the constructor raising."""
+    try:
+        return constructor.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):
+        return constructor.construct_scalar(node)
+
+
 class _PureLoader(
     yaml.reader.Reader,
     yaml.scanner.Scanner,
@@ -196,9 +205,11 @@ if yaml.__with_libyaml__:
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
 
+    _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
     _LOADER: type[_BoundedComposer] = _FastLoader
 else:  # pragma: no cover - PyYAML's wheels ship libyaml
     _LOADER = _PureLoader
+_PureLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def _yaml_message(err: yaml.MarkedYAMLError) -> str:

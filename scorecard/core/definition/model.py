@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Annotated, Any, Final, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -33,6 +34,8 @@ from pydantic import (
 
 from scorecard.core.definition.problems import Loc, did_you_mean, line_of, show
 from scorecard.core.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
+from scorecard.core.pace import DAY_NAMES, LINEAR, Profile, Weekly, parse_hours
+from scorecard.core.schedule import Interpolation, Schedule, ScheduleEntry
 from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
 from scorecard.core.windows import MAX_WINDOW_SECONDS
 
@@ -129,6 +132,48 @@ def _scalar(value: object) -> str | int | float | bool:
     raise ValueError(f"expected a string, number or boolean to compare with, got {show(value)}")
 
 
+PACE_WORDS: Final = ("linear", "none")
+"""The pace profiles written as one word; a mapping ``{days: [...], hours: "08:00-18:00"}`` is the third form."""
+PACED_AGGREGATIONS: Final = ("sum", "count")
+"""The aggregations that grow through their period and can therefore be paced."""
+
+
+def _pace(value: object) -> Profile | Literal["none"]:
+    """``linear``, ``none`` (not paced) or ``{days: [mon, ...], hours: "HH:MM-HH:MM"}``, either key optional."""
+    if value == "linear":
+        return LINEAR
+    if value == "none":
+        return "none"
+    if not isinstance(value, dict):
+        raise ValueError(f"expected linear, none or {{days: [mon, tue, ...], hours: '08:00-18:00'}}, got {show(value)}")
+    unknown = [str(key) for key in value if key not in ("days", "hours")]
+    if unknown:
+        raise ValueError(f"unknown key {show(unknown[0])} in a pace profile; allowed keys: days, hours")
+    days = value.get("days", list(DAY_NAMES))
+    if not isinstance(days, list) or not days or not all(isinstance(d, str) for d in days):
+        raise ValueError(f"expected days as a non-empty list of {', '.join(DAY_NAMES)}, got {show(days)}")
+    wrong = [d for d in days if d not in DAY_NAMES]
+    if wrong:
+        raise ValueError(f"unknown day {show(wrong[0])}; expected some of {', '.join(DAY_NAMES)}")
+    hours = value.get("hours")
+    span = parse_hours(hours) if hours is not None else (0, 1440)
+    return Weekly(frozenset(DAY_NAMES.index(d) for d in days), span)
+
+
+def _schedule_date(value: object) -> date:
+    """A local date such as ``2026-10-01`` (YAML reads it as a date; quoted text works too), years 1000-9997."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"expected a date like 2026-10-01, got {show(value)}") from None
+    if type(value) is not date:
+        raise ValueError(f"expected a date like 2026-10-01, got {show(value)}")
+    if not 1000 <= value.year <= 9997:
+        raise ValueError(f"expected a date in years 1000-9997 (the range events may have), got {value.isoformat()}")
+    return value
+
+
 Id = Annotated[str, Strict(), StringConstraints(pattern=ID_PATTERN), AfterValidator(_not_reserved)]
 Text = Annotated[str, Strict(), StringConstraints(min_length=1)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
@@ -139,6 +184,8 @@ Ahead = Annotated[int, BeforeValidator(_ahead)]
 Dedupe = Annotated[int, BeforeValidator(_dedupe)]
 Scalar = Annotated[str | int | float | bool, PlainValidator(_scalar)]
 TimezoneName = Annotated[str, Strict(), AfterValidator(_timezone)]
+Pace = Annotated[Profile | Literal["none"], PlainValidator(_pace)]
+ScheduleDate = Annotated[date, PlainValidator(_schedule_date)]
 
 
 class _Model(BaseModel):
@@ -212,15 +259,41 @@ class RatioTerm(_Model):
     where: dict[str, Scalar] = Field(default_factory=dict)
 
 
-class Target(_Model):
-    """A goal / red-flag pair overriding the KPI default for one unit."""
+class ScheduleStep(_Model):
+    """One phase of a ``targets_schedule``: the pair in force from local midnight of ``from`` (a date)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: ScheduleDate = Field(alias="from")
+    goal: Number
+    red_flag: Number
+
+
+class _Phased(_Model):
+    """A fixed goal / red-flag pair or a ``targets_schedule`` of phases (with ``interpolate: step | linear``)."""
 
     goal: Number | None = None
     red_flag: Number | None = None
+    targets_schedule: tuple[ScheduleStep, ...] | None = None
+    interpolate: Interpolation | None = None
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The phases as ``scorecard.core.schedule.Schedule``, or None for a fixed pair."""
+        return _schedule_of(self.targets_schedule, self.interpolate)
+
+    @property
+    def pairs(self) -> tuple[tuple[float | None, float | None], ...]:
+        """Every (goal, red_flag) written here: the fixed pair, or each phase's."""
+        return _pairs_of(self.goal, self.red_flag, self.targets_schedule)
 
     @property
     def polarity(self) -> Polarity | None:
-        return polarity_of(self.goal, self.red_flag)
+        return _first_polarity(self.pairs)
+
+
+class Target(_Phased):
+    """A goal / red-flag pair (or a schedule of them) overriding the KPI default for one unit."""
 
 
 class TumblingSpec(_Model):
@@ -280,8 +353,21 @@ class Kpi(_Model):
     lateness: Grace | None = None
     goal: Number | None = None
     red_flag: Number | None = None
+    targets_schedule: tuple[ScheduleStep, ...] | None = None
+    interpolate: Interpolation | None = None
     targets: dict[str, Target] = Field(default_factory=dict)
     weight: Positive = 1.0
+    pace: Pace | None = None
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The default phases (``targets_schedule``) as a ``Schedule``, or None for a fixed pair or none."""
+        return _schedule_of(self.targets_schedule, self.interpolate)
+
+    @property
+    def pace_profile(self) -> Profile | None:
+        """The pace profile this KPI is judged with, None when it is not paced (after loading filled the default)."""
+        return None if self.pace is None or self.pace == "none" else self.pace
 
     @property
     def label(self) -> str:
@@ -289,15 +375,18 @@ class Kpi(_Model):
 
     @property
     def default_target(self) -> tuple[float, float] | None:
-        """The (goal, red_flag) every unit without an override gets, or None."""
+        """The (goal, red_flag) every unit without an override gets, or None; for a schedule, its last phase's."""
+        schedule = self.schedule
+        if schedule is not None:
+            return schedule.final
         if self.goal is None or self.red_flag is None:
             return None
         return (self.goal, self.red_flag)
 
     @property
     def polarity(self) -> Polarity | None:
-        """Derived from goal vs red_flag: the default pair, else the (consistent) per-unit targets."""
-        found = polarity_of(self.goal, self.red_flag)
+        """Derived from goal vs red_flag: the default pair (or schedule), else the (consistent) per-unit targets."""
+        found = _first_polarity(_pairs_of(self.goal, self.red_flag, self.targets_schedule))
         for target in self.targets.values():
             found = found or target.polarity
         return found
@@ -324,6 +413,13 @@ class Limits(_Model):
     event_depth: Annotated[int, Strict(), Field(ge=2, le=MAX_DEPTH_CAP)] = DEFAULT_MAX_DEPTH
 
 
+class Defaults(_Model):
+    """File-wide defaults for KPIs: ``pace`` applies to every ``sum`` and ``count`` KPI on a calendar or tumbling
+    window that gives none (without it those are ``linear``)."""
+
+    pace: Pace | None = None
+
+
 class Settings(_Model):
     """The scalar top-level keys; validated on their own so that a bad section does not hide them."""
 
@@ -336,6 +432,7 @@ class Settings(_Model):
     max_ahead: Ahead = 3600
     export: ExportPolicy = ExportPolicy()
     limits: Limits = Limits()
+    defaults: Defaults = Defaults()
 
 
 class Scorecard(Settings):
@@ -386,12 +483,33 @@ class Scorecard(Settings):
         return _lookup(self._perspectives, perspective_id, "perspective")
 
     def targets_for(self, kpi_id: str, unit_id: str) -> tuple[float, float] | None:
-        """(goal, red_flag) for a unit: its override, else the KPI default, else None (score from children)."""
+        """(goal, red_flag) for a unit: its override, else the KPI default, else None (score from children).
+
+        A schedule gives its last phase's pair here (where it ends up); the pair in force at a time is
+        ``schedule_for(...).pair_at(...)`` (``scorecard.core.targets`` does it for the evaluation).
+        """
         kpi = self.kpi(kpi_id)
         self.unit(unit_id)
         target = kpi.targets.get(unit_id)
-        if target is not None and target.goal is not None and target.red_flag is not None:
-            return (target.goal, target.red_flag)
+        if target is not None:
+            schedule = target.schedule
+            if schedule is not None:
+                return schedule.final
+            if target.goal is not None and target.red_flag is not None:
+                return (target.goal, target.red_flag)
+        return kpi.default_target
+
+    def schedule_for(self, kpi_id: str, unit_id: str) -> Schedule | tuple[float, float] | None:
+        """A unit's targets as written: its override's schedule or pair, else the KPI default's, else None."""
+        kpi = self.kpi(kpi_id)
+        target = kpi.targets.get(unit_id)
+        if target is not None:
+            if target.schedule is not None:
+                return target.schedule
+            if target.goal is not None and target.red_flag is not None:
+                return (target.goal, target.red_flag)
+        if kpi.schedule is not None:
+            return kpi.schedule
         return kpi.default_target
 
     def perspective_of(self, kpi_id: str) -> Perspective | None:
@@ -424,6 +542,28 @@ def _walk_units(root: Unit) -> Iterator[Unit]:
         unit = stack.pop()
         yield unit
         stack.extend(reversed(unit.children))
+
+
+def _schedule_of(steps: tuple[ScheduleStep, ...] | None, interpolate: Interpolation | None) -> Schedule | None:
+    if not steps:
+        return None
+    return Schedule(tuple(ScheduleEntry(s.start, s.goal, s.red_flag) for s in steps), interpolate or "step")
+
+
+def _pairs_of(
+    goal: float | None, red_flag: float | None, steps: tuple[ScheduleStep, ...] | None
+) -> tuple[tuple[float | None, float | None], ...]:
+    if steps:
+        return tuple((s.goal, s.red_flag) for s in steps)
+    return ((goal, red_flag),)
+
+
+def _first_polarity(pairs: tuple[tuple[float | None, float | None], ...]) -> Polarity | None:
+    for goal, red_flag in pairs:
+        found = polarity_of(goal, red_flag)
+        if found is not None:
+            return found
+    return None
 
 
 def polarity_of(goal: float | None, red_flag: float | None) -> Polarity | None:

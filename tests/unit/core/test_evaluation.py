@@ -294,6 +294,10 @@ def test_goal_less_unit_scores_as_weighted_mean_of_children_ignoring_those_witho
         "value": 10.0,
         "goal": None,
         "red_flag": None,
+        "period_goal": None,
+        "period_red_flag": None,
+        "elapsed": None,  # an average is not paced
+        "forecast": None,
         "score": 5.0,
         "status": "amber",
         "window": {"start": "2026-11-27T00:00:00Z", "end": "2026-11-28T00:00:00Z"},
@@ -374,7 +378,18 @@ def test_report_shape_and_order() -> None:
     assert list(unit) == ["score", "status", "perspectives", "kpis"]
     assert list(unit["perspectives"]) == ["financial", "customer", "internal_process", "learning_growth"]
     assert list(unit["kpis"]) == ["total", "orders", "basket"]
-    assert list(unit["kpis"]["total"]) == ["value", "goal", "red_flag", "score", "status", "window"]
+    assert list(unit["kpis"]["total"]) == [
+        "value",
+        "goal",
+        "red_flag",
+        "period_goal",
+        "period_red_flag",
+        "elapsed",
+        "forecast",
+        "score",
+        "status",
+        "window",
+    ]
     assert dumps(document).endswith(b"}\n")
 
 

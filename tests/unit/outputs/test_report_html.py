@@ -43,6 +43,7 @@ kpis:
     aggregation: sum
     source: {event: sale, field: amount}
     window: {kind: tumbling, size: 1d}
+    pace: none
     targets:
       a: {goal: 100, red_flag: 50}
       b: {goal: 100, red_flag: 50}
