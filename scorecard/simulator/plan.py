@@ -26,6 +26,7 @@ from typing import Any, Final
 from scorecard.core.definition import Kpi, Scorecard
 from scorecard.core.engine import Engine, compile_kpis
 from scorecard.core.hierarchy import OrgTree
+from scorecard.core.pace import elapsed_fraction
 
 DAY: Final = 86400.0
 _LEVELS: Final = (0.15, 0.3, 0.5, 0.7, 0.85, 0.9)
@@ -197,17 +198,21 @@ class Planner:
         return level
 
     def _elapsed(self, kpi_id: str, start: float, end: float) -> float:
-        """Days over which the KPI's value should reach the unit's target value.
+        """Days over which the KPI's value should reach the unit's target value, at the rate the plan sets.
 
-        Unpaced: the part of the KPI's window (at the end of the period) that the generated events cover. Paced
-        (a sum or count judged against the elapsed share of its period): the whole window, so that a steady team is
-        on pace at every point of the period rather than reaching the full-period target by the period's end.
+        Unpaced: the part of the KPI's window (at the end of the period) that the generated events cover. Paced (a
+        sum or count judged against the elapsed share f of its period): that part divided by f at the end, so the
+        value to date is the target times f, on pace; when the events cover the period from its start (a linear
+        profile), that is the whole window and a steady team is on pace at every point of the period.
         """
         compiled = self.compiled[kpi_id]
         span_start, span_end = compiled.window.span(end - 1)
-        if compiled.kpi.pace_profile is not None and compiled.window.kind != "rolling":
-            return (span_end - span_start) / DAY
-        return max(1 / 24, (min(end, span_end) - max(start, span_start)) / DAY)
+        covered = max(1 / 24, (min(end, span_end) - max(start, span_start)) / DAY)
+        profile = compiled.kpi.pace_profile
+        if profile is None or compiled.window.kind == "rolling":
+            return covered
+        f = elapsed_fraction(profile, span_start, span_end, min(end, span_end), self.scorecard.tz)
+        return covered / f if f > 0 else (span_end - span_start) / DAY
 
     def _window_days(self, kpi_id: str, end: float) -> float:
         span_start, span_end = self.compiled[kpi_id].window.span(end - 1)
