@@ -23,8 +23,12 @@ __all__ = [
     "EXPORTER_SCRAPE_ERRORS",
     "INVALID_UNIT",
     "KPI_BOARD_UID",
+    "KPI_ELAPSED_RATIO",
+    "KPI_FORECAST",
     "KPI_GOAL",
     "KPI_INFO",
+    "KPI_PERIOD_GOAL",
+    "KPI_PERIOD_RED_FLAG",
     "KPI_RED_FLAG",
     "KPI_SCORE",
     "KPI_STATUS",
@@ -51,6 +55,13 @@ __all__ = [
 KPI_VALUE: Final = "scorecard_kpi_value"
 KPI_GOAL: Final = "scorecard_kpi_goal"
 KPI_RED_FLAG: Final = "scorecard_kpi_red_flag"
+KPI_PERIOD_GOAL: Final = "scorecard_kpi_period_goal"
+"""The full-period goal in force; ``KPI_GOAL`` is the paced (to-date) goal the status is judged against."""
+KPI_PERIOD_RED_FLAG: Final = "scorecard_kpi_period_red_flag"
+KPI_ELAPSED_RATIO: Final = "scorecard_kpi_elapsed_ratio"
+"""The share f (0-1) of a paced KPI's period that has passed; no sample when the KPI is not paced."""
+KPI_FORECAST: Final = "scorecard_kpi_forecast"
+"""A paced KPI's value at its period's end if the pace holds (value / f); no sample when not paced or f = 0."""
 KPI_SCORE: Final = "scorecard_kpi_score"
 KPI_STATUS: Final = "scorecard_kpi_status"
 PERSPECTIVE_SCORE: Final = "scorecard_perspective_score"

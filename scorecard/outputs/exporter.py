@@ -42,8 +42,12 @@ from scorecard.contract import (
     EXPORTER_REDIS_UP,
     EXPORTER_SCRAPE_DURATION,
     EXPORTER_SCRAPE_ERRORS,
+    KPI_ELAPSED_RATIO,
+    KPI_FORECAST,
     KPI_GOAL,
     KPI_INFO,
+    KPI_PERIOD_GOAL,
+    KPI_PERIOD_RED_FLAG,
     KPI_RED_FLAG,
     KPI_SCORE,
     KPI_STATUS,
@@ -89,10 +93,14 @@ STATUS_VALUES: Final = {status: float(code) for status, code in STATUS_CODES.ite
 KPI_LABELS: Final = ("unit", "kpi", "perspective", "objective")
 _KPI_FAMILIES: Final = (
     (KPI_VALUE, "Value of the KPI over its current window, in its display unit (no sample: no data)."),
-    (KPI_GOAL, "Goal that applies to this unit (only where a target exists)."),
-    (KPI_RED_FLAG, "Red-flag threshold that applies to this unit (only where a target exists)."),
+    (KPI_GOAL, "Goal the status is judged against, to date for a paced KPI (only where a target exists)."),
+    (KPI_RED_FLAG, "Red-flag threshold judged against, to date for a paced KPI (only where a target exists)."),
     (KPI_SCORE, "Score 0-10 (goal 6.67, red flag 3.33); rolled up from children without a target."),
     (KPI_STATUS, "Status: 2 green, 1 amber, 0 red; no sample when there is no data."),
+    (KPI_PERIOD_GOAL, "Full-period goal in force (only where a target exists)."),
+    (KPI_PERIOD_RED_FLAG, "Full-period red-flag threshold in force (only where a target exists)."),
+    (KPI_ELAPSED_RATIO, "Share 0-1 of a paced KPI's period that has passed (no sample when not paced)."),
+    (KPI_FORECAST, "Value at the period's end if the pace holds: value / elapsed share (paced KPIs only)."),
 )
 _SPECIAL_NUMBERS: Final = {"inf": "+Inf", "-inf": "-Inf", "nan": "NaN"}
 
@@ -318,6 +326,10 @@ class ScorecardCollector(Collector):
         red_flags: list[tuple[int, float]] = []
         scores: list[tuple[int, float]] = []
         statuses: list[tuple[int, float]] = []
+        period_goals: list[tuple[int, float]] = []
+        period_red_flags: list[tuple[int, float]] = []
+        elapsed: list[tuple[int, float]] = []
+        forecasts: list[tuple[int, float]] = []
         slot = 0
         kpis = self.layout.kpis
         for unit in self.layout.units:
@@ -334,8 +346,15 @@ class ScorecardCollector(Collector):
                 status = STATUS_VALUES.get(result.status)
                 if status is not None:
                     statuses.append((slot, status))
+                if result.period_goal is not None and result.period_red_flag is not None:
+                    period_goals.append((slot, result.period_goal))
+                    period_red_flags.append((slot, result.period_red_flag))
+                if result.elapsed is not None:
+                    elapsed.append((slot, result.elapsed))
+                if result.forecast is not None:
+                    forecasts.append((slot, result.forecast))
                 slot += 1
-        samples = (values, goals, red_flags, scores, statuses)
+        samples = (values, goals, red_flags, scores, statuses, period_goals, period_red_flags, elapsed, forecasts)
         return [f.with_samples(s) for f, s in zip(self.layout.kpi_families, samples, strict=True)]
 
     def _unit_families(self, results: Mapping[str, UnitResult]) -> list[Family]:

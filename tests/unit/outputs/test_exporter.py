@@ -97,6 +97,28 @@ def test_kpi_samples_equal_the_replay_report(acme: Scorecard, replayed: ReplayRe
     assert min(checked.values()) > 10  # the example has values, missing values and statuses
 
 
+def test_time_aware_samples_equal_the_replay_report(acme: Scorecard, replayed: ReplayResult) -> None:
+    report: dict[str, Any] = replayed.evaluate()
+    samples = _parse(exposition(_families(acme, replayed)).decode())
+    fields = {"period_goal": "period_goal", "period_red_flag": "period_red_flag", "elapsed": "elapsed_ratio"}
+    fields["forecast"] = "forecast"
+    families = {field: _by_unit_kpi(samples, f"scorecard_kpi_{name}") for field, name in fields.items()}
+    paced = 0
+    for unit, unit_report in report["units"].items():
+        for kpi_id, kpi in unit_report["kpis"].items():
+            for field in fields:
+                if kpi[field] is None:
+                    assert (unit, kpi_id) not in families[field], (field, unit, kpi_id)
+                else:
+                    assert families[field][unit, kpi_id] == kpi[field], (field, unit, kpi_id)
+            if kpi["elapsed"] is not None and kpi["goal"] is not None:
+                paced += 1  # the paced goal is what scorecard_kpi_goal carries (the other test checks it equal)
+                assert kpi["goal"] == kpi["period_goal"] * kpi["elapsed"]
+    assert paced > 10  # revenue, urgent tickets, training hours... at every unit with targets
+    assert families["elapsed"][("sales-emea", "revenue")] < 1
+    assert ("sales-emea", "online-basket") not in families["elapsed"]  # an average on a rolling window
+
+
 def test_unit_and_perspective_scores_equal_the_replay_report(acme: Scorecard, replayed: ReplayResult) -> None:
     report: dict[str, Any] = replayed.evaluate()
     samples = _parse(exposition(_families(acme, replayed)).decode())
