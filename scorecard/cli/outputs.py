@@ -151,7 +151,16 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
     show_default=True,
     help="Grafana base URL of the KPI board links in the alert annotations.",
 )
-def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: str, grafana_url: str) -> None:
+@click.option(
+    "--min-elapsed",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Share of its period (0-1) a paced KPI must be through before its alerts fire.",
+)
+def rules_command(
+    file: Path, output_dir: Path, pending_text: str, stale_text: str, grafana_url: str, min_elapsed: float
+) -> None:
     """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
     from scorecard.outputs import rules
 
@@ -160,7 +169,8 @@ def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: s
         url = rules.check_grafana_url(grafana_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--grafana-url") from None
-    options = rules.RuleOptions(duration_param(pending_text, "--for"), duration_param(stale_text, "--stale-after"), url)
+    pending, stale = duration_param(pending_text, "--for"), duration_param(stale_text, "--stale-after")
+    options = rules.RuleOptions(pending, stale, url, min_elapsed)
     output_dir.mkdir(parents=True, exist_ok=True)
     header = rules.rules_header(file.name, scorecard, options)
     for name, document in rules.rule_files(scorecard, options).items():

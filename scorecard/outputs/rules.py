@@ -28,8 +28,11 @@ import yaml
 from scorecard.contract import (
     EXPORTER_REDIS_UP,
     KPI_BOARD_UID,
+    KPI_ELAPSED_RATIO,
+    KPI_FORECAST,
     KPI_GOAL,
     KPI_INFO,
+    KPI_PERIOD_GOAL,
     KPI_RED_FLAG,
     KPI_STATUS,
     KPI_VALUE,
@@ -81,12 +84,15 @@ class RuleOptions:
     """Tunables of the generated rules.
 
     ``pending`` is Prometheus's ``for`` (how long a condition must hold before the alert fires) for KPI statuses and
-    exporter health; ``stale_after`` is how long a unit may go without an accepted event before ``ScorecardStale``.
+    exporter health; ``stale_after`` is how long a unit may go without an accepted event before ``ScorecardStale``;
+    ``min_elapsed`` is the share of its period (0-1) a paced KPI must be through before its status or forecast
+    alerts (at a period's start a handful of events decide the pace).
     """
 
     pending: int = 300
     stale_after: int = 7200
     grafana_url: str = "http://localhost:3000"
+    min_elapsed: float = 0.1
 
 
 # ---------------------------------------------------------------------------------------------------------- owners
@@ -122,6 +128,8 @@ def _kpi_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
     for kpi in scorecard.kpis:
         rules.append(_kpi_alert(scorecard, kpi, "red", options))
         rules.append(_kpi_alert(scorecard, kpi, "amber", options))
+        if _paced(kpi) and kpi.polarity is not None:
+            rules.append(_forecast_alert(scorecard, kpi, options))
     return {"name": "scorecard-kpis", "rules": rules}
 
 
@@ -148,7 +156,7 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
         detail = f"between its red flag and its goal ({_direction(kpi)})"
     return {
         "alert": name,
-        "expr": f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == {STATUS_CODES[status]}',
+        "expr": _after_min_elapsed(kpi, f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == {STATUS_CODES[status]}', options),
         "for": format_duration(options.pending),
         # kpi restates the series label: it keeps the rules distinct for `promtool check rules` (duplicate lint).
         "labels": {"severity": "critical" if status == "red" else "warning", "kpi": kpi.id},
@@ -165,6 +173,70 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
             "dashboard": grafana_kpi_url(options.grafana_url, "{{ $labels.unit }}", kpi.id),
         },
     }
+
+
+def _paced(kpi: Kpi) -> bool:
+    """Whether the exporter serves an elapsed share for this KPI (docs/semantics.md, section 7)."""
+    return kpi.pace_profile is not None and kpi.window.kind != "rolling"
+
+
+def _after_min_elapsed(kpi: Kpi, expr: str, options: RuleOptions) -> str:
+    """A paced KPI's condition, held back while less than ``min_elapsed`` of its period has passed.
+
+    ``unless`` rather than ``and``: a series without an elapsed share (an unpaced KPI, an exporter of an earlier
+    version) is never held back.
+    """
+    if not _paced(kpi):
+        return expr
+    return (
+        f"{expr}\nunless on({_SAME_EXPORTER}, unit, kpi)\n"
+        f'{KPI_ELAPSED_RATIO}{{kpi="{kpi.id}"}} < {options.min_elapsed:g}\n'
+    )
+
+
+def _forecast_alert(scorecard: Scorecard, kpi: Kpi, options: RuleOptions) -> dict[str, Any]:
+    """ScorecardKPIForecastMissesGoal: the pace so far lands on the wrong side of the period goal (a warning)."""
+    worse = "<" if kpi.polarity == "higher_is_better" else ">"
+    selector = f'{{kpi="{kpi.id}"}}'
+    # group_left keeps the forecast's labels (perspective, objective); a one-to-one match would keep only on()'s
+    misses = (
+        f"{KPI_FORECAST}{selector}\n  {worse} on({_SAME_EXPORTER}, unit, kpi) group_left()\n"
+        f"  {KPI_PERIOD_GOAL}{selector}"
+    )
+    with_owner = (
+        f"(\n  {misses}\n)\n* on({_SAME_EXPORTER}, unit, kpi) group_left(owner)\n"
+        f"(0 * {OWNER_STATUS_RECORD}{selector} + 1)"
+    )
+    label = _literal(kpi.label)
+    remaining = f'(printf "1 - {KPI_ELAPSED_RATIO}{{unit=%q,kpi=%q}}" $labels.unit $labels.kpi)'
+    left = f"{{{{ with query {remaining} }}}}{{{{ . | first | value | humanizePercentage }}}}"
+    left += "{{ else }}n/a{{ end }}"
+    return {
+        "alert": "ScorecardKPIForecastMissesGoal",
+        "expr": _after_min_elapsed(kpi, with_owner, options),
+        "for": format_duration(options.pending),
+        "labels": {"severity": "warning", "kpi": kpi.id},
+        "annotations": {
+            "summary": (
+                f"{label} at {{{{ $labels.unit }}}} is on course for {_number(KPI_FORECAST, kpi)}, missing its period"
+                f" goal {_number(KPI_PERIOD_GOAL, kpi)} with {left} of the {_period(kpi)} left"
+            ),
+            "description": (
+                f"At the pace so far, {label} ({kpi.id}) ends the {_period(kpi)} at unit {{{{ $labels.unit }}}}"
+                f" {'below' if worse == '<' else 'above'} its goal ({_direction(kpi)}); the forecast is the value to"
+                " date divided by the elapsed share of the period. Owner: {{ with $labels.owner }}{{ . }}"
+                "{{ else }}none (set owner on the unit or the KPI){{ end }}."
+            ),
+            "dashboard": grafana_kpi_url(options.grafana_url, "{{ $labels.unit }}", kpi.id),
+        },
+    }
+
+
+def _period(kpi: Kpi) -> str:
+    window = kpi.window
+    if window.kind == "calendar":
+        return window.period
+    return f"{format_duration(window.size)} window"
 
 
 def _health_group(options: RuleOptions) -> dict[str, Any]:
@@ -319,7 +391,8 @@ def rules_header(source: str, scorecard: Scorecard, options: RuleOptions) -> str
     """The comment on top of every rule file: where it came from and how to make it again."""
     return (
         f"Generated from {source} ({scorecard.name}) by `scorecard rules` with --for {format_duration(options.pending)}"
-        f" --stale-after {format_duration(options.stale_after)} --grafana-url {options.grafana_url}.\n"
+        f" --stale-after {format_duration(options.stale_after)} --grafana-url {options.grafana_url}"
+        f" --min-elapsed {options.min_elapsed:g}.\n"
         "Do not edit: change the definition or the options and regenerate (see docs/alerts.md)."
     )
 

@@ -29,6 +29,7 @@ from tests.paths import DEFINITIONS, REPO
 RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
 ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
 OWNERS = DEFINITIONS / "owners.yaml"
+PACED = DEFINITIONS / "paced.yaml"
 TOOLS = REPO / ".cache" / "tools"
 
 # Labels the exporter puts on every series it serves (Prometheus adds job and instance at scrape time).
@@ -401,6 +402,106 @@ def test_a_broken_rule_fails_the_rule_tests(promtool: str, tmp_path: Path, file:
     result = run(promtool, "test", "rules", str(test_file), cwd=tmp_path)
     assert result.returncode != 0
     assert "FAILED" in result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------------------------------ paced KPIs (issue 15)
+SHOP_REVENUE = {"unit": "shop", "kpi": "revenue", "perspective": "financial", "objective": "sell"}
+PACED_INFO = [
+    series("scorecard_unit_info", "1x2100", unit="shop", name="The Shop", parent="", depth="0", owner="sales-team"),
+    series("scorecard_kpi_info", "1x2100", kpi="revenue", name="Revenue this month", owner=""),
+]
+PACED_RED = {
+    "summary": "Revenue this month is red at shop: 1k EUR (goal 42k EUR, red flag 35k EUR)",
+    "description": "Revenue this month (revenue, Financial) has been worse than its red flag (higher is better) at"
+    " unit shop for at least 5m. Owner: sales-team.",
+    "dashboard": "http://localhost:3000/d/scorecard-kpi/?var-unit=shop&var-kpi=revenue",
+}
+
+
+def test_a_paced_kpi_does_not_alert_before_a_tenth_of_its_period(promtool: str, tmp_path: Path) -> None:
+    """Red all along, through a month's end and the next month's start: silent while less than 10% has passed.
+
+    One sample a minute; the elapsed share climbs by 0.0001 a minute, so 10% is 1000 minutes into a month. The
+    month turns at minute 500 (the share falls from 0.9999 to 0), and at minute 1500 the new month reaches 10%.
+    """
+    write_rules(tmp_path, PACED)
+    red = alert({**SHOP_REVENUE, "severity": "critical", "owner": "sales-team", **EXPORTER_LABELS}, PACED_RED)
+    cases = [
+        {"eval_time": "400m", "alertname": "KPIBreachedRedFlag", "exp_alerts": [red]},  # the old month, 99% through
+        {"eval_time": "505m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},  # the new month has begun
+        {"eval_time": "1400m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},  # 9% of it
+        {"eval_time": "1502m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},  # 10%, but not yet for 5m
+        {"eval_time": "1520m", "alertname": "KPIBreachedRedFlag", "exp_alerts": [red]},
+        {"eval_time": "1520m", "alertname": "KPIBelowGoal", "exp_alerts": []},
+    ]
+    promtool_test(
+        promtool, tmp_path, [FILE_KPIS], [{"interval": "1m", "input_series": _month_turn(), "alert_rule_test": cases}]
+    )
+    assert 'scorecard_kpi_elapsed_ratio{kpi="revenue"} < 0.1' in (tmp_path / FILE_KPIS).read_text()
+
+
+def test_the_share_a_paced_kpi_waits_for_is_an_option(promtool: str, tmp_path: Path) -> None:
+    """With --min-elapsed 0.15 the new month's red waits until minute 2000 (15%)."""
+    write_rules(tmp_path, PACED, RuleOptions(min_elapsed=0.15))
+    red = alert({**SHOP_REVENUE, "severity": "critical", "owner": "sales-team", **EXPORTER_LABELS}, PACED_RED)
+    cases = [
+        {"eval_time": "1520m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},
+        {"eval_time": "1990m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},
+        {"eval_time": "2010m", "alertname": "KPIBreachedRedFlag", "exp_alerts": [red]},
+    ]
+    promtool_test(
+        promtool, tmp_path, [FILE_KPIS], [{"interval": "1m", "input_series": _month_turn(), "alert_rule_test": cases}]
+    )
+
+
+def _month_turn() -> list[dict[str, str]]:
+    """A red paced revenue through a month's end (minute 500) and the start of the next one."""
+    return [
+        *PACED_INFO,
+        *kpi_series(
+            *SHOP_REVENUE.values(),
+            status="0x2100",
+            value="1000x2100",
+            goal="42000x2100",
+            red_flag="35000x2100",
+            elapsed_ratio="0.95+0.0001x499 0+0.0001x1600",
+        ),
+    ]
+
+
+def test_forecast_missing_the_period_goal_warns_with_forecast_goal_and_time_left(promtool: str, tmp_path: Path) -> None:
+    """Far behind early in the month: silent until 10% has passed; then on course, then not, for 5m: a warning."""
+    write_rules(tmp_path, PACED)
+    inputs = [
+        *PACED_INFO,
+        *kpi_series(
+            *SHOP_REVENUE.values(),
+            status="0x39 2x19 0x20",
+            forecast="300000x39 500000x19 300000x20",
+            period_goal="420000x80",
+            elapsed_ratio="0.05x39 0.5x40",
+        ),
+    ]
+    expected = alert(
+        {**SHOP_REVENUE, "severity": "warning", "owner": "sales-team", **EXPORTER_LABELS},
+        {
+            "summary": "Revenue this month at shop is on course for 300k EUR, missing its period goal 420k EUR with 50%"
+            " of the month left",
+            "description": "At the pace so far, Revenue this month (revenue) ends the month at unit shop below its goal"
+            " (higher is better); the forecast is the value to date divided by the elapsed share of the period."
+            " Owner: sales-team.",
+            "dashboard": "http://localhost:3000/d/scorecard-kpi/?var-unit=shop&var-kpi=revenue",
+        },
+    )
+    cases = [
+        {"eval_time": "30m", "alertname": "ScorecardKPIForecastMissesGoal", "exp_alerts": []},  # 5% of the month
+        {"eval_time": "55m", "alertname": "ScorecardKPIForecastMissesGoal", "exp_alerts": []},  # on course for 500k
+        {"eval_time": "63m", "alertname": "ScorecardKPIForecastMissesGoal", "exp_alerts": []},  # for: 5m
+        {"eval_time": "70m", "alertname": "ScorecardKPIForecastMissesGoal", "exp_alerts": [expected]},
+    ]
+    promtool_test(
+        promtool, tmp_path, [FILE_KPIS], [{"interval": "1m", "input_series": inputs, "alert_rule_test": cases}]
+    )
 
 
 def test_committed_acme_rules_alert_on_a_red_kpi(promtool: str, tmp_path: Path) -> None:

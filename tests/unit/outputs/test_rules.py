@@ -69,16 +69,41 @@ def test_teams_are_the_owners_an_exported_unit_can_alert(owners: Scorecard, acme
 # ------------------------------------------------------------------------------------------------------- rules
 def test_every_kpi_gets_a_red_and_an_amber_alert(acme: Scorecard) -> None:
     rules = alerts(acme)
-    assert len(rules) == 2 * len(acme.kpis)
+    paced = [kpi for kpi in acme.kpis if kpi.pace_profile is not None]
+    assert {kpi.id for kpi in paced} == {
+        "revenue",
+        "urgent-tickets",
+        "training-hours",
+        "ideas-submitted",
+        "regretted-leavers",
+    }
+    assert len(rules) == 2 * len(acme.kpis) + len(paced)  # and a forecast alert per paced KPI
     by_kpi = {(r["alert"], r["labels"]["kpi"]): r for r in rules}
     for kpi in acme.kpis:
         red = by_kpi[("KPIBreachedRedFlag", kpi.id)]
         amber = by_kpi[("KPIBelowGoal", kpi.id)]
-        assert red["expr"] == f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == 0'
-        assert amber["expr"] == f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == 1'
+        # a paced KPI waits for 10% of its period (docs/alerts.md); the others alert on the status alone
+        gate = (
+            f'\nunless on(job, instance, unit, kpi)\nscorecard_kpi_elapsed_ratio{{kpi="{kpi.id}"}} < 0.1\n'
+            if kpi in paced
+            else ""
+        )
+        assert red["expr"] == f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == 0' + gate
+        assert amber["expr"] == f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == 1' + gate
         assert red["labels"] == {"severity": "critical", "kpi": kpi.id}
         assert amber["labels"] == {"severity": "warning", "kpi": kpi.id}
         assert red["annotations"]["summary"].startswith(f"{kpi.label} is red at {{{{ $labels.unit }}}}: ")
+
+
+def test_a_paced_kpi_gets_a_forecast_warning_in_its_direction(owners: Scorecard) -> None:
+    rules = alerts(owners, RuleOptions(min_elapsed=0.25))
+    (forecast,) = [r for r in rules if r["alert"] == "ScorecardKPIForecastMissesGoal"]
+    assert forecast["labels"] == {"severity": "warning", "kpi": "sales"}  # wait-time is an average: not paced
+    assert 'scorecard_kpi_forecast{kpi="sales"}\n  < on(job, instance, unit, kpi) group_left()' in forecast["expr"]
+    assert forecast["expr"].endswith('scorecard_kpi_elapsed_ratio{kpi="sales"} < 0.25\n')
+    summary = forecast["annotations"]["summary"]
+    assert "scorecard_kpi_forecast{" in summary and "scorecard_kpi_period_goal{" in summary
+    assert "1 - scorecard_kpi_elapsed_ratio{" in summary and "of the 1d window left" in summary
 
 
 def test_options_reach_the_rules(owners: Scorecard) -> None:
@@ -178,7 +203,7 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["rules", str(OWNERS), "-o", str(tmp_path / "new"), "--for", "10m"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"wrote {tmp_path / 'new' / FILE_KPIS}: 4 alerting rules, 1 recording rule",
+        f"wrote {tmp_path / 'new' / FILE_KPIS}: 5 alerting rules, 1 recording rule",  # sales is paced: a forecast
         f"wrote {tmp_path / 'new' / FILE_HEALTH}: 3 alerting rules, 1 recording rule",
         "2 KPIs, owners routed by `scorecard alertmanager`: 2 teams; a running Prometheus loads new rules on reload"
         " (POST /-/reload)",
@@ -192,6 +217,7 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
         (["--for", "5x"], "Invalid value for --for: expected a duration like"),
         (["--stale-after", "0s"], "Invalid value for --stale-after: expected a positive duration"),
         (["--grafana-url", "grafana:3000"], "Invalid value for --grafana-url: expected an http(s) base URL"),
+        (["--min-elapsed", "1.5"], "Invalid value for '--min-elapsed'"),
     ],
 )
 def test_rules_command_rejects_bad_options_by_name(tmp_path: Path, args: list[str], message: str) -> None:
