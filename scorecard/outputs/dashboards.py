@@ -58,8 +58,11 @@ from scorecard.contract import (
     EXPORTER_SCRAPE_DURATION,
     EXPORTER_SCRAPE_ERRORS,
     KPI_BOARD_UID,
+    KPI_ELAPSED_RATIO,
+    KPI_FORECAST,
     KPI_GOAL,
     KPI_INFO,
+    KPI_PERIOD_GOAL,
     KPI_RED_FLAG,
     KPI_SCORE,
     KPI_STATUS,
@@ -462,8 +465,10 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .title("Value, goal and red flag")
             .datasource(DATASOURCE)
             .with_target(_query(f"{KPI_VALUE}{{{here}}}", "value", "A"))
-            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal", "B"))
-            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag", "C"))
+            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal to date", "B"))
+            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag to date", "C"))
+            .with_target(_query(f"{KPI_PERIOD_GOAL}{{{here}}}", "period goal", "D"))
+            .with_target(_query(f"{KPI_FORECAST}{{{here}}}", "forecast", "E"))
             .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
             .color_mode(common.BigValueColorMode.NONE)
             .graph_mode(common.BigValueGraphMode.NONE)
@@ -476,12 +481,32 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
         .with_panel(
             _time_series("Value against goal and red flag")
             .with_target(_query(f"{KPI_VALUE}{{{here}}}", "value", "A"))
-            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal", "B"))
-            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag", "C"))
+            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal to date", "B"))
+            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag to date", "C"))
+            .with_target(_query(f"{KPI_PERIOD_GOAL}{{{here}}}", "period goal", "D"))
+            .with_target(_query(f"{KPI_FORECAST}{{{here}}}", "forecast", "E"))
             .override_by_query("B", _dashed("green"))
             .override_by_query("C", _dashed("red"))
+            .override_by_query("D", _dashed("blue"))
             .height(9)
-            .span(24)
+            .span(20)
+        )
+        .with_panel(
+            stat.Panel()
+            .title("Period elapsed")
+            .description(
+                "Share of a paced KPI's period that has passed: the goal and red flag to date are the period's times"
+                " this share, and the forecast is the value divided by it. No value: the KPI is not paced."
+            )
+            .datasource(DATASOURCE)
+            .with_target(_query(f"{KPI_ELAPSED_RATIO}{{{here}}}", "elapsed"))
+            .unit("percentunit")
+            .color_mode(common.BigValueColorMode.NONE)
+            .graph_mode(common.BigValueGraphMode.AREA)
+            .reduce_options(_last_value())
+            .no_value("not paced")
+            .height(9)
+            .span(4)
         )
         .with_panel(
             _time_series("Score over time")

@@ -28,6 +28,10 @@ CONTRACT_METRICS = {
     "scorecard_kpi_value",
     "scorecard_kpi_goal",
     "scorecard_kpi_red_flag",
+    "scorecard_kpi_period_goal",
+    "scorecard_kpi_period_red_flag",
+    "scorecard_kpi_elapsed_ratio",
+    "scorecard_kpi_forecast",
     "scorecard_kpi_score",
     "scorecard_kpi_status",
     "scorecard_perspective_score",
@@ -288,7 +292,12 @@ def test_kpi_board_line_of_sight_joins_the_children_of_the_unit(boards: dict[str
         "A": 'scorecard_kpi_value{unit="$unit",kpi="$kpi"}',
         "B": 'scorecard_kpi_goal{unit="$unit",kpi="$kpi"}',
         "C": 'scorecard_kpi_red_flag{unit="$unit",kpi="$kpi"}',
+        "D": 'scorecard_kpi_period_goal{unit="$unit",kpi="$kpi"}',  # the goals to date (B, C) rise towards it
+        "E": 'scorecard_kpi_forecast{unit="$unit",kpi="$kpi"}',
     }
+    (elapsed,) = by_title["Period elapsed"]["targets"]
+    assert elapsed["expr"] == 'scorecard_kpi_elapsed_ratio{unit="$unit",kpi="$kpi"}'
+    assert by_title["Period elapsed"]["fieldConfig"]["defaults"]["unit"] == "percentunit"
 
 
 def test_pipeline_board_covers_the_worker_and_exporter_metrics(boards: dict[str, dict[str, Any]]) -> None:
@@ -373,7 +382,7 @@ def test_cli_writes_the_boards_and_prints_a_summary(tmp_path: Path) -> None:
     assert re.match(
         r"scorecard-overview +19 panels  ACME scorecard: overview  -> .*scorecard-overview\.json$", lines[0]
     )
-    assert re.match(r"scorecard-kpi +10 panels", lines[1]) and re.match(r"scorecard-pipeline +\d+ panels", lines[2])
+    assert re.match(r"scorecard-kpi +11 panels", lines[1]) and re.match(r"scorecard-pipeline +\d+ panels", lines[2])
     assert lines[3] == f"3 boards written to {out}"
     for name in ("scorecard-overview", "scorecard-kpi", "scorecard-pipeline"):
         assert (out / f"{name}.json").read_text() == (COMMITTED / f"{name}.json").read_text()
