@@ -101,6 +101,9 @@ class WorstKpi:
     value: float | None
     goal: float | None
     red_flag: float | None
+    elapsed: float | None = None
+    """Share of the period passed for a paced KPI (``goal`` and ``red_flag`` are then to date), else None."""
+    forecast: float | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ def worst_kpis(report: Mapping[str, Any], count: int) -> list[WorstKpi]:
                 kpi_result.get("value"),
                 kpi_result.get("goal"),
                 kpi_result.get("red_flag"),
+                kpi_result.get("elapsed"),
+                kpi_result.get("forecast"),
             )
             found.append((float(score), len(found), entry))
     found.sort(key=lambda item: (item[0], item[1]))
@@ -228,6 +233,22 @@ def _worst_table(scorecard: Scorecard, worst: list[WorstKpi]) -> Table:
     return table
 
 
+def _pace_lines(scorecard: Scorecard, worst: list[WorstKpi]) -> Text:
+    """For the paced KPIs among the worst: goal and red flag are to date; the share elapsed and the forecast."""
+    lines = [
+        plain(
+            f"  {scorecard.unit(e.unit).label}, {scorecard.kpi(e.kpi).label}: {e.elapsed:.0%} of its period,"
+            f" forecast {_number(e.forecast, scorecard.kpi(e.kpi).unit)}",
+            style="dim",
+        )
+        for e in worst
+        if e.elapsed is not None
+    ]
+    if not lines:
+        return Text("")
+    return Text("\n").join([plain("Paced KPIs (goal and red flag to date):", style="dim"), *lines])
+
+
 def build_frame(
     scorecard: Scorecard,
     previous: Snapshot | None,
@@ -254,6 +275,7 @@ def build_frame(
     ]
     if stats.worst:
         parts.append(_worst_table(scorecard, stats.worst))
+        parts.append(_pace_lines(scorecard, stats.worst))
     if hint:
         parts.append(Text(hint, style="dim"))
     return Group(*parts)

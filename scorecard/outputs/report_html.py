@@ -108,6 +108,8 @@ class KpiRow:
     status: Status
     trend: Sparkline | None
     trend_text: str
+    pace: str = ""
+    """For a paced KPI: the share of the period elapsed, the forecast and the period goal ("" when not paced)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +283,9 @@ def _kpi_row(
     window = result.get("window", {})
     span = _span(window.get("start"), window.get("end"), zone)
     details = " · ".join(part for part in (kpi.window.describe(), span, kpi.owner and f"owner {kpi.owner}") if part)
-    sparkline = _sparkline(points, goal, red_flag, kpi.unit, zone)
+    # past windows are whole periods: the lines are the period's targets (the same as goal / red flag when unpaced)
+    period_goal, period_red_flag = result.get("period_goal", goal), result.get("period_red_flag", red_flag)
+    sparkline = _sparkline(points, period_goal, period_red_flag, kpi.unit, zone)
     return KpiRow(
         id=kpi.id,
         name=kpi.label,
@@ -295,7 +299,21 @@ def _kpi_row(
         status=Status.of(str(result.get("status", "no_data"))),
         trend=sparkline,
         trend_text=_no_trend(points) if sparkline is None else sparkline.label,
+        pace=_pace(result, kpi.unit),
     )
+
+
+def _pace(result: Mapping[str, Any], unit: str | None) -> str:
+    """``86% of the period elapsed · forecast 328,983 EUR · period goal 600,000 EUR`` for a paced KPI, else ""."""
+    elapsed = result.get("elapsed")
+    if elapsed is None:
+        return ""
+    parts = [f"{elapsed:.0%} of the period elapsed"]
+    if result.get("forecast") is not None:
+        parts.append(f"forecast {_quantity(result['forecast'], unit)}")
+    if result.get("period_goal") is not None:
+        parts.append(f"period goal {_quantity(result['period_goal'], unit)}")
+    return " · ".join(parts)
 
 
 # ------------------------------------------------------------------------------------------------ sparkline
@@ -541,7 +559,9 @@ _PAGE: Final = (
   </dl>
   <ul class="legend" aria-label="Status legend">
     {% for status, meaning in view.legend %}<li>{{ badge(status) }} {{ meaning }}</li>{% endfor %}
-    <li>Trend: one point per window, oldest left; dashed line: goal, dotted line: red flag</li>
+    <li>Trend: one point per window, oldest left; dashed line: goal, dotted line: red flag (of a whole period)</li>
+    <li>Paced KPIs (sums and counts of a period): goal and red flag to date, the share of the period elapsed, and
+      the forecast, where the period ends at this pace (docs/semantics.md, section 7)</li>
   </ul>
 </header>
 
@@ -590,9 +610,10 @@ _PAGE: Final = (
       {% for kpi in objective.kpis %}
       <tr class="kpi" data-kpi="{{ kpi.id }}">
         <td><div{% if kpi.description %} title="{{ kpi.description }}"{% endif %}>{{ kpi.name }}</div>
-          <div class="details">{{ kpi.details }}</div></td>
+          <div class="details">{{ kpi.details }}</div>
+          {% if kpi.pace %}<div class="details pace">{{ kpi.pace }}</div>{% endif %}</td>
         <td class="num value">{{ kpi.value }}</td>
-        <td class="num">{{ kpi.goal }}</td>
+        <td class="num">{{ kpi.goal }}{% if kpi.pace %}<div class="details">to date</div>{% endif %}</td>
         <td class="num">{{ kpi.red_flag }}</td>
         <td class="muted better">{{ kpi.better }}</td>
         <td class="num">{{ score(kpi.score, kpi.status) }}</td>

@@ -127,3 +127,19 @@ def test_pipeline_metrics_sum_the_consumer_lag_over_partitions() -> None:
         "scorecard_pipeline_redis_errors_total 2.0\n"
     )
     assert parse_pipeline_metrics(text) == PipelineStats(consumer_lag=7.0, redis_errors=2.0)
+
+
+def test_paced_kpis_among_the_worst_show_their_elapsed_share_and_forecast(
+    acme: Scorecard, report: dict[str, Any]
+) -> None:
+    worst = worst_kpis(report, 5)
+    paced = [w for w in worst if w.elapsed is not None]
+    assert paced and any(w.elapsed is None for w in worst)  # the example's worst mix paced and unpaced KPIs
+    text = frame_text(acme, None, Snapshot(report, 0.01), elapsed=1.0)
+    assert "Paced KPIs (goal and red flag to date):" in text
+    for entry in paced:
+        result = report["units"][entry.unit]["kpis"][entry.kpi]
+        assert (entry.elapsed, entry.forecast) == (result["elapsed"], result["forecast"])
+        kpi = acme.kpi(entry.kpi)
+        start = f"  {acme.unit(entry.unit).label}, {kpi.label}: {entry.elapsed:.0%} of its period, forecast "
+        assert any(line.startswith(start) for line in text.splitlines()), start

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from scorecard.cli import main
 from scorecard.core.definition import Scorecard, parse_scorecard
 from scorecard.core.replay import ReplayResult, replay
+from scorecard.core.timeutil import parse_time
 from scorecard.core.trends import TrendPoint, replay_trends
 from scorecard.outputs.report_html import build_view, format_number, render_html
 from tests.paths import REPO
@@ -232,3 +233,28 @@ def test_cli_report_refuses_a_bad_time() -> None:
     done = CliRunner().invoke(main, ["report", "--scorecard", definition, "--events", events, "--at", "yesterday"])
     assert done.exit_code == 2
     assert "--at" in done.output
+
+
+PACED_DEFINITION = """
+name: Paced
+timezone: Europe/Berlin
+org: {id: shop}
+objectives: [{id: sell, perspective: financial}]
+kpis:
+  - {id: revenue, name: Revenue, objective: sell, unit: EUR, aggregation: sum, source: {event: sale, field: amount},
+     window: {kind: calendar, period: month}, goal: 3000, red_flag: 1500}
+"""
+
+
+def test_a_paced_kpi_shows_its_goal_to_date_elapsed_share_and_forecast() -> None:
+    scorecard = parse_scorecard(PACED_DEFINITION)
+    line = b'{"id": "s1", "type": "sale", "unit": "shop", "time": "2026-11-10T10:00:00Z", "fields": {"amount": 1600}}'
+    result = replay(scorecard, [line])
+    report = result.evaluate(parse_time("2026-11-15T23:00:00Z"))  # Nov 16 00:00 in Berlin: half the month
+    view = build_view(scorecard, report)
+    (row,) = [r for u in view.units for p in u.perspectives for o in p.objectives for r in o.kpis]
+    assert (row.value, row.goal, row.red_flag) == ("1,600 EUR", "1,500 EUR", "750 EUR")  # to date
+    assert row.pace == "50% of the period elapsed · forecast 3,200 EUR · period goal 3,000 EUR"
+    page = render_html(scorecard, report)
+    assert "50% of the period elapsed · forecast 3,200 EUR · period goal 3,000 EUR" in page
+    assert '1,500 EUR<div class="details">to date</div>' in page
