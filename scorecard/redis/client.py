@@ -67,9 +67,11 @@ def describe(url: str, options: RedisOptions | None = None) -> str:
     """Where the client goes, without any secret: the redacted URL and the mode, for messages and ``repr``."""
     options = options or RedisOptions()
     text = redact_url(url)
-    if options.sentinels:
+    if options.sentinels:  # the URL's host and port are not used: name the Sentinels, the database and TLS
         sentinels = ",".join(f"{host}:{port}" for host, port in options.sentinels)
-        text = f"{text} (primary {options.sentinel_service!r} of Sentinels {sentinels})"
+        db = parse_url(url).get("db", 0)
+        tls = ", TLS" if url.lower().startswith("rediss:") else ""
+        text = f"primary {options.sentinel_service!r} of Sentinels {sentinels} (db {db}{tls})"
     elif options.cluster:
         text = f"{text} (cluster)"
     if options.username:

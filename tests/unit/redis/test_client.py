@@ -34,6 +34,7 @@ def test_sentinel_mode_asks_the_sentinels_for_the_primary() -> None:
     assert isinstance(pool, SentinelConnectionPool) and pool.service_name == "sc"
     assert pool.connection_class is SentinelManagedSSLConnection
     assert pool.connection_kwargs["password"] == "data-pw" and pool.connection_kwargs["db"] == 3
+    assert pool.connection_kwargs["retry"].get_retries() == 0  # a lost primary is an error, not a silent retry
     sentinels = pool.sentinel_manager.sentinels
     assert [s.connection_pool.connection_kwargs["host"] for s in sentinels] == ["s1", "s2"]
     assert all(s.connection_pool.connection_kwargs["password"] == "sp" for s in sentinels)
@@ -46,5 +47,5 @@ def test_cluster_refuses_a_database_other_than_0() -> None:
 
 def test_describe_names_the_mode_and_never_a_password() -> None:
     sentinel = RedisOptions(sentinels=(("s1", 1),), password="pw", username="u")
-    assert describe("redis://:pw@h:1/0", sentinel) == "redis://***@h:1/0 (primary 'mymaster' of Sentinels s1:1) as u"
+    assert describe("rediss://:pw@h:1/2", sentinel) == "primary 'mymaster' of Sentinels s1:1 (db 2, TLS) as u"
     assert describe("redis://h:1/0", RedisOptions(cluster=True)) == "redis://h:1/0 (cluster)"
