@@ -17,7 +17,7 @@ The explanation is a tree: perspectives, their KPIs, and below each KPI the chil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Final
 
@@ -140,6 +140,17 @@ class Explanation:
         """Every KPI move of every perspective, largest first."""
         return sorted((k for p in self.perspectives for k in p.kpis), key=lambda k: -abs(k.delta))
 
+    def top(self, count: int) -> Explanation:
+        """The ``count`` KPIs that moved most (unmoved ones never), in the perspectives holding them, each with at
+        most ``count`` child units per level: the top movers. The perspectives keep their whole share."""
+        keep = {id(k) for k in self.kpi_moves()[:count] if k.delta != 0}
+        perspectives = []
+        for p in self.perspectives:
+            kpis = tuple(_cut(k, count) for k in p.kpis if id(k) in keep)
+            if kpis:
+                perspectives.append(PerspectiveMove(p.perspective, p.before, p.after, kpis))
+        return Explanation(self.unit, self.before, self.after, tuple(perspectives))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "unit": self.unit,
@@ -187,6 +198,11 @@ def explain(before: Contributions, after: Contributions, unit: str) -> Explanati
                 )
             )
     return Explanation(unit, before.overall(unit), after.overall(unit), tuple(_largest_first(perspectives)))
+
+
+def _cut(move: Any, count: int) -> Any:
+    """A KPI or child move with at most ``count`` children per level."""
+    return replace(move, children=tuple(_cut(child, count) for child in move.children[:count]))
 
 
 def _largest_first(items: list[Any]) -> list[Any]:

@@ -54,6 +54,10 @@ def test_worked_example_of_the_docs() -> None:
     assert [(c.unit, c.delta) for c in top.children] == [("south", Fraction(5, 2)), ("north", Fraction(5, 3))]
     nps = moved.kpi_moves()[1]
     assert (nps.kpi, nps.delta, nps.reasons) == ("nps", 0, ())
+    top = moved.top(1)  # the largest KPI move only, with its largest child; perspectives keep their whole share
+    assert [(p.perspective, [k.kpi for k in p.kpis]) for p in top.perspectives] == [("financial", ["revenue"])]
+    assert [c.unit for c in top.perspectives[0].kpis[0].children] == ["south"]
+    assert top.delta == moved.delta
 
 
 # ------------------------------------------------------------------------------------------ generated scorecards
