@@ -18,6 +18,7 @@ a replay, Redis and Prometheus' history are explained by the same code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +30,7 @@ from scorecard.core.hierarchy import OrgTree
 __all__ = [
     "FLOAT_TOLERANCE",
     "Contributions",
+    "FloatContributions",
     "KpiScore",
     "Share",
     "UnitScores",
@@ -180,6 +182,37 @@ def contributions(scorecard: Scorecard, tree: OrgTree, scores: UnitScores) -> Co
                 factors[unit][kpi_id] = factor
                 kpis[unit][kpi_id] = factor * mine[kpi_id]
     return Contributions(scorecard, tree, scores, exact, kpis, factors, perspective_of)
+
+
+class FloatContributions:
+    """``c(U, k)`` of one unit in floats, from its KPI scores alone: what the exporter publishes on every scrape.
+
+    The same formula as ``contributions`` with the unit's reported float scores (a rolled-up one taken as it is), so
+    each contribution is within ``FLOAT_TOLERANCE`` of the exact one and a unit's contributions sum to its reported
+    score within the same tolerance. The definition's perspective and KPI weights are read once.
+    """
+
+    __slots__ = ("_groups",)
+
+    def __init__(self, scorecard: Scorecard) -> None:
+        self._groups = tuple(
+            (p.weight, tuple((k.id, k.weight) for k in scorecard.kpis_of(p.id))) for p in scorecard.perspectives
+        )
+
+    def of(self, scores: Mapping[str, float | None]) -> dict[str, float]:
+        """KPI id -> contribution for every KPI with a score in a perspective (the others contribute nothing)."""
+        scored = []
+        for p_weight, kpi_weights in self._groups:
+            present = [(k, w, s) for k, w in kpi_weights if (s := scores.get(k)) is not None]
+            if present:
+                scored.append((p_weight, present, math.fsum(w for _, w, _ in present)))
+        all_weights = math.fsum(p_weight for p_weight, _, _ in scored)
+        out: dict[str, float] = {}
+        for p_weight, present, total in scored:
+            share = p_weight / all_weights
+            for kpi_id, weight, value in present:
+                out[kpi_id] = share * (weight / total) * value
+        return out
 
 
 def _exact_score(
