@@ -6,7 +6,8 @@ would serve stale numbers when Redis goes away. Each scrape therefore
 
 1. reads every needed subtree state and the counts hash (stream times) in one MULTI/EXEC (``live.read_live``: a
    consistent snapshot in which a unit and its ancestors always agree, and the last event times match the values);
-2. scores every unit with ``evaluation.score_units``, the replay's own code (no scoring rule is restated here);
+2. scores every unit with ``evaluation.score_units``, the replay's own code (no scoring rule is restated here), and
+   the contribution of each KPI to its unit's score with ``contributions.FloatContributions``;
 3. emits the series of the units the export policy keeps (``export.max_depth``; root depth 0, ``None`` = all).
 
 When Redis cannot be read the scrape still answers at once (short socket timeouts, no retries) with
@@ -40,6 +41,7 @@ from scorecard.contract import (
     EXPORTER_REDIS_UP,
     EXPORTER_SCRAPE_DURATION,
     EXPORTER_SCRAPE_ERRORS,
+    KPI_CONTRIBUTION,
     KPI_GOAL,
     KPI_INFO,
     KPI_RED_FLAG,
@@ -53,6 +55,7 @@ from scorecard.contract import (
     UNIT_SCORE,
     exported_units,
 )
+from scorecard.core.contributions import FloatContributions
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import compile_kpis
 from scorecard.core.evaluation import UnitResult, buckets_at, score_units
@@ -183,6 +186,12 @@ class Layout:
         placement = {k.id: _placement(scorecard, k.id) for k in scorecard.kpis}
         kpi_labels = [(u, k, *placement[k]) for u in self.units for k in self.kpis]
         self.kpi_families = [_family(name, text, KPI_LABELS, kpi_labels) for name, text in _KPI_FAMILIES]
+        self.kpi_contribution = _family(
+            KPI_CONTRIBUTION,
+            "Points the KPI adds to the unit's overall score; a unit's samples sum to its scorecard_unit_score.",
+            KPI_LABELS,
+            kpi_labels,
+        )
         self.perspective_score = _family(
             PERSPECTIVE_SCORE,
             "Weighted mean of the unit's KPI scores in the perspective (0-10).",
@@ -254,6 +263,7 @@ class ScorecardCollector(Collector):
         self.tree = OrgTree.from_scorecard(scorecard)
         self.compiled = compile_kpis(scorecard)
         self.layout = Layout(scorecard, self.tree)
+        self.contributions = FloatContributions(scorecard)
         self._errors = 0
         self._redis_up = True
         self._lock = threading.Lock()
@@ -309,7 +319,12 @@ class ScorecardCollector(Collector):
 
     def families(self, results: Mapping[str, UnitResult], counts: Counts) -> list[Family]:
         """The scorecard families of the exported units from scored results and counts records (no I/O)."""
-        return [*self._kpi_families(results), *self._unit_families(results), self._last_event_family(counts)]
+        return [
+            *self._kpi_families(results),
+            self._contribution_family(results),
+            *self._unit_families(results),
+            self._last_event_family(counts),
+        ]
 
     def _kpi_families(self, results: Mapping[str, UnitResult]) -> list[Family]:
         values: list[tuple[int, float]] = []
@@ -336,6 +351,18 @@ class ScorecardCollector(Collector):
                 slot += 1
         samples = (values, goals, red_flags, scores, statuses)
         return [f.with_samples(s) for f, s in zip(self.layout.kpi_families, samples, strict=True)]
+
+    def _contribution_family(self, results: Mapping[str, UnitResult]) -> Family:
+        """``c(U, k)`` of every KPI with a score in a perspective (``FloatContributions``), in the KPI slots."""
+        samples: list[tuple[int, float]] = []
+        kpis = self.layout.kpis
+        width = len(kpis)
+        for index, unit in enumerate(self.layout.units):
+            by_kpi = results[unit].kpis
+            shares = self.contributions.of({k: by_kpi[k].score for k in kpis})
+            base = index * width
+            samples.extend((base + offset, shares[k]) for offset, k in enumerate(kpis) if k in shares)
+        return self.layout.kpi_contribution.with_samples(samples)
 
     def _unit_families(self, results: Mapping[str, UnitResult]) -> list[Family]:
         perspective_scores: list[tuple[int, float]] = []
