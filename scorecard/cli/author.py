@@ -47,9 +47,13 @@ _SHOWN_UNITS = 6
     show_default=True,
     help="Where to write it (- for stdout).",
 )
-def schema_command(output_format: str, output_path: Path) -> None:
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the -o file is missing or stale.")
+def schema_command(output_format: str, output_path: Path, check: bool) -> None:
     """Print the JSON Schema of a scorecard definition (or its Markdown field reference)."""
     text = _schema_text() if output_format == "json" else definition_reference()
+    if check:
+        _check(output_path, text, output_format)
+        return
     _write(output_path, text, f"the definition's {'JSON Schema' if output_format == 'json' else 'field reference'}")
 
 
@@ -109,6 +113,23 @@ def events_command(file: Path, output_format: str) -> None:
 
 def _schema_text() -> str:
     return json.dumps(definition_schema(), indent=2) + "\n"
+
+
+def _check(output_path: Path, text: str, output_format: str) -> None:
+    """``--check``: is the file what ``schema`` would write now (a CI step for a committed schema or reference)?"""
+    if str(output_path) == "-":
+        raise click.UsageError("--check compares with a file: give it with -o FILE")
+    try:
+        current = output_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current != text:
+        echo(
+            f"{output_path} is missing or stale; run `scorecard schema --format {output_format} -o {output_path}`",
+            err=True,
+        )
+        sys.exit(1)
+    echo(f"{output_path} is up to date")
 
 
 def _write(output_path: Path, text: str, what: str) -> None:

@@ -32,6 +32,20 @@ def test_schema_prints_the_json_schema_and_the_markdown_reference(tmp_path: Path
     assert (tmp_path / "ref" / "definition.md").read_text(encoding="utf-8") == definition_reference()
 
 
+def test_schema_check_compares_without_writing(tmp_path: Path) -> None:
+    path = tmp_path / "definition.md"
+    code, _, err = run("schema", "--format", "markdown", "-o", str(path), "--check")
+    assert code == 1 and not path.exists()
+    assert err == f"{path} is missing or stale; run `scorecard schema --format markdown -o {path}`\n"
+    path.write_text(definition_reference() + "edited by hand\n", encoding="utf-8")
+    assert run("schema", "--format", "markdown", "-o", str(path), "--check")[0] == 1
+    assert run("schema", "--format", "markdown", "-o", str(path))[0] == 0
+    code, out, _ = run("schema", "--format", "markdown", "-o", str(path), "--check")
+    assert code == 0 and out == f"{path} is up to date\n"
+    code, _, err = run("schema", "--check")
+    assert code == 2 and "-o FILE" in err
+
+
 def test_init_writes_a_valid_scorecard_naming_its_schema_and_never_overwrites(tmp_path: Path) -> None:
     path = tmp_path / "team" / "scorecard.yaml"
     name = 'Ops, "north" [bold]<b>\u202e'
