@@ -233,7 +233,8 @@ def _print_document(scorecard: Scorecard, document: dict[str, Any], output_forma
         sys.stdout.flush()
         return
     if output_format == "csv":
-        text = kpis_csv(scorecard, document) if kpis else units_csv(scorecard, document)
+        terminal = sys.stdout.isatty()
+        text = (kpis_csv if kpis else units_csv)(scorecard, document, terminal=terminal)
         sys.stdout.buffer.write(text.encode("utf-8"))
         sys.stdout.flush()
         return

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from scorecard.core.definition import Kpi, Scorecard
 from scorecard.core.hierarchy import OrgTree
+from scorecard.core.timeutil import format_duration
 
 __all__ = ["EXAMPLE_TIME", "EventType", "FieldUse", "FilterUse", "event_contract", "events_json_schema"]
 
@@ -201,8 +202,8 @@ def events_json_schema(scorecard: Scorecard) -> dict[str, Any]:
         "required": ["id", "type", "unit", "time"],
         "properties": {
             "id": {
-                "description": f"Unique per event: a resent id counts once within the dedupe horizon "
-                f"({scorecard.dedupe} s).",
+                "description": "Unique per event: a resent id counts once within the dedupe horizon "
+                f"({format_duration(scorecard.dedupe)}).",
                 "anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}],
             },
             "type": {"enum": [event_type.type for event_type in contract]},

@@ -5,7 +5,9 @@ doubled), one header row, then rows in org-tree order. Every row starts with the
 exports of several dates can be appended into one sheet. Numbers are written in full precision (``repr`` of the
 float), an empty cell means no value. Names are written as they are, except that one starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's guard against formula injection: a spreadsheet
-would run such a cell as a formula).
+would run such a cell as a formula). ``terminal=True`` (the command's stdout is a terminal, so a person reads it)
+also writes control characters in names as their escapes (``scorecard.outputs.terminal.printable``), so that no
+name acts on the terminal; in a pipe or a file the names stay exact.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Final
 
 from scorecard.core.definition import Scorecard
 from scorecard.core.hierarchy import OrgTree
+from scorecard.outputs.terminal import printable
 
 __all__ = ["KPI_COLUMNS", "UNIT_COLUMNS", "kpis_csv", "units_csv"]
 
@@ -40,12 +43,12 @@ KPI_COLUMNS: Final = (
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-def units_csv(scorecard: Scorecard, report: Mapping[str, Any]) -> str:
+def units_csv(scorecard: Scorecard, report: Mapping[str, Any], *, terminal: bool = False) -> str:
     """One row per unit: its score, status and the score of each perspective (columns named by perspective id)."""
     tree = OrgTree.from_scorecard(scorecard)
     at = report.get("at")
     units = report.get("units", {})
-    rows: list[list[Any]] = [[*UNIT_COLUMNS, *(_text(p.id) for p in scorecard.perspectives)]]
+    rows: list[list[Any]] = [[*UNIT_COLUMNS, *(_text(p.id, terminal) for p in scorecard.perspectives)]]
     for unit_id in tree.units:
         result = units.get(unit_id)
         if result is None:
@@ -55,7 +58,7 @@ def units_csv(scorecard: Scorecard, report: Mapping[str, Any]) -> str:
             [
                 at,
                 unit_id,
-                _text(scorecard.unit(unit_id).label),
+                _text(scorecard.unit(unit_id).label, terminal),
                 tree.parent(unit_id) or "",
                 tree.depth(unit_id),
                 _number(result.get("score")),
@@ -66,7 +69,7 @@ def units_csv(scorecard: Scorecard, report: Mapping[str, Any]) -> str:
     return _csv(rows)
 
 
-def kpis_csv(scorecard: Scorecard, report: Mapping[str, Any]) -> str:
+def kpis_csv(scorecard: Scorecard, report: Mapping[str, Any], *, terminal: bool = False) -> str:
     """One row per unit and KPI: value, unit of measure, goal, red flag, score, status and window."""
     tree = OrgTree.from_scorecard(scorecard)
     at = report.get("at")
@@ -83,11 +86,11 @@ def kpis_csv(scorecard: Scorecard, report: Mapping[str, Any]) -> str:
                 [
                     at,
                     unit_id,
-                    _text(scorecard.unit(unit_id).label),
+                    _text(scorecard.unit(unit_id).label, terminal),
                     kpi.id,
-                    _text(kpi.label),
+                    _text(kpi.label, terminal),
                     _number(result.get("value")),
-                    _text(kpi.unit or ""),
+                    _text(kpi.unit or "", terminal),
                     _number(result.get("goal")),
                     _number(result.get("red_flag")),
                     _number(result.get("score")),
@@ -109,5 +112,6 @@ def _number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+def _text(value: str, terminal: bool) -> str:
+    guarded = "'" + value if value.startswith(_FORMULA_START) else value
+    return printable(guarded) if terminal else guarded

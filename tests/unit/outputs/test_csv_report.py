@@ -97,3 +97,13 @@ def test_csv_lines_end_with_crlf_and_quote_only_what_needs_it() -> None:
     assert text.endswith("\r\n")
     assert '"Root, ""Inc.""\nsecond line"' in text
     assert text.splitlines()[0] == ",".join([*UNIT_COLUMNS, "money"])
+
+
+def test_on_a_terminal_names_show_their_control_characters_as_escapes() -> None:
+    scorecard = _scorecard()
+    document = _document(scorecard)
+    for make in (units_csv, kpis_csv):
+        text = make(scorecard, document, terminal=True)
+        rows = _rows(text)
+        assert "\x1b" not in text and "[bold]Leaf[/] <b>&amp;</b>\\x1b[2J" in text
+        assert len(rows) == len(_rows(make(scorecard, document)))  # same rows and cells, only escaped
