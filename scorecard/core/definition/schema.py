@@ -65,17 +65,24 @@ def definition_reference() -> str:
 
 
 def _sections(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
-    """(heading, where it is used, object schema), the top level first and then breadth-first by first use."""
+    """(heading, where it is used, object schema): the top level, then breadth-first by first use, the objects of
+    required and list fields before the optional settings objects."""
     yield "Top level", "the file", schema
-    queue: list[tuple[str, str]] = list(_refs_of(schema, ""))
+    required = set(schema.get("required", ()))
+    main: list[tuple[str, str]] = []
+    settings: list[tuple[str, str]] = []  # after the sections of the scorecard itself
+    for name, path in _refs_of(schema, ""):
+        field = path.split(".")[0].removesuffix("[]")
+        (main if field in required or path.endswith("[]") else settings).append((name, path))
     seen: set[str] = set()
-    while queue:
-        name, path = queue.pop(0)
-        if name in seen or name not in defs:
-            continue
-        seen.add(name)
-        yield name, path, defs[name]
-        queue += _refs_of(defs[name], path)
+    for queue in (main, settings):
+        while queue:
+            name, path = queue.pop(0)
+            if name in seen or name not in defs:
+                continue
+            seen.add(name)
+            yield name, path, defs[name]
+            queue += _refs_of(defs[name], path)
 
 
 def _refs_of(model: Mapping[str, Any], parent: str) -> Iterator[tuple[str, str]]:
