@@ -1,7 +1,9 @@
 """The ``scorecard`` command line: one click group, its commands grouped by what they work on.
 
 - ``define``: ``validate``;
+- ``author``: ``schema``, ``init``, ``events`` (writing a definition, and the events it reads);
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
+- ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
 - ``common``: the shared options, errors, time options and progress bars.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import define, outputs, pipeline, read
+from scorecard.cli import author, define, explain, outputs, pipeline, read
 
 __all__ = ["main"]
 
@@ -25,9 +27,13 @@ def main() -> None:
 
 for command in (
     define.validate,
+    author.schema_command,
+    author.init_command,
+    author.events_command,
     read.replay_command,
     read.status_command,
     read.report_command,
+    explain.explain_command,
     pipeline.worker_command,
     pipeline.publish_command,
     pipeline.simulate_command,

@@ -561,7 +561,7 @@ _PAGE: Final = (
     {% for status, meaning in view.legend %}<li>{{ badge(status) }} {{ meaning }}</li>{% endfor %}
     <li>Trend: one point per window, oldest left; dashed line: goal, dotted line: red flag (of a whole period)</li>
     <li>Paced KPIs (sums and counts of a period): goal and red flag to date, the share of the period elapsed, and
-      the forecast, where the period ends at this pace (docs/semantics.md, section 7)</li>
+      the forecast, where the period ends at this pace (docs/semantics.md, section 8)</li>
   </ul>
 </header>
 

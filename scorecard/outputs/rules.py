@@ -176,7 +176,7 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
 
 
 def _paced(kpi: Kpi) -> bool:
-    """Whether the exporter serves an elapsed share for this KPI (docs/semantics.md, section 7)."""
+    """Whether the exporter serves an elapsed share for this KPI (docs/semantics.md, section 8)."""
     return kpi.pace_profile is not None and kpi.window.kind != "rolling"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -246,3 +247,15 @@ def test_pace_on_a_rolling_window_is_refused() -> None:
     )
     (found,) = problems(text)
     assert "kpis[0].pace: a rolling window always covers its full size and is not paced" in found
+
+
+def test_a_dumped_definition_loads_back_with_the_same_pace_and_schedule() -> None:
+    text = SCHEDULED.replace("kpis:\n", "defaults: {pace: {days: [mon, fri], hours: '08:30-24:00'}}\nkpis:\n", 1)
+    text += "  - {id: sales, aggregation: count, source: {event: sale}, window: {kind: calendar, period: month}}\n"
+    scorecard = parse_scorecard(text)
+    again = parse_scorecard(yaml.safe_dump(scorecard.model_dump(mode="json", by_alias=True, exclude_none=True)))
+    assert (
+        again.kpi("sales").pace_profile == scorecard.kpi("sales").pace_profile == Weekly(frozenset({0, 4}), (510, 1440))
+    )
+    assert again.kpi("nps").pace_profile is None
+    assert again.schedule_for("nps", "b") == scorecard.schedule_for("nps", "b")
