@@ -432,6 +432,10 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
         .current(model.VariableOption(selected=True, text=first_kpi, value=first_kpi))
     )
     here = 'unit="$unit",kpi="$kpi"'
+    # A KPI that is not paced has no forecast or elapsed series: it is judged on its value against its whole period,
+    # so the board shows its value as its forecast and 100% elapsed (``or`` matches on the labels, not the name).
+    forecast = f"{KPI_FORECAST}{{{here}}} or {KPI_VALUE}{{{here}}}"
+    elapsed = f"{KPI_ELAPSED_RATIO}{{{here}}} or ({KPI_VALUE}{{{here}}} * 0 + 1)"
     # Children of the selected unit: every KPI series joined with the unit info of units whose parent is $unit;
     # group_left(name) keeps the KPI labels and adds the child's display name (unit_info is 1, so values stay).
     children = f'on(unit) group_left(name) {UNIT_INFO}{{parent="$unit"}}'
@@ -468,7 +472,7 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal to date", "B"))
             .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag to date", "C"))
             .with_target(_query(f"{KPI_PERIOD_GOAL}{{{here}}}", "period goal", "D"))
-            .with_target(_query(f"{KPI_FORECAST}{{{here}}}", "forecast", "E"))
+            .with_target(_query(forecast, "forecast", "E"))
             .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
             .color_mode(common.BigValueColorMode.NONE)
             .graph_mode(common.BigValueGraphMode.NONE)
@@ -484,7 +488,7 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal to date", "B"))
             .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag to date", "C"))
             .with_target(_query(f"{KPI_PERIOD_GOAL}{{{here}}}", "period goal", "D"))
-            .with_target(_query(f"{KPI_FORECAST}{{{here}}}", "forecast", "E"))
+            .with_target(_query(forecast, "forecast", "E"))
             .override_by_query("B", _dashed("green"))
             .override_by_query("C", _dashed("red"))
             .override_by_query("D", _dashed("blue"))
@@ -496,15 +500,16 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .title("Period elapsed")
             .description(
                 "Share of a paced KPI's period that has passed: the goal and red flag to date are the period's times"
-                " this share, and the forecast is the value divided by it. No value: the KPI is not paced."
+                " this share, and the forecast is the value divided by it. 100% for a KPI that is not paced (judged"
+                " against its whole period; its forecast is its value)."
             )
             .datasource(DATASOURCE)
-            .with_target(_query(f"{KPI_ELAPSED_RATIO}{{{here}}}", "elapsed"))
+            .with_target(_query(elapsed, "elapsed"))
             .unit("percentunit")
             .color_mode(common.BigValueColorMode.NONE)
             .graph_mode(common.BigValueGraphMode.AREA)
             .reduce_options(_last_value())
-            .no_value("not paced")
+            .no_value("no data")
             .height(9)
             .span(4)
         )

@@ -293,10 +293,13 @@ def test_kpi_board_line_of_sight_joins_the_children_of_the_unit(boards: dict[str
         "B": 'scorecard_kpi_goal{unit="$unit",kpi="$kpi"}',
         "C": 'scorecard_kpi_red_flag{unit="$unit",kpi="$kpi"}',
         "D": 'scorecard_kpi_period_goal{unit="$unit",kpi="$kpi"}',  # the goals to date (B, C) rise towards it
-        "E": 'scorecard_kpi_forecast{unit="$unit",kpi="$kpi"}',
+        # a KPI that is not paced has no forecast: its value is where it lands, and it is judged on 100%
+        "E": 'scorecard_kpi_forecast{unit="$unit",kpi="$kpi"} or scorecard_kpi_value{unit="$unit",kpi="$kpi"}',
     }
     (elapsed,) = by_title["Period elapsed"]["targets"]
-    assert elapsed["expr"] == 'scorecard_kpi_elapsed_ratio{unit="$unit",kpi="$kpi"}'
+    assert elapsed["expr"] == (
+        'scorecard_kpi_elapsed_ratio{unit="$unit",kpi="$kpi"} or (scorecard_kpi_value{unit="$unit",kpi="$kpi"} * 0 + 1)'
+    )
     assert by_title["Period elapsed"]["fieldConfig"]["defaults"]["unit"] == "percentunit"
 
 
