@@ -18,6 +18,7 @@ rather than silently dropping it.
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -47,8 +48,11 @@ __all__ = [
     "EXPORTER_JOB",
     "FILE_HEALTH",
     "FILE_KPIS",
+    "KPI_AMBER_ALERT",
+    "KPI_RED_ALERT",
     "OWNER_STATUS_RECORD",
     "PLACEHOLDER_WEBHOOK",
+    "SCORECARD_LABEL",
     "RuleOptions",
     "alertmanager_config",
     "alertmanager_header",
@@ -69,6 +73,15 @@ FILE_HEALTH = "scorecard-health.yml"
 OWNER_STATUS_RECORD = "scorecard:kpi_status:owner"
 EVENT_AGE_RECORD = "scorecard:unit_last_event_age_seconds"
 DEFAULT_RECEIVER = "default"
+KPI_RED_ALERT = "ScorecardKPIBreachedRedFlag"
+KPI_AMBER_ALERT = "ScorecardKPIBelowGoal"
+# Every rule carries the scorecard's name in this label, so alerts from several scorecards (or from other sources) in
+# one Prometheus and Alertmanager can be told apart, silenced and routed as a whole.
+SCORECARD_LABEL = "scorecard"
+# Business KPIs page nobody by default (a shared Alertmanager pages on `critical`): a red flag is `warning`, below goal
+# `info`; `critical` is kept for failures of the scorecard's own pipeline.
+RED_SEVERITY = "warning"
+AMBER_SEVERITY = "info"
 # `.invalid` never resolves (RFC 2606): a placeholder that cannot page a stranger before the user fills it in.
 PLACEHOLDER_WEBHOOK = "http://alert-webhook.invalid/scorecard/{team}"
 
@@ -112,17 +125,34 @@ def rule_files(scorecard: Scorecard, options: RuleOptions) -> dict[str, dict[str
     """All rule files of a scorecard, by file name."""
     return {
         FILE_KPIS: {"groups": [_kpi_group(scorecard, options)]},
-        FILE_HEALTH: {"groups": [_health_group(options)]},
+        FILE_HEALTH: {"groups": [_health_group(scorecard, options)]},
     }
 
 
 def _kpi_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
     """The owner recording rule first: rules of a group run in order, so the alerts read this cycle's value."""
-    rules: list[dict[str, Any]] = [{"record": OWNER_STATUS_RECORD, "expr": _owner_status_expr()}]
+    rules: list[dict[str, Any]] = [
+        {"record": OWNER_STATUS_RECORD, "expr": _owner_status_expr(), "labels": _record_labels(scorecard)}
+    ]
     for kpi in scorecard.kpis:
         rules.append(_kpi_alert(scorecard, kpi, "red", options))
         rules.append(_kpi_alert(scorecard, kpi, "amber", options))
     return {"name": "scorecard-kpis", "rules": rules}
+
+
+def _record_labels(scorecard: Scorecard) -> dict[str, str]:
+    """The labels of a recording rule: the scorecard's name as written (recording rule labels are not templates)."""
+    return {SCORECARD_LABEL: scorecard.name}
+
+
+def _alert_labels(scorecard: Scorecard, **labels: str) -> dict[str, str]:
+    """An alert's labels after the scorecard's name (alert labels are Go templates: the name is escaped)."""
+    return {**labels, SCORECARD_LABEL: _literal(scorecard.name)}
+
+
+def _scorecard_selector(scorecard: Scorecard) -> str:
+    """The matcher that keeps a rule to the series this scorecard's recording rules wrote."""
+    return f"{SCORECARD_LABEL}={_promql_string(scorecard.name)}"
 
 
 def _owner_status_expr() -> str:
@@ -138,7 +168,7 @@ def _owner_status_expr() -> str:
 
 
 def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions) -> dict[str, Any]:
-    name = "KPIBreachedRedFlag" if status == "red" else "KPIBelowGoal"
+    name = KPI_RED_ALERT if status == "red" else KPI_AMBER_ALERT
     perspective = scorecard.perspective_of(kpi.id)
     label = _literal(kpi.label)
     where = f"{label} ({kpi.id}" + (f", {_literal(perspective.label)}" if perspective else "") + ")"
@@ -146,12 +176,13 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
         detail = f"worse than its red flag ({_direction(kpi)})"
     else:
         detail = f"between its red flag and its goal ({_direction(kpi)})"
+    selector = f'{_scorecard_selector(scorecard)},kpi="{kpi.id}"'
     return {
         "alert": name,
-        "expr": f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == {STATUS_CODES[status]}',
+        "expr": f"{OWNER_STATUS_RECORD}{{{selector}}} == {STATUS_CODES[status]}",
         "for": format_duration(options.pending),
         # kpi restates the series label: it keeps the rules distinct for `promtool check rules` (duplicate lint).
-        "labels": {"severity": "critical" if status == "red" else "warning", "kpi": kpi.id},
+        "labels": _alert_labels(scorecard, severity=RED_SEVERITY if status == "red" else AMBER_SEVERITY, kpi=kpi.id),
         "annotations": {
             "summary": (
                 f"{label} is {status} at {{{{ $labels.unit }}}}: {_number(KPI_VALUE, kpi)}"
@@ -167,23 +198,28 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
     }
 
 
-def _health_group(options: RuleOptions) -> dict[str, Any]:
+def _health_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
     stale = options.stale_after
     pending = format_duration(options.pending)
     up = f'up{{job="{EXPORTER_JOB}"}}'
+    age = f"{EVENT_AGE_RECORD}{{{_scorecard_selector(scorecard)}}}"
     return {
         "name": "scorecard-health",
         "rules": [
-            {"record": EVENT_AGE_RECORD, "expr": f"time() - {LAST_EVENT_TIMESTAMP}"},
+            {
+                "record": EVENT_AGE_RECORD,
+                "expr": f"time() - {LAST_EVENT_TIMESTAMP}",
+                "labels": _record_labels(scorecard),
+            },
             {
                 "alert": "ScorecardStale",
                 "expr": (
-                    f"(\n  ({EVENT_AGE_RECORD} > {stale})\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
+                    f"(\n  ({age} > {stale})\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
                     f'  {UNIT_INFO}{{owner!=""}}\n)\n'
                     f"or on({_SAME_EXPORTER}, unit)\n"
-                    f"{EVENT_AGE_RECORD} > {stale}\n"
+                    f"{age} > {stale}\n"
                 ),
-                "labels": {"severity": "warning"},
+                "labels": _alert_labels(scorecard, severity="warning"),
                 "annotations": {
                     "summary": "No event for unit {{ $labels.unit }} since {{ $value | humanizeDuration }}",
                     "description": (
@@ -196,7 +232,7 @@ def _health_group(options: RuleOptions) -> dict[str, Any]:
                 "alert": "ScorecardExporterDown",
                 "expr": f"{up} == 0 or absent({up})",
                 "for": pending,
-                "labels": {"severity": "critical"},
+                "labels": _alert_labels(scorecard, severity="critical"),
                 "annotations": {
                     "summary": "The scorecard exporter is down or not scraped",
                     "description": (
@@ -209,7 +245,7 @@ def _health_group(options: RuleOptions) -> dict[str, Any]:
                 "alert": "ScorecardExporterRedisDown",
                 "expr": f"{EXPORTER_REDIS_UP} == 0",
                 "for": pending,
-                "labels": {"severity": "critical"},
+                "labels": _alert_labels(scorecard, severity="critical"),
                 "annotations": {
                     "summary": "The scorecard exporter {{ $labels.instance }} cannot read Redis",
                     "description": f"{EXPORTER_REDIS_UP} has been 0 for {pending}: no KPI is served.",
@@ -257,6 +293,11 @@ def _literal(text: str) -> str:
     template that follows it. ``}}`` and ``$`` outside an action are plain text to Go templates.
     """
     return _BRACES.sub(lambda braces: f'{{{{ "{braces.group()}" }}}}', text)
+
+
+def _promql_string(text: str) -> str:
+    """``text`` as a double-quoted PromQL string literal (Go escapes; JSON's are a subset of them)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 # ----------------------------------------------------------------------------------------------------------- Grafana

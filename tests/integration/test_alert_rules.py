@@ -177,6 +177,7 @@ HQ_SALES = {"unit": "hq", "kpi": "sales", "perspective": "financial", "objective
 SHOP_SALES = {"unit": "shop", "kpi": "sales", "perspective": "financial", "objective": "sell"}
 SHOP_WAIT = {"unit": "shop", "kpi": "wait-time", "perspective": "customer", "objective": "serve"}
 EXPORTER_LABELS = {"job": "scorecard-exporter", "instance": "exporter:9108"}
+OWNERS_LABEL = {"scorecard": "Owners"}  # every rule names its scorecard
 
 
 GRAFANA = "http://grafana.example:3000/d/scorecard-kpi/"
@@ -215,16 +216,16 @@ EXPORTER_DOWN = {
 
 
 def kpi_cases() -> list[dict[str, Any]]:
-    red = {"severity": "critical", **EXPORTER_LABELS}
-    amber = {"severity": "warning", **EXPORTER_LABELS}
-    orphan = {**ORPHAN_LABELS, "severity": "critical", "job": "scorecard-exporter", "instance": "replica:9108"}
+    red = {"severity": "warning", **EXPORTER_LABELS, **OWNERS_LABEL}
+    amber = {"severity": "info", **EXPORTER_LABELS, **OWNERS_LABEL}
+    orphan = {**ORPHAN_LABELS, **red, "instance": "replica:9108"}
     return [
         # Before `for` (5m) has passed nothing fires.
-        {"eval_time": "4m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},
-        {"eval_time": "4m", "alertname": "KPIBelowGoal", "exp_alerts": []},
+        {"eval_time": "4m", "alertname": "ScorecardKPIBreachedRedFlag", "exp_alerts": []},
+        {"eval_time": "4m", "alertname": "ScorecardKPIBelowGoal", "exp_alerts": []},
         {
             "eval_time": "6m",
-            "alertname": "KPIBreachedRedFlag",
+            "alertname": "ScorecardKPIBreachedRedFlag",
             "exp_alerts": [
                 alert({**HQ_SALES, **red, "owner": "leadership"}, HQ_SALES_RED),
                 alert({**SHOP_WAIT, **red}, SHOP_WAIT_RED),
@@ -233,13 +234,13 @@ def kpi_cases() -> list[dict[str, Any]]:
         },
         {
             "eval_time": "10m",
-            "alertname": "KPIBelowGoal",
+            "alertname": "ScorecardKPIBelowGoal",
             "exp_alerts": [alert({**SHOP_SALES, **amber, "owner": "sales-team"}, SHOP_SALES_AMBER)],
         },
         # hq/sales turned green at minute 12: only the two other red ones remain.
         {
             "eval_time": "20m",
-            "alertname": "KPIBreachedRedFlag",
+            "alertname": "ScorecardKPIBreachedRedFlag",
             "exp_alerts": [alert({**SHOP_WAIT, **red}, SHOP_WAIT_RED), alert(orphan, ORPHAN_RED)],
         },
     ]
@@ -261,20 +262,23 @@ def health_cases() -> list[dict[str, Any]]:
             "eval_time": "3h",  # shop's last event (at 2h30m) is only 30m old
             "alertname": "ScorecardStale",
             "exp_alerts": [
-                alert({"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS}, stale)
+                alert(
+                    {"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS, **OWNERS_LABEL},
+                    stale,
+                )
             ],
         },
         {"eval_time": "4m", "alertname": "ScorecardExporterDown", "exp_alerts": []},
         {
             "eval_time": "6m",
             "alertname": "ScorecardExporterDown",
-            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS}, EXPORTER_DOWN)],
+            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS, **OWNERS_LABEL}, EXPORTER_DOWN)],
         },
         {"eval_time": "7m", "alertname": "ScorecardExporterRedisDown", "exp_alerts": []},  # down since 4m
         {
             "eval_time": "10m",
             "alertname": "ScorecardExporterRedisDown",
-            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS}, redis_down)],
+            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS, **OWNERS_LABEL}, redis_down)],
         },
     ]
 
@@ -294,7 +298,9 @@ def owners_tests() -> list[dict[str, Any]]:
                 {
                     "eval_time": "6m",
                     "alertname": "ScorecardExporterDown",
-                    "exp_alerts": [alert({"severity": "critical", "job": "scorecard-exporter"}, EXPORTER_DOWN)],
+                    "exp_alerts": [
+                        alert({"severity": "critical", "job": "scorecard-exporter", **OWNERS_LABEL}, EXPORTER_DOWN)
+                    ],
                 },
             ],
         },
@@ -359,9 +365,18 @@ def test_names_with_template_syntax_are_printed_as_written(promtool: str, tmp_pa
             "alert_rule_test": [
                 {
                     "eval_time": "6m",
-                    "alertname": "KPIBreachedRedFlag",
+                    "alertname": "ScorecardKPIBreachedRedFlag",
                     "exp_alerts": [
-                        alert({**HQ_SALES, "severity": "critical", **EXPORTER_LABELS, "owner": "leadership"}, expected)
+                        alert(
+                            {
+                                **HQ_SALES,
+                                "severity": "warning",
+                                **EXPORTER_LABELS,
+                                **OWNERS_LABEL,
+                                "owner": "leadership",
+                            },
+                            expected,
+                        )
                     ],
                 }
             ],
@@ -412,7 +427,7 @@ def test_committed_acme_rules_alert_on_a_red_kpi(promtool: str, tmp_path: Path) 
         *kpi_series(*labels.values(), status="0x20", value="3.71x20", goal="4.2x20", red_flag="3.8x20"),
     ]
     expected = alert(
-        {**labels, "severity": "critical", "owner": "support-l2-team", **EXPORTER_LABELS},
+        {**labels, "severity": "warning", "owner": "support-l2-team", "scorecard": "ACME scorecard", **EXPORTER_LABELS},
         {
             "summary": "Customer satisfaction (1-5) is red at support-l2: 3.71/5 (goal 4.2/5, red flag 3.8/5)",
             "description": "Customer satisfaction (1-5) (csat, Customer) has been worse than its red flag (higher is"
@@ -425,7 +440,9 @@ def test_committed_acme_rules_alert_on_a_red_kpi(promtool: str, tmp_path: Path) 
         {
             "interval": "1m",
             "input_series": inputs,
-            "alert_rule_test": [{"eval_time": "6m", "alertname": "KPIBreachedRedFlag", "exp_alerts": [expected]}],
+            "alert_rule_test": [
+                {"eval_time": "6m", "alertname": "ScorecardKPIBreachedRedFlag", "exp_alerts": [expected]}
+            ],
         }
     ]
     promtool_test(promtool, tmp_path, rules, tests)

@@ -4,7 +4,7 @@ A Prometheus of this test's own (started by ``deploy/local/services`` with a gen
 and the worker every second and evaluates the rules ``scorecard rules`` generates, with a ``for`` of a few seconds.
 The test checks that (a) the scraped KPI values equal the replay's, (b) every PromQL expression of every generated
 dashboard panel and every rule parses and returns data, and (c) events that drive one KPI red make its
-``KPIBreachedRedFlag`` alert fire, and events that bring it back resolve it.
+``ScorecardKPIBreachedRedFlag`` alert fire, and events that bring it back resolve it.
 
 The exporter evaluates at its scrape time, the wall clock, so the example events are first moved to end a minute
 before now (tests/timeshift.py): the windows then hold data whatever the day the test runs.
@@ -235,7 +235,7 @@ def check_red_flag_alert_fires_and_resolves(deployment: Deployment, prometheus: 
 
     def firing() -> bool:
         return any(
-            a["labels"].get("alertname") == "KPIBreachedRedFlag"
+            a["labels"].get("alertname") == "ScorecardKPIBreachedRedFlag"
             and a["labels"].get("unit") == RED_UNIT
             and a["labels"].get("kpi") == RED_KPI
             and a["state"] == "firing"
@@ -250,10 +250,10 @@ def check_red_flag_alert_fires_and_resolves(deployment: Deployment, prometheus: 
     assert not firing()
     deployment.publish(orders(count=300, amount=1.0, tag="cheap"))
     wait_until(lambda: status() == 0, 60, f"{RED_KPI} at {RED_UNIT} red in Prometheus")
-    wait_until(firing, 60, "KPIBreachedRedFlag firing")
+    wait_until(firing, 60, "ScorecardKPIBreachedRedFlag firing")
     deployment.publish(orders(count=3000, amount=500.0, tag="big"))
     wait_until(lambda: status() == 2, 60, f"{RED_KPI} at {RED_UNIT} green again")
-    wait_until(lambda: not firing(), 60, "KPIBreachedRedFlag resolved")
+    wait_until(lambda: not firing(), 60, "ScorecardKPIBreachedRedFlag resolved")
 
 
 def orders(count: int, amount: float, tag: str) -> list[bytes]:

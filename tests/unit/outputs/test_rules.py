@@ -7,6 +7,7 @@ committed under deploy/ are what the generator makes today.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +73,13 @@ def test_every_kpi_gets_a_red_and_an_amber_alert(acme: Scorecard) -> None:
     assert len(rules) == 2 * len(acme.kpis)
     by_kpi = {(r["alert"], r["labels"]["kpi"]): r for r in rules}
     for kpi in acme.kpis:
-        red = by_kpi[("KPIBreachedRedFlag", kpi.id)]
-        amber = by_kpi[("KPIBelowGoal", kpi.id)]
-        assert red["expr"] == f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == 0'
-        assert amber["expr"] == f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == 1'
-        assert red["labels"] == {"severity": "critical", "kpi": kpi.id}
-        assert amber["labels"] == {"severity": "warning", "kpi": kpi.id}
+        red = by_kpi[("ScorecardKPIBreachedRedFlag", kpi.id)]
+        amber = by_kpi[("ScorecardKPIBelowGoal", kpi.id)]
+        assert red["expr"] == f'{OWNER_STATUS_RECORD}{{scorecard="ACME scorecard",kpi="{kpi.id}"}} == 0'
+        assert amber["expr"] == f'{OWNER_STATUS_RECORD}{{scorecard="ACME scorecard",kpi="{kpi.id}"}} == 1'
+        # business KPIs page nobody by default: a shared Alertmanager pages on critical
+        assert red["labels"] == {"severity": "warning", "kpi": kpi.id, "scorecard": "ACME scorecard"}
+        assert amber["labels"] == {"severity": "info", "kpi": kpi.id, "scorecard": "ACME scorecard"}
         assert red["annotations"]["summary"].startswith(f"{kpi.label} is red at {{{{ $labels.unit }}}}: ")
 
 
@@ -94,6 +96,25 @@ def test_options_reach_the_rules(owners: Scorecard) -> None:
         "https://grafana.acme.test/d/scorecard-kpi/?var-unit={{ $labels.unit }}&var-kpi=sales",
         "https://grafana.acme.test/d/scorecard-kpi/?var-unit={{ $labels.unit }}&var-kpi=wait-time",
     }
+
+
+def test_every_rule_names_the_scorecard_and_every_alert_the_prefix(acme: Scorecard) -> None:
+    for document in rule_files(acme, RuleOptions()).values():
+        for rule in document["groups"][0]["rules"]:
+            assert rule["labels"]["scorecard"] == "ACME scorecard", rule
+            assert rule.get("alert", "Scorecard").startswith("Scorecard"), rule
+
+
+def test_an_odd_scorecard_name_is_quoted_in_selectors_and_escaped_in_alert_labels() -> None:
+    name = r'Shop "A" {{ $labels.unit }} \ été'
+    text = OWNERS.read_text().replace("name: Owners", f"name: {json.dumps(name)}")
+    files = rule_files(parse_scorecard(text), RuleOptions())
+    record, red = files[FILE_KPIS]["groups"][0]["rules"][:2]
+    assert record["labels"] == {"scorecard": name}  # recording rule labels are no templates
+    assert red["labels"]["scorecard"] == r'Shop "A" {{ "{{" }} $labels.unit }} \ été'
+    assert (
+        red["expr"] == r'scorecard:kpi_status:owner{scorecard="Shop \"A\" {{ $labels.unit }} \\ été",kpi="sales"} == 0'
+    )
 
 
 @pytest.mark.parametrize("url", ["localhost:3000", "ftp://grafana", "http://", "http://g:3000/?orgId=1"])
@@ -120,7 +141,7 @@ def test_yaml_keeps_key_order_and_writes_expressions_as_blocks(owners: Scorecard
     text = to_yaml(rule_files(owners, RuleOptions())[FILE_KPIS], "line one\nline two")
     assert text.startswith("# line one\n# line two\ngroups:\n")
     assert "  - record: scorecard:kpi_status:owner\n    expr: |\n      (\n" in text
-    assert text.index("alert: KPIBreachedRedFlag") < text.index("expr: scorecard:kpi_status:owner{kpi=")
+    assert text.index("alert: ScorecardKPIBreachedRedFlag") < text.index("expr: scorecard:kpi_status:owner{scorecard=")
     assert yaml.safe_load(text) == rule_files(owners, RuleOptions())[FILE_KPIS]
 
 
