@@ -135,7 +135,8 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
     default="5m",
     show_default=True,
     metavar="DURATION",
-    help="How long a KPI status or an exporter failure must last before its alert fires.",
+    help="How long a KPI status (unless the KPI sets alert.for) or a pipeline failure must last before its alert"
+    " fires.",
 )
 @click.option(
     "--stale-after",

@@ -78,10 +78,6 @@ KPI_AMBER_ALERT = "ScorecardKPIBelowGoal"
 # Every rule carries the scorecard's name in this label, so alerts from several scorecards (or from other sources) in
 # one Prometheus and Alertmanager can be told apart, silenced and routed as a whole.
 SCORECARD_LABEL = "scorecard"
-# Business KPIs page nobody by default (a shared Alertmanager pages on `critical`): a red flag is `warning`, below goal
-# `info`; `critical` is kept for failures of the scorecard's own pipeline.
-RED_SEVERITY = "warning"
-AMBER_SEVERITY = "info"
 # `.invalid` never resolves (RFC 2606): a placeholder that cannot page a stranger before the user fills it in.
 PLACEHOLDER_WEBHOOK = "http://alert-webhook.invalid/scorecard/{team}"
 
@@ -146,7 +142,7 @@ def _record_labels(scorecard: Scorecard) -> dict[str, str]:
 
 
 def _alert_labels(scorecard: Scorecard, **labels: str) -> dict[str, str]:
-    """An alert's labels after the scorecard's name (alert labels are Go templates: the name is escaped)."""
+    """An alert's labels and the scorecard's name (alert labels are Go templates: the name is escaped)."""
     return {**labels, SCORECARD_LABEL: _literal(scorecard.name)}
 
 
@@ -177,12 +173,20 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
     else:
         detail = f"between its red flag and its goal ({_direction(kpi)})"
     selector = f'{_scorecard_selector(scorecard)},kpi="{kpi.id}"'
+    own = kpi.alert
+    pending = format_duration(own.pending or options.pending)
+    severity = own.severity if status == "red" else own.below_goal_severity
+    extra_labels = {name: _literal(value) for name, value in own.labels.items()}
+    # The definition's extra annotations and runbook come after the generated ones; they print as written.
+    extra_annotations = {name: _literal(value) for name, value in own.annotations.items()}
+    if own.runbook_url:
+        extra_annotations["runbook_url"] = _literal(own.runbook_url)
     return {
         "alert": name,
         "expr": f"{OWNER_STATUS_RECORD}{{{selector}}} == {STATUS_CODES[status]}",
-        "for": format_duration(options.pending),
+        "for": pending,
         # kpi restates the series label: it keeps the rules distinct for `promtool check rules` (duplicate lint).
-        "labels": _alert_labels(scorecard, severity=RED_SEVERITY if status == "red" else AMBER_SEVERITY, kpi=kpi.id),
+        "labels": _alert_labels(scorecard, severity=severity, kpi=kpi.id, **extra_labels),
         "annotations": {
             "summary": (
                 f"{label} is {status} at {{{{ $labels.unit }}}}: {_number(KPI_VALUE, kpi)}"
@@ -190,10 +194,11 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
             ),
             "description": (
                 f"{where} has been {detail} at unit {{{{ $labels.unit }}}} for at least"
-                f" {format_duration(options.pending)}. Owner: {{{{ with $labels.owner }}}}{{{{ . }}}}"
+                f" {pending}. Owner: {{{{ with $labels.owner }}}}{{{{ . }}}}"
                 "{{ else }}none (set owner on the unit or the KPI){{ end }}."
             ),
             "dashboard": grafana_kpi_url(options.grafana_url, "{{ $labels.unit }}", kpi.id),
+            **extra_annotations,
         },
     }
 

@@ -385,6 +385,49 @@ def test_names_with_template_syntax_are_printed_as_written(promtool: str, tmp_pa
     promtool_test(promtool, tmp_path, [FILE_KPIS], tests)
 
 
+ALERT_OPTIONS = """    alert:
+      for: 10m
+      severity: critical
+      labels: {channel: '#sales {{ x'}
+      annotations: {playbook: 'Call <b>{{ $value }}</b>'}
+      runbook_url: 'https://wiki.acme.test/run?kpi=sales&x=1'
+"""
+
+
+def test_a_kpis_alert_options_change_its_alerts_under_promtool(promtool: str, tmp_path: Path) -> None:
+    """sales waits 10m instead of 5m, is critical, and carries its label, annotation and runbook as written."""
+    definition = tmp_path / "options.yaml"
+    definition.write_text(OWNERS.read_text().replace("    red_flag: 2000\n", "    red_flag: 2000\n" + ALERT_OPTIONS, 1))
+    paths = write_rules(tmp_path, definition, OWNERS_OPTIONS)
+    result = run(promtool, "check", "rules", *map(str, paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+    labels = {**HQ_SALES, "severity": "critical", "channel": "#sales {{ x", "owner": "leadership"}
+    annotations = {
+        **HQ_SALES_RED,
+        "description": HQ_SALES_RED["description"].replace("at least 5m", "at least 10m"),
+        "playbook": "Call <b>{{ $value }}</b>",
+        "runbook_url": "https://wiki.acme.test/run?kpi=sales&x=1",
+    }
+    red_for_20m = kpi_series(
+        "hq", "sales", "financial", "sell", status="0x20", value="1500x20", goal="5000x20", red_flag="2000x20"
+    )
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": [UNIT_INFO[0], KPI_INFO[0], *red_for_20m],
+            "alert_rule_test": [
+                {"eval_time": "9m", "alertname": "ScorecardKPIBreachedRedFlag", "exp_alerts": []},
+                {
+                    "eval_time": "11m",
+                    "alertname": "ScorecardKPIBreachedRedFlag",
+                    "exp_alerts": [alert({**labels, **EXPORTER_LABELS, **OWNERS_LABEL}, annotations)],
+                },
+            ],
+        }
+    ]
+    promtool_test(promtool, tmp_path, [FILE_KPIS], tests)
+
+
 def test_rules_fire_with_owner_labels_and_readable_summaries(promtool: str, tmp_path: Path) -> None:
     write_rules(tmp_path, OWNERS, OWNERS_OPTIONS)
     promtool_test(promtool, tmp_path, [FILE_KPIS, FILE_HEALTH], owners_tests())

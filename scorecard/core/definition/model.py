@@ -31,6 +31,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from scorecard.core.definition.alerting import AlertOptions
 from scorecard.core.definition.problems import Loc, did_you_mean, line_of, show
 from scorecard.core.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
 from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
@@ -282,6 +283,7 @@ class Kpi(_Model):
     red_flag: Number | None = None
     targets: dict[str, Target] = Field(default_factory=dict)
     weight: Positive = 1.0
+    alert: AlertOptions = AlertOptions()
 
     @property
     def label(self) -> str:

@@ -78,8 +78,9 @@ def test_every_kpi_gets_a_red_and_an_amber_alert(acme: Scorecard) -> None:
         assert red["expr"] == f'{OWNER_STATUS_RECORD}{{scorecard="ACME scorecard",kpi="{kpi.id}"}} == 0'
         assert amber["expr"] == f'{OWNER_STATUS_RECORD}{{scorecard="ACME scorecard",kpi="{kpi.id}"}} == 1'
         # business KPIs page nobody by default: a shared Alertmanager pages on critical
-        assert red["labels"] == {"severity": "warning", "kpi": kpi.id, "scorecard": "ACME scorecard"}
-        assert amber["labels"] == {"severity": "info", "kpi": kpi.id, "scorecard": "ACME scorecard"}
+        own = kpi.alert.labels  # revenue adds a routing label
+        assert red["labels"] == {"severity": "warning", "kpi": kpi.id, **own, "scorecard": "ACME scorecard"}
+        assert amber["labels"] == {"severity": "info", "kpi": kpi.id, **own, "scorecard": "ACME scorecard"}
         assert red["annotations"]["summary"].startswith(f"{kpi.label} is red at {{{{ $labels.unit }}}}: ")
 
 
@@ -235,3 +236,30 @@ def test_alertmanager_command_rejects_a_bad_webhook_url(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["alertmanager", str(OWNERS), "--webhook-url", "hooks/{team}"])
     assert result.exit_code == 2
     assert "Invalid value for --webhook-url" in result.stderr
+
+
+def test_a_kpis_alert_options_reach_its_two_rules_and_no_other() -> None:
+    alert = (
+        "    alert:\n      for: 1h\n      severity: critical\n      below_goal_severity: warning\n"
+        "      labels: {channel: '#sales {{ x'}\n      annotations: {playbook: 'Call {{ $value }}'}\n"
+        "      runbook_url: 'https://wiki.acme.test/run?kpi=sales&x=1'\n"
+    )
+    text = OWNERS.read_text().replace("    red_flag: 2000\n", "    red_flag: 2000\n" + alert, 1)
+    rules = {(r["alert"], r["labels"]["kpi"]): r for r in alerts(parse_scorecard(text), RuleOptions(pending=600))}
+    red, amber = rules[("ScorecardKPIBreachedRedFlag", "sales")], rules[("ScorecardKPIBelowGoal", "sales")]
+    assert (red["for"], amber["for"]) == ("1h", "1h")
+    assert "for at least 1h." in red["annotations"]["description"]
+    assert red["labels"] == {
+        "severity": "critical",
+        "kpi": "sales",
+        "channel": '#sales {{ "{{" }} x',
+        "scorecard": "Owners",
+    }
+    assert amber["labels"]["severity"] == "warning"
+    for rule in (red, amber):
+        assert rule["annotations"]["playbook"] == 'Call {{ "{{" }} $value }}'  # plain text, not a template
+        assert rule["annotations"]["runbook_url"] == "https://wiki.acme.test/run?kpi=sales&x=1"
+    other = rules[("ScorecardKPIBreachedRedFlag", "wait-time")]
+    assert other["for"] == "10m"
+    assert other["labels"] == {"severity": "warning", "kpi": "wait-time", "scorecard": "Owners"}
+    assert set(other["annotations"]) == {"summary", "description", "dashboard"}
