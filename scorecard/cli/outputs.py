@@ -152,7 +152,30 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
     show_default=True,
     help="Grafana base URL of the KPI board links in the alert annotations.",
 )
-def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: str, grafana_url: str) -> None:
+@click.option(
+    "--max-lag",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="ScorecardConsumerLagHigh fires when more messages than this wait in a topic (all partitions) for --for.",
+)
+@click.option(
+    "--dead-letter-share",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="ScorecardDeadLetterSurge fires when one dead-letter reason takes more than this share of the input events"
+    " within 10m.",
+)
+def rules_command(
+    file: Path,
+    output_dir: Path,
+    pending_text: str,
+    stale_text: str,
+    grafana_url: str,
+    max_lag: int,
+    dead_letter_share: float,
+) -> None:
     """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
     from scorecard.outputs import rules
 
@@ -161,7 +184,13 @@ def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: s
         url = rules.check_grafana_url(grafana_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--grafana-url") from None
-    options = rules.RuleOptions(duration_param(pending_text, "--for"), duration_param(stale_text, "--stale-after"), url)
+    options = rules.RuleOptions(
+        duration_param(pending_text, "--for"),
+        duration_param(stale_text, "--stale-after"),
+        url,
+        max_lag=max_lag,
+        dead_letter_share=dead_letter_share,
+    )
     output_dir.mkdir(parents=True, exist_ok=True)
     header = rules.rules_header(file.name, scorecard, options)
     for name, document in rules.rule_files(scorecard, options).items():

@@ -35,6 +35,9 @@ from scorecard.contract import (
     KPI_STATUS,
     KPI_VALUE,
     LAST_EVENT_TIMESTAMP,
+    PIPELINE_CONSUMER_LAG,
+    PIPELINE_DEAD_LETTERS,
+    PIPELINE_EVENTS,
     STATUS_CODES,
     UNIT_INFO,
     exported_units,
@@ -43,6 +46,8 @@ from scorecard.core.definition import Kpi, Scorecard
 from scorecard.core.timeutil import format_duration
 
 __all__ = [
+    "DEAD_LETTER_MIN",
+    "DEAD_LETTER_WINDOW",
     "DEFAULT_RECEIVER",
     "EVENT_AGE_RECORD",
     "EXPORTER_JOB",
@@ -53,6 +58,7 @@ __all__ = [
     "OWNER_STATUS_RECORD",
     "PLACEHOLDER_WEBHOOK",
     "SCORECARD_LABEL",
+    "WORKER_JOB",
     "RuleOptions",
     "alertmanager_config",
     "alertmanager_header",
@@ -68,6 +74,12 @@ __all__ = [
 ]
 
 EXPORTER_JOB = "scorecard-exporter"
+WORKER_JOB = "scorecard-worker"
+DEAD_LETTER_WINDOW = 600
+"""The window of ScorecardDeadLetterSurge: the share of one reason's dead letters among the input events in it."""
+DEAD_LETTER_MIN = 10
+"""ScorecardDeadLetterSurge needs more dead letters of the reason than this in the window: a few bad events among few
+events are no surge."""
 FILE_KPIS = "scorecard-kpis.yml"
 FILE_HEALTH = "scorecard-health.yml"
 OWNER_STATUS_RECORD = "scorecard:kpi_status:owner"
@@ -90,12 +102,17 @@ class RuleOptions:
     """Tunables of the generated rules.
 
     ``pending`` is Prometheus's ``for`` (how long a condition must hold before the alert fires) for KPI statuses and
-    exporter health; ``stale_after`` is how long a unit may go without an accepted event before ``ScorecardStale``.
+    the pipeline's health; ``stale_after`` is how long a unit may go without an accepted event before
+    ``ScorecardStale``; ``max_lag`` is how many messages may wait in the input topic (all partitions) before
+    ``ScorecardConsumerLagHigh``; ``dead_letter_share`` is the share of the input events one dead-letter reason may
+    take within ``DEAD_LETTER_WINDOW`` before ``ScorecardDeadLetterSurge``.
     """
 
     pending: int = 300
     stale_after: int = 7200
     grafana_url: str = "http://localhost:3000"
+    max_lag: int = 10_000
+    dead_letter_share: float = 0.05
 
 
 # ---------------------------------------------------------------------------------------------------------- owners
@@ -246,6 +263,7 @@ def _health_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
                     ),
                 },
             },
+            *_worker_alerts(scorecard, options),
             {
                 "alert": "ScorecardExporterRedisDown",
                 "expr": f"{EXPORTER_REDIS_UP} == 0",
@@ -258,6 +276,66 @@ def _health_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _worker_alerts(scorecard: Scorecard, options: RuleOptions) -> list[dict[str, Any]]:
+    """The worker's health: scraped at all, keeping up with its input, and not dead-lettering a flood.
+
+    The lag is per partition and every worker replica reports the partitions it owns; during a rebalance two
+    replicas may briefly report the same partition, so each partition counts once (its highest report) before the
+    topic's partitions are added up.
+    """
+    pending = format_duration(options.pending)
+    up = f'up{{job="{WORKER_JOB}"}}'
+    window = format_duration(DEAD_LETTER_WINDOW)
+    dead = f"sum by (reason) (increase({PIPELINE_DEAD_LETTERS}_total[{window}]))"
+    return [
+        {
+            "alert": "ScorecardWorkerDown",
+            "expr": f"{up} == 0 or absent({up})",
+            "for": pending,
+            "labels": _alert_labels(scorecard, severity="critical"),
+            "annotations": {
+                "summary": "A scorecard worker is down or not scraped",
+                "description": (
+                    f"Prometheus has no successful scrape of job {WORKER_JOB}{{{{ with $labels.instance }}}}"
+                    f" at {{{{ . }}}}{{{{ end }}}} for {pending}: events may not be consumed, and the KPIs stop moving."
+                ),
+            },
+        },
+        {
+            "alert": "ScorecardConsumerLagHigh",
+            "expr": (f"sum by (topic) (max by (topic, partition) ({PIPELINE_CONSUMER_LAG})) > {options.max_lag}"),
+            "for": pending,
+            "labels": _alert_labels(scorecard, severity="warning"),
+            "annotations": {
+                "summary": "{{ $value }} messages of {{ $labels.topic }} wait for the scorecard workers",
+                "description": (
+                    f"More than {options.max_lag} messages of topic {{{{ $labels.topic }}}} have been waiting for"
+                    f" {pending}: the workers do not keep up (too few of them, Redis slow) or are stuck."
+                ),
+            },
+        },
+        {
+            "alert": "ScorecardDeadLetterSurge",
+            "expr": (
+                f"(\n  {dead}\n  / on() group_left()\n  sum(increase({PIPELINE_EVENTS}_total[{window}]))\n)"
+                f" > {options.dead_letter_share:g}\nand\n{dead} > {DEAD_LETTER_MIN}\n"
+            ),
+            "labels": _alert_labels(scorecard, severity="warning"),
+            "annotations": {
+                "summary": (
+                    "{{ $value | humanizePercentage }} of the events in the last " + window + " were dead letters"
+                    " ({{ $labels.reason }})"
+                ),
+                "description": (
+                    f"More than {options.dead_letter_share * 100:g}% of the input events of the last {window} went"
+                    " to the dead-letter topic as {{ $labels.reason }}: a producer probably sends broken or repeated"
+                    " events (the dead letters keep the original bytes and a header naming the reason)."
+                ),
+            },
+        },
+    ]
 
 
 def _number(metric: str, kpi: Kpi) -> str:
@@ -365,7 +443,8 @@ def rules_header(source: str, scorecard: Scorecard, options: RuleOptions) -> str
     """The comment on top of every rule file: where it came from and how to make it again."""
     return (
         f"Generated from {source} ({scorecard.name}) by `scorecard rules` with --for {format_duration(options.pending)}"
-        f" --stale-after {format_duration(options.stale_after)} --grafana-url {options.grafana_url}.\n"
+        f" --stale-after {format_duration(options.stale_after)} --grafana-url {options.grafana_url}"
+        f" --max-lag {options.max_lag} --dead-letter-share {options.dead_letter_share:g}.\n"
         "Do not edit: change the definition or the options and regenerate (see docs/alerts.md)."
     )
 

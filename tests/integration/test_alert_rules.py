@@ -173,6 +173,33 @@ HEALTH_SERIES = [
     series("scorecard_exporter_redis_up", "1x3 0x300"),
 ]
 
+# Two worker replicas: a is scraped until minute 3, then down; during a rebalance both report partition 1 of the input
+# topic, so a sum over the replicas would count its 6000 messages twice (18000); each partition counts once (12000).
+WORKER_A = {"job": "scorecard-worker", "instance": "worker-a:9109"}
+WORKER_B = {"job": "scorecard-worker", "instance": "worker-b:9109"}
+
+
+def worker_series(metric: str, values: str, worker: dict[str, str], **labels: str) -> dict[str, str]:
+    inner = ",".join(f'{k}="{v}"' for k, v in {**worker, **labels}.items())
+    return {"series": f"{metric}{{{inner}}}", "values": values}
+
+
+LAG = "scorecard_pipeline_consumer_lag"
+WORKER_SERIES = [
+    worker_series("up", "1x3 0x300", WORKER_A),
+    worker_series("up", "1x300", WORKER_B),
+    worker_series(LAG, "6000x30", WORKER_A, topic="scorecard.events", partition="0"),
+    worker_series(LAG, "6000x30", WORKER_A, topic="scorecard.events", partition="1"),
+    worker_series(LAG, "6000x30", WORKER_B, topic="scorecard.events", partition="1"),
+    worker_series(LAG, "3000x30", WORKER_B, topic="other.events", partition="0"),  # below --max-lag
+    # 110 events a minute, 10 of them not JSON (9.1% > 5%) and 2 duplicates (1.8%, no surge).
+    worker_series("scorecard_pipeline_events_total", "0+98x30", WORKER_A, outcome="accepted"),
+    worker_series("scorecard_pipeline_events_total", "0+10x30", WORKER_A, outcome="invalid"),
+    worker_series("scorecard_pipeline_events_total", "0+2x30", WORKER_A, outcome="duplicate"),
+    worker_series("scorecard_pipeline_dead_letters_total", "0+10x30", WORKER_A, reason="not_json"),
+    worker_series("scorecard_pipeline_dead_letters_total", "0+2x30", WORKER_A, reason="duplicate"),
+]
+
 HQ_SALES = {"unit": "hq", "kpi": "sales", "perspective": "financial", "objective": "sell"}
 SHOP_SALES = {"unit": "shop", "kpi": "sales", "perspective": "financial", "objective": "sell"}
 SHOP_WAIT = {"unit": "shop", "kpi": "wait-time", "perspective": "customer", "objective": "serve"}
@@ -246,6 +273,14 @@ def kpi_cases() -> list[dict[str, Any]]:
     ]
 
 
+def worker_down(where: str) -> dict[str, str]:
+    return {
+        "summary": "A scorecard worker is down or not scraped",
+        "description": f"Prometheus has no successful scrape of job scorecard-worker{where} for 5m: events may not be"
+        " consumed, and the KPIs stop moving.",
+    }
+
+
 def health_cases() -> list[dict[str, Any]]:
     stale = {
         "summary": "No event for unit hq since 3h 0m 0s",
@@ -274,6 +309,44 @@ def health_cases() -> list[dict[str, Any]]:
             "alertname": "ScorecardExporterDown",
             "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS, **OWNERS_LABEL}, EXPORTER_DOWN)],
         },
+        {"eval_time": "7m", "alertname": "ScorecardWorkerDown", "exp_alerts": []},  # worker a down since 3m
+        {
+            "eval_time": "9m",
+            "alertname": "ScorecardWorkerDown",
+            "exp_alerts": [
+                alert({"severity": "critical", **WORKER_A, **OWNERS_LABEL}, worker_down(" at worker-a:9109"))
+            ],
+        },
+        {"eval_time": "4m", "alertname": "ScorecardConsumerLagHigh", "exp_alerts": []},
+        {
+            "eval_time": "6m",
+            "alertname": "ScorecardConsumerLagHigh",
+            "exp_alerts": [
+                alert(
+                    {"topic": "scorecard.events", "severity": "warning", **OWNERS_LABEL},
+                    {
+                        "summary": "12000 messages of scorecard.events wait for the scorecard workers",
+                        "description": "More than 10000 messages of topic scorecard.events have been waiting for 5m:"
+                        " the workers do not keep up (too few of them, Redis slow) or are stuck.",
+                    },
+                )
+            ],
+        },
+        {
+            "eval_time": "15m",
+            "alertname": "ScorecardDeadLetterSurge",
+            "exp_alerts": [
+                alert(
+                    {"reason": "not_json", "severity": "warning", **OWNERS_LABEL},
+                    {
+                        "summary": "9.091% of the events in the last 10m were dead letters (not_json)",
+                        "description": "More than 5% of the input events of the last 10m went to the dead-letter"
+                        " topic as not_json: a producer probably sends broken or repeated events (the dead letters"
+                        " keep the original bytes and a header naming the reason).",
+                    },
+                )
+            ],
+        },
         {"eval_time": "7m", "alertname": "ScorecardExporterRedisDown", "exp_alerts": []},  # down since 4m
         {
             "eval_time": "10m",
@@ -287,10 +360,10 @@ def owners_tests() -> list[dict[str, Any]]:
     return [
         {
             "interval": "1m",
-            "input_series": [*UNIT_INFO, *KPI_INFO, *KPI_SERIES, ORPHAN, *HEALTH_SERIES],
+            "input_series": [*UNIT_INFO, *KPI_INFO, *KPI_SERIES, ORPHAN, *HEALTH_SERIES, *WORKER_SERIES],
             "alert_rule_test": kpi_cases() + health_cases(),
         },
-        {  # The exporter job is not scraped at all.
+        {  # Neither the exporter nor the worker is scraped at all.
             "interval": "1m",
             "input_series": [series("scorecard_unit_info", "1x10", unit="hq", owner="leadership")],
             "alert_rule_test": [
@@ -302,7 +375,24 @@ def owners_tests() -> list[dict[str, Any]]:
                         alert({"severity": "critical", "job": "scorecard-exporter", **OWNERS_LABEL}, EXPORTER_DOWN)
                     ],
                 },
+                {"eval_time": "4m", "alertname": "ScorecardWorkerDown", "exp_alerts": []},
+                {
+                    "eval_time": "6m",
+                    "alertname": "ScorecardWorkerDown",
+                    "exp_alerts": [
+                        alert({"severity": "critical", "job": "scorecard-worker", **OWNERS_LABEL}, worker_down(""))
+                    ],
+                },
             ],
+        },
+        {  # Few events: a third of them late is a share above 5%, but 5 dead letters in 10m are no surge.
+            "interval": "1m",
+            "input_series": [
+                worker_series("scorecard_pipeline_events_total", "0+1x30", WORKER_A, outcome="accepted"),
+                worker_series("scorecard_pipeline_events_total", "0+0.5x30", WORKER_A, outcome="late"),
+                worker_series("scorecard_pipeline_dead_letters_total", "0+0.5x30", WORKER_A, reason="late"),
+            ],
+            "alert_rule_test": [{"eval_time": "20m", "alertname": "ScorecardDeadLetterSurge", "exp_alerts": []}],
         },
     ]
 
@@ -442,6 +532,10 @@ def test_rules_fire_with_owner_labels_and_readable_summaries(promtool: str, tmp_
         (FILE_KPIS, "for: 5m", "for: 7m"),  # fires late
         (FILE_HEALTH, "> 7200", "> 72000"),  # stale threshold
         (FILE_HEALTH, " or absent(", " and absent("),  # exporter not scraped
+        (FILE_HEALTH, 'up{job="scorecard-worker"} == 0', 'up{job="scorecard-worker"} == 1'),  # worker down
+        (FILE_HEALTH, "max by (topic, partition)", "sum by (topic, partition)"),  # a partition counted twice
+        (FILE_HEALTH, "> 0.05", "> 0.5"),  # dead-letter share
+        (FILE_HEALTH, "> 10\n", "> 0\n"),  # a handful of dead letters is no surge
     ],
 )
 def test_a_broken_rule_fails_the_rule_tests(promtool: str, tmp_path: Path, file: str, old: str, new: str) -> None:

@@ -118,6 +118,31 @@ def test_an_odd_scorecard_name_is_quoted_in_selectors_and_escaped_in_alert_label
     )
 
 
+def test_health_alerts_watch_the_exporter_and_the_worker(owners: Scorecard) -> None:
+    options = RuleOptions(pending=120, max_lag=500, dead_letter_share=0.2)
+    rules = {r.get("alert", r.get("record")): r for r in rule_files(owners, options)[FILE_HEALTH]["groups"][0]["rules"]}
+    assert list(rules) == [
+        "scorecard:unit_last_event_age_seconds",
+        "ScorecardStale",
+        "ScorecardExporterDown",
+        "ScorecardWorkerDown",
+        "ScorecardConsumerLagHigh",
+        "ScorecardDeadLetterSurge",
+        "ScorecardExporterRedisDown",
+    ]
+    assert (
+        rules["ScorecardWorkerDown"]["expr"] == 'up{job="scorecard-worker"} == 0 or absent(up{job="scorecard-worker"})'
+    )
+    assert rules["ScorecardConsumerLagHigh"]["expr"].endswith(" > 500")
+    assert "> 0.2\nand\n" in rules["ScorecardDeadLetterSurge"]["expr"]
+    assert "More than 20% of the input events" in rules["ScorecardDeadLetterSurge"]["annotations"]["description"]
+    assert {rules[name].get("for") for name in ("ScorecardWorkerDown", "ScorecardConsumerLagHigh")} == {"2m"}
+    assert "for" not in rules["ScorecardDeadLetterSurge"]  # its window already is a duration
+    severities = {name: rule["labels"]["severity"] for name, rule in rules.items() if "alert" in rule}
+    assert severities["ScorecardWorkerDown"] == severities["ScorecardExporterDown"] == "critical"
+    assert severities["ScorecardConsumerLagHigh"] == severities["ScorecardDeadLetterSurge"] == "warning"
+
+
 @pytest.mark.parametrize("url", ["localhost:3000", "ftp://grafana", "http://", "http://g:3000/?orgId=1"])
 def test_a_grafana_url_must_be_an_http_base_url(url: str) -> None:
     with pytest.raises(ValueError, match="expected an http"):
@@ -201,7 +226,7 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"wrote {tmp_path / 'new' / FILE_KPIS}: 4 alerting rules, 1 recording rule",
-        f"wrote {tmp_path / 'new' / FILE_HEALTH}: 3 alerting rules, 1 recording rule",
+        f"wrote {tmp_path / 'new' / FILE_HEALTH}: 6 alerting rules, 1 recording rule",
         "2 KPIs, owners routed by `scorecard alertmanager`: 2 teams; a running Prometheus loads new rules on reload"
         " (POST /-/reload)",
     ]
@@ -214,6 +239,8 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
         (["--for", "5x"], "Invalid value for --for: expected a duration like"),
         (["--stale-after", "0s"], "Invalid value for --stale-after: expected a positive duration"),
         (["--grafana-url", "grafana:3000"], "Invalid value for --grafana-url: expected an http(s) base URL"),
+        (["--max-lag", "0"], "Invalid value for '--max-lag': 0 is not in the range x>=1"),
+        (["--dead-letter-share", "1.5"], "Invalid value for '--dead-letter-share': 1.5 is not in the range 0<x<=1"),
     ],
 )
 def test_rules_command_rejects_bad_options_by_name(tmp_path: Path, args: list[str], message: str) -> None:
