@@ -222,21 +222,33 @@ def rules_command(
     help="Webhook of every receiver; {team} becomes the owner team (URL-quoted), 'default' for the default one."
     "  [default: the placeholder http://alert-webhook.invalid/scorecard/{team}]",
 )
-def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None) -> None:
+@click.option(
+    "--fragment",
+    is_flag=True,
+    help="Write a route subtree and its receivers to merge into an existing Alertmanager config instead of a whole"
+    " config.",
+)
+def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None, fragment: bool) -> None:
     """Write an Alertmanager config routing the scorecard FILE's alerts to one receiver per owner team."""
     from scorecard.outputs import rules
 
     scorecard = load_or_exit(file)
     webhook_url = webhook_url or rules.PLACEHOLDER_WEBHOOK
+    make, header = (
+        (rules.alertmanager_fragment, rules.fragment_header)
+        if fragment
+        else (rules.alertmanager_config, rules.alertmanager_header)
+    )
     try:
-        config = rules.alertmanager_config(scorecard, webhook_url)
+        config = make(scorecard, webhook_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--webhook-url") from None
-    text = rules.to_yaml(config, rules.alertmanager_header(file.name, scorecard, webhook_url))
+    text = rules.to_yaml(config, header(file.name, scorecard, webhook_url))
     if str(output_path) == "-":
         click.echo(text, nl=False)
         return
     output_path.parent.mkdir(parents=True, exist_ok=True)
     output_path.write_text(text, encoding="utf-8")
     teams = rules.owner_teams(scorecard)
-    echo(f"wrote {output_path}: {plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+    what = "a route fragment with " if fragment else ""
+    echo(f"wrote {output_path}: {what}{plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -61,14 +62,17 @@ __all__ = [
     "WORKER_JOB",
     "RuleOptions",
     "alertmanager_config",
+    "alertmanager_fragment",
     "alertmanager_header",
     "check_grafana_url",
     "count_rules",
+    "fragment_header",
     "grafana_kpi_url",
     "owner_of",
     "owner_teams",
     "rule_files",
     "rules_header",
+    "scorecard_slug",
     "team_receiver",
     "to_yaml",
 ]
@@ -420,6 +424,32 @@ def alertmanager_config(scorecard: Scorecard, webhook_url: str = PLACEHOLDER_WEB
     }
 
 
+def alertmanager_fragment(scorecard: Scorecard, webhook_url: str = PLACEHOLDER_WEBHOOK) -> dict[str, Any]:
+    """The routing of ``alertmanager_config`` as a subtree to merge into an Alertmanager config that exists already.
+
+    ``route`` matches this scorecard's alerts by their ``scorecard`` label and sends them to the owner teams' receivers
+    (else to the scorecard's own default); placed first among the root route's ``routes``, it takes them before the
+    existing routes see them. ``receivers`` are added to the existing ones; their names start with the scorecard's
+    slug so that they cannot clash with receivers already there, nor with another scorecard's.
+    """
+    config = alertmanager_config(scorecard, webhook_url)
+    prefix = scorecard_slug(scorecard.name)
+    renamed = {receiver["name"]: f"{prefix}-{receiver['name']}" for receiver in config["receivers"]}
+    route = {"matchers": [f"{SCORECARD_LABEL}={_quoted(scorecard.name)}"], **config["route"]}
+    route["receiver"] = renamed[route["receiver"]]
+    route["routes"] = [{**child, "receiver": renamed[child["receiver"]]} for child in route["routes"]]
+    receivers = [{**receiver, "name": renamed[receiver["name"]]} for receiver in config["receivers"]]
+    return {"route": route, "receivers": receivers}
+
+
+def scorecard_slug(name: str) -> str:
+    """The scorecard's name as a lowercase DNS label (a-z, 0-9, '-', at most 40 characters): for resource and
+    receiver names; ``scorecard`` when nothing of the name is left."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()  # "Été" -> "Ete"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower())[:40].strip("-")
+    return slug or "scorecard"
+
+
 def team_receiver(team: str) -> str:
     """The receiver name of a team (prefixed, so a team called "default" cannot clash with the default receiver)."""
     return f"team-{team}"
@@ -453,6 +483,19 @@ def alertmanager_header(source: str, scorecard: Scorecard, webhook_url: str) -> 
     lines = [
         f"Generated from {source} ({scorecard.name}) by `scorecard alertmanager` with --webhook-url {webhook_url}.",
         "Each alert goes to the receiver of its owner label (the unit's owner, else the KPI's), the rest to default.",
+        "Do not edit: change the definition or the options and regenerate (see docs/alerts.md).",
+    ]
+    if webhook_url == PLACEHOLDER_WEBHOOK:
+        lines.append("The webhook URLs are placeholders (.invalid never resolves): regenerate with your --webhook-url.")
+    return "\n".join(lines)
+
+
+def fragment_header(source: str, scorecard: Scorecard, webhook_url: str) -> str:
+    lines = [
+        f"Generated from {source} ({scorecard.name}) by `scorecard alertmanager --fragment` with --webhook-url"
+        f" {webhook_url}.",
+        "Merge into an existing Alertmanager config: put `route` first in the `routes` of your root route (it takes",
+        f'every alert labelled scorecard="{scorecard.name}") and add `receivers` to your receivers.',
         "Do not edit: change the definition or the options and regenerate (see docs/alerts.md).",
     ]
     if webhook_url == PLACEHOLDER_WEBHOOK:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import yaml
 
 from scorecard.core.definition import load_scorecard, parse_scorecard
 from scorecard.outputs.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
-from tests.paths import DEFINITIONS, REPO
+from tests.paths import ACME, DEFINITIONS, REPO
 
 RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
 ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
@@ -605,5 +606,51 @@ def test_alertmanager_routes_each_owner_to_its_team(amtool: str) -> None:
     cases += [("owner=finance", "default"), ("alertname=ScorecardExporterDown", "default")]
     for labels, receiver in cases:
         result = run(amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER_YML}", labels)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == receiver, labels
+
+
+# An Alertmanager config a team already runs: its own receiver and route, which the scorecard fragment joins.
+EXISTING_CONFIG = {
+    "route": {
+        "receiver": "ops-pager",
+        "group_by": ["alertname"],
+        "routes": [{"receiver": "db-team", "matchers": ['service="postgres"']}],
+    },
+    "receivers": [
+        {"name": "ops-pager", "webhook_configs": [{"url": "http://pager.invalid/hook"}]},
+        {"name": "db-team", "webhook_configs": [{"url": "http://db.invalid/hook"}]},
+    ],
+}
+
+
+def test_the_fragment_merged_into_an_existing_config_routes_the_scorecard_and_nothing_else(
+    amtool: str, tmp_path: Path
+) -> None:
+    """Merged as the header says (route first among the root's routes, receivers added), amtool accepts the config,
+    the scorecard's alerts reach its teams, and every other alert keeps its old receiver."""
+    fragment_file = tmp_path / "fragment.yml"
+    result = run(sys.executable, "-m", "scorecard", "alertmanager", str(ACME), "--fragment", "-o", str(fragment_file))
+    assert result.returncode == 0, result.stderr
+    fragment = yaml.safe_load(fragment_file.read_text())
+    merged = json.loads(json.dumps(EXISTING_CONFIG))
+    merged["route"]["routes"].insert(0, fragment["route"])
+    merged["receivers"] += fragment["receivers"]
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(yaml.safe_dump(merged, sort_keys=False))
+    result = run(amtool, "check-config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    acme = 'scorecard="ACME scorecard"'
+    teams = owner_teams(load_scorecard(ACME))
+    cases = [((acme, f"owner={team}"), f"acme-scorecard-{team_receiver(team)}") for team in teams]
+    cases += [
+        ((acme, "alertname=ScorecardWorkerDown"), "acme-scorecard-default"),
+        ((acme, "owner=finance"), "acme-scorecard-default"),
+        (("owner=sales-ops",), "ops-pager"),  # not the scorecard's: the existing routes decide
+        (("service=postgres",), "db-team"),
+        (('scorecard="Another scorecard"', "owner=sales-ops"), "ops-pager"),
+    ]
+    for labels, receiver in cases:
+        result = run(amtool, "config", "routes", "test", f"--config.file={config}", *labels)
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.strip() == receiver, labels

@@ -25,10 +25,12 @@ from scorecard.outputs.rules import (
     PLACEHOLDER_WEBHOOK,
     RuleOptions,
     alertmanager_config,
+    alertmanager_fragment,
     check_grafana_url,
     owner_of,
     owner_teams,
     rule_files,
+    scorecard_slug,
     to_yaml,
 )
 from tests.paths import DEFINITIONS, REPO
@@ -290,3 +292,51 @@ def test_a_kpis_alert_options_reach_its_two_rules_and_no_other() -> None:
     assert other["for"] == "10m"
     assert other["labels"] == {"severity": "warning", "kpi": "wait-time", "scorecard": "Owners"}
     assert set(other["annotations"]) == {"summary", "description", "dashboard"}
+
+
+# ------------------------------------------------------------------------------------------- alertmanager fragment
+def test_the_fragment_takes_the_scorecards_alerts_to_its_own_receivers(owners: Scorecard) -> None:
+    whole = alertmanager_config(owners, "https://relay.acme.test/hooks/{team}")
+    fragment = alertmanager_fragment(owners, "https://relay.acme.test/hooks/{team}")
+    assert set(fragment) == {"route", "receivers"}
+    route = fragment["route"]
+    assert route["matchers"] == ['scorecard="Owners"']
+    assert route["receiver"] == "owners-default"
+    assert route["routes"] == [
+        {"receiver": "owners-team-leadership", "matchers": ['owner="leadership"']},
+        {"receiver": "owners-team-sales-team", "matchers": ['owner="sales-team"']},
+    ]
+    for key in ("group_by", "group_wait", "group_interval", "repeat_interval"):
+        assert route[key] == whole["route"][key]
+    urls = {r["name"]: r["webhook_configs"][0]["url"] for r in fragment["receivers"]}
+    assert urls == {
+        "owners-default": "https://relay.acme.test/hooks/default",
+        "owners-team-leadership": "https://relay.acme.test/hooks/leadership",
+        "owners-team-sales-team": "https://relay.acme.test/hooks/sales-team",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("ACME scorecard", "acme-scorecard"),
+        ("  Été <b>2026</b>!! ", "ete-b-2026-b"),
+        ("日本", "scorecard"),
+        ("x" * 60, "x" * 40),
+        ("a" * 39 + " b", "a" * 39),
+    ],
+)
+def test_the_slug_is_a_dns_label(name: str, slug: str) -> None:
+    assert scorecard_slug(name) == slug
+
+
+def test_alertmanager_command_writes_a_fragment(tmp_path: Path) -> None:
+    out = tmp_path / "fragment.yml"
+    result = CliRunner().invoke(main, ["alertmanager", str(OWNERS), "--fragment", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"wrote {out}: a route fragment with 2 team receivers (leadership, sales-team) and default\n"
+    )
+    text = out.read_text()
+    assert "put `route` first in the `routes` of your root route" in text
+    assert yaml.safe_load(text) == alertmanager_fragment(load_scorecard(OWNERS))
