@@ -182,6 +182,23 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
     help="ScorecardDeadLetterSurge fires when one dead-letter reason takes more than this share of the input events"
     " within 10m.",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["files", "prometheusrule"]),
+    default="files",
+    show_default=True,
+    help="files: one rule file per group, for rule_files; prometheusrule: one Kubernetes PrometheusRule resource"
+    " (scorecard-prometheusrule.yml) for the Prometheus Operator.",
+)
+@click.option("--namespace", help="Namespace of the PrometheusRule (--format prometheusrule).  [default: none]")
+@click.option(
+    "--resource-label",
+    "resource_labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A label of the PrometheusRule, e.g. release=kube-prometheus-stack for its ruleSelector (repeatable).",
+)
 def rules_command(
     file: Path,
     output_dir: Path,
@@ -190,6 +207,9 @@ def rules_command(
     grafana_url: str,
     max_lag: int,
     dead_letter_share: float,
+    output_format: str,
+    namespace: str | None,
+    resource_labels: tuple[str, ...],
 ) -> None:
     """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
     from scorecard.outputs import rules
@@ -199,6 +219,16 @@ def rules_command(
         url = rules.check_grafana_url(grafana_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--grafana-url") from None
+    if output_format == "files" and (namespace or resource_labels):
+        raise click.UsageError("--namespace and --resource-label apply to --format prometheusrule only")
+    try:
+        labels = dict(rules.check_resource_label(text) for text in resource_labels)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--resource-label") from None
+    try:
+        namespace = rules.check_namespace(namespace) if namespace is not None else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--namespace") from None
     options = rules.RuleOptions(
         duration_param(pending_text, "--for"),
         duration_param(stale_text, "--stale-after"),
@@ -208,6 +238,16 @@ def rules_command(
     )
     output_dir.mkdir(parents=True, exist_ok=True)
     header = rules.rules_header(file.name, scorecard, options)
+    if output_format == "prometheusrule":
+        resource = rules.prometheus_rule(scorecard, options, namespace, labels)
+        path = output_dir / rules.FILE_PROMETHEUS_RULE
+        path.write_text(rules.to_yaml(resource, header), encoding="utf-8")
+        alerting, recording = rules.count_rules(resource["spec"])
+        echo(
+            f"wrote {path}: PrometheusRule {resource['metadata']['name']} with {plural(alerting, 'alerting rule')},"
+            f" {plural(recording, 'recording rule')}"
+        )
+        return
     for name, document in rules.rule_files(scorecard, options).items():
         path = output_dir / name
         path.write_text(rules.to_yaml(document, header), encoding="utf-8")

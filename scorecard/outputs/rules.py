@@ -54,6 +54,7 @@ __all__ = [
     "EXPORTER_JOB",
     "FILE_HEALTH",
     "FILE_KPIS",
+    "FILE_PROMETHEUS_RULE",
     "KPI_AMBER_ALERT",
     "KPI_RED_ALERT",
     "OWNER_STATUS_RECORD",
@@ -65,11 +66,14 @@ __all__ = [
     "alertmanager_fragment",
     "alertmanager_header",
     "check_grafana_url",
+    "check_namespace",
+    "check_resource_label",
     "count_rules",
     "fragment_header",
     "grafana_kpi_url",
     "owner_of",
     "owner_teams",
+    "prometheus_rule",
     "rule_files",
     "rules_header",
     "scorecard_slug",
@@ -86,6 +90,7 @@ DEAD_LETTER_MIN = 10
 events are no surge."""
 FILE_KPIS = "scorecard-kpis.yml"
 FILE_HEALTH = "scorecard-health.yml"
+FILE_PROMETHEUS_RULE = "scorecard-prometheusrule.yml"
 OWNER_STATUS_RECORD = "scorecard:kpi_status:owner"
 EVENT_AGE_RECORD = "scorecard:unit_last_event_age_seconds"
 DEFAULT_RECEIVER = "default"
@@ -144,6 +149,58 @@ def rule_files(scorecard: Scorecard, options: RuleOptions) -> dict[str, dict[str
         FILE_KPIS: {"groups": [_kpi_group(scorecard, options)]},
         FILE_HEALTH: {"groups": [_health_group(scorecard, options)]},
     }
+
+
+def prometheus_rule(
+    scorecard: Scorecard, options: RuleOptions, namespace: str | None = None, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The rule groups of ``rule_files`` as one Kubernetes ``PrometheusRule`` resource (the Prometheus Operator's).
+
+    Its name is the scorecard's slug; ``labels`` go to its metadata, where an operator's ``ruleSelector`` looks
+    (kube-prometheus-stack selects ``release: <its release>``).
+    """
+    metadata: dict[str, Any] = {"name": scorecard_slug(scorecard.name)}
+    if namespace:
+        metadata["namespace"] = namespace
+    metadata["labels"] = {"app.kubernetes.io/name": "streaming-scorecard", **(labels or {})}
+    groups = [group for document in rule_files(scorecard, options).values() for group in document["groups"]]
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata,
+        "spec": {"groups": groups},
+    }
+
+
+_K8S_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+_K8S_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_K8S_NAME}$")
+_K8S_LABEL_VALUE = re.compile(rf"^{_K8S_NAME}?$")
+_K8S_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def check_resource_label(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` as a Kubernetes label; ValueError naming what is wrong."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"expected KEY=VALUE like release=kube-prometheus-stack, got {text!r}")
+    if not _K8S_LABEL_KEY.match(key):
+        raise ValueError(
+            f"{key!r} is not a Kubernetes label key: an optional DNS prefix and '/', then up to 63 letters, digits,"
+            " '-', '_' or '.', starting and ending with a letter or digit"
+        )
+    if not _K8S_LABEL_VALUE.match(value):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes label value: up to 63 letters, digits, '-', '_' or '.', starting and"
+            " ending with a letter or digit"
+        )
+    return key, value
+
+
+def check_namespace(text: str) -> str:
+    """A Kubernetes namespace name (a DNS label); ValueError otherwise."""
+    if not _K8S_NAMESPACE.match(text):
+        raise ValueError(f"expected a namespace of up to 63 lowercase letters, digits and '-', got {text!r}")
+    return text
 
 
 def _kpi_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:

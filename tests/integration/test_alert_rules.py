@@ -654,3 +654,18 @@ def test_the_fragment_merged_into_an_existing_config_routes_the_scorecard_and_no
         result = run(amtool, "config", "routes", "test", f"--config.file={config}", *labels)
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.strip() == receiver, labels
+
+
+def test_the_prometheus_rule_resource_passes_the_same_rule_tests(promtool: str, tmp_path: Path) -> None:
+    """The spec of `--format prometheusrule` is what the operator hands Prometheus: the same groups, the same alerts."""
+    result = run(
+        sys.executable, "-m", "scorecard", "rules", str(OWNERS), "-o", str(tmp_path), "--format", "prometheusrule",
+        "--grafana-url", "http://grafana.example:3000/",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    resource = yaml.safe_load((tmp_path / "scorecard-prometheusrule.yml").read_text())
+    assert (resource["apiVersion"], resource["kind"]) == ("monitoring.coreos.com/v1", "PrometheusRule")
+    (tmp_path / "spec.yml").write_text(yaml.safe_dump(resource["spec"]))
+    result = run(promtool, "check", "rules", str(tmp_path / "spec.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    promtool_test(promtool, tmp_path, ["spec.yml"], owners_tests())

@@ -27,8 +27,11 @@ from scorecard.outputs.rules import (
     alertmanager_config,
     alertmanager_fragment,
     check_grafana_url,
+    check_namespace,
+    check_resource_label,
     owner_of,
     owner_teams,
+    prometheus_rule,
     rule_files,
     scorecard_slug,
     to_yaml,
@@ -340,3 +343,82 @@ def test_alertmanager_command_writes_a_fragment(tmp_path: Path) -> None:
     text = out.read_text()
     assert "put `route` first in the `routes` of your root route" in text
     assert yaml.safe_load(text) == alertmanager_fragment(load_scorecard(OWNERS))
+
+
+# ------------------------------------------------------------------------------------------------ PrometheusRule
+def test_the_prometheus_rule_holds_every_group_of_the_rule_files(acme: Scorecard) -> None:
+    options = RuleOptions()
+    resource = prometheus_rule(acme, options, "monitoring", {"release": "kube-prometheus-stack"})
+    assert resource["apiVersion"] == "monitoring.coreos.com/v1"
+    assert resource["kind"] == "PrometheusRule"
+    assert resource["metadata"] == {
+        "name": "acme-scorecard",
+        "namespace": "monitoring",
+        "labels": {"app.kubernetes.io/name": "streaming-scorecard", "release": "kube-prometheus-stack"},
+    }
+    files = rule_files(acme, options)
+    assert resource["spec"]["groups"] == files[FILE_KPIS]["groups"] + files[FILE_HEALTH]["groups"]
+    assert "namespace" not in prometheus_rule(acme, options)["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("release=kube-prometheus-stack", ("release", "kube-prometheus-stack")),
+        ("app.kubernetes.io/part-of=scorecard", ("app.kubernetes.io/part-of", "scorecard")),
+        ("empty=", ("empty", "")),
+        ("a.b_c-d=x.y_z-1", ("a.b_c-d", "x.y_z-1")),
+    ],
+)
+def test_resource_labels_are_kubernetes_labels(text: str, expected: tuple[str, str]) -> None:
+    assert check_resource_label(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("release", "expected KEY=VALUE"),
+        ("-bad=x", "is not a Kubernetes label key"),
+        ("Bad.Prefix/x=y", "is not a Kubernetes label key"),
+        ("k=" + "v" * 64, "is not a Kubernetes label value"),
+        ("k=a b", "is not a Kubernetes label value"),
+        ("k=x-", "is not a Kubernetes label value"),
+        ("k=<script>", "is not a Kubernetes label value"),
+    ],
+)
+def test_bad_resource_labels_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_resource_label(text)
+
+
+@pytest.mark.parametrize("text", ["Monitoring", "-x", "a" * 64, "a.b", ""])
+def test_a_namespace_is_a_dns_label(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a namespace"):
+        check_namespace(text)
+
+
+def test_rules_command_writes_a_prometheus_rule(tmp_path: Path) -> None:
+    args = ["rules", str(OWNERS), "-o", str(tmp_path), "--format", "prometheusrule", "--resource-label", "release=kps"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "scorecard-prometheusrule.yml"
+    assert result.stdout == f"wrote {path}: PrometheusRule owners with 10 alerting rules, 2 recording rules\n"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    resource = yaml.safe_load(path.read_text())
+    assert resource == prometheus_rule(load_scorecard(OWNERS), RuleOptions(), None, {"release": "kps"})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--namespace", "mon"], "--namespace and --resource-label apply to --format prometheusrule only"),
+        (["--format", "prometheusrule", "--resource-label", "x"], "Invalid value for --resource-label: expected"),
+        (["--format", "prometheusrule", "--namespace", "Mon"], "Invalid value for --namespace: expected a namespace"),
+        (["--format", "k8s"], "Invalid value for '--format': 'k8s' is not one of 'files', 'prometheusrule'"),
+    ],
+)
+def test_rules_command_rejects_bad_resource_options(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["rules", str(OWNERS), "-o", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not list(tmp_path.iterdir())
