@@ -4,7 +4,8 @@
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
-- ``common``: the shared options, errors, time options and progress bars.
+- ``common``: the shared options and shape (definition, -o, durations, --check, exit codes), errors, time options and
+  progress bars.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ import click
 
 from scorecard import __version__
 from scorecard.cli import define, outputs, pipeline, read
+from scorecard.cli.common import CONTEXT_SETTINGS, ScorecardGroup
 
 __all__ = ["main"]
 
 
-@click.group()
+@click.group(cls=ScorecardGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="scorecard")
 def main() -> None:
-    """Live balanced scorecard: definitions, streaming and scores."""
+    """Live balanced scorecard: definitions, streaming and scores.
+
+    Every command takes the definition as -s FILE (or SCORECARD_DEFINITION); exit codes: 0 done, 1 failed (invalid
+    input, stale files), 2 bad command line (docs/cli.md).
+    """
 
 
 for command in (

@@ -16,8 +16,8 @@ import click
 from rich.progress import MofNCompleteColumn, TaskProgressColumn
 
 from scorecard.cli.common import (
+    Duration,
     app_id_option,
-    duration_param,
     echo,
     env_option,
     kafka_option,
@@ -62,21 +62,21 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 @env_option(
     "--session-timeout",
     "SCORECARD_SESSION_TIMEOUT",
-    "Seconds before a silent worker's partitions move to the others (failover time).",
-    type=click.FloatRange(min=6.0),
+    "How long before a silent worker's partitions move to the others (failover time).",
+    type=Duration(minimum=6.0),
 )
 @env_option(
     "--commit-interval",
     "SCORECARD_COMMIT_INTERVAL",
-    "Seconds between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
-    type=click.FloatRange(min=0.1),
+    "Time between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
+    type=Duration(minimum=0.1),
 )
 @env_option(
     "--stop-timeout",
     "SCORECARD_STOP_TIMEOUT",
-    "Seconds a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
+    "How long a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
     "must while Kafka is unreachable; a second signal exits at once.",
-    type=click.FloatRange(min=1.0),
+    type=Duration(minimum=1.0),
 )
 @click.option(
     "--loglevel",
@@ -182,14 +182,16 @@ def publish_command(
 )
 @click.option(
     "--duration",
-    "duration_text",
+    "duration_seconds",
+    type=Duration(zero=True),
     default="10m",
     show_default=True,
-    help="Live phase length (30s, 10m, 2h...); 0 runs until Ctrl-C or SIGTERM.",
+    help="Live phase length (30s, 10m, 1h30m...); 0 runs until Ctrl-C or SIGTERM.",
 )
 @click.option(
     "--backfill",
-    "backfill_text",
+    "backfill_seconds",
+    type=Duration(zero=True, whole_seconds=True),
     default="0",
     show_default=True,
     help="History sent first, as fast as possible: event times over this span (e.g. 30d) up to the start.",
@@ -209,10 +211,13 @@ def publish_command(
     help="End of the backfill and start of the live phase (RFC 3339 or epoch seconds).  [default: now]",
 )
 @click.option(
+    "-o",
+    "--output",
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka.",
+    metavar="FILE",
+    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka (--out: the older name).",
 )
 @_share_option("--duplicate-rate", 0.005, "Share of events sent again (same id) a few events later.")
 @_share_option("--late-rate", 0.002, "Share of events dated 1-6 h before their type's lateness grace.")
@@ -234,8 +239,8 @@ def publish_command(
 def simulate_command(
     scorecard_path: Path,
     rate: float,
-    duration_text: str,
-    backfill_text: str,
+    duration_seconds: float,
+    backfill_seconds: float,
     events_per_day: float,
     seed: int,
     start_text: str | None,
@@ -275,8 +280,8 @@ def simulate_command(
 
     _check_simulate_mode(click.get_current_context(), days)
     scorecard = load_or_exit(scorecard_path)
-    duration = None if duration_text.strip() == "0" else float(duration_param(duration_text, "--duration"))
-    backfill = 0 if backfill_text.strip() == "0" else duration_param(backfill_text, "--backfill")
+    duration = duration_seconds or None
+    backfill = int(backfill_seconds)
     start = time_param(start_text, "--start") if start_text is not None else float(math.floor(time.time()))
     if out_path is not None:
         sink, destination = file_sink(out_path), str(out_path)
@@ -305,7 +310,7 @@ def simulate_command(
         trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
     )
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
-    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
+    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {format_duration(duration)}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
     echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
     echo(f"trend: {trend_text(simulation)}", err=True)
@@ -323,13 +328,13 @@ def simulate_command(
     echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
 
 
-_LIVE_ONLY = ("rate", "duration_text", "backfill_text")
+_LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds")
 
 
 def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
     """--days (a fixed batch) and the live options (--rate, --duration, --backfill) exclude each other."""
     given = [
-        f"--{name.removesuffix('_text')}"
+        f"--{name.removesuffix('_seconds')}"
         for name in _LIVE_ONLY
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     ]
