@@ -25,7 +25,7 @@ def main() -> None:
     """Live balanced scorecard: definitions, streaming and scores.
 
     Every command takes the definition as -s FILE (or SCORECARD_DEFINITION); exit codes: 0 done, 1 failed (invalid
-    input, stale files), 2 bad command line (docs/cli.md).
+    input, stale files), 2 bad command line, 3 Kafka or Redis unreachable (docs/cli.md).
     """
 
 

@@ -6,13 +6,15 @@ Errors are one line on stderr and an exit status (1, or click's 2 for a bad opti
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+import logging
 import math
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
@@ -20,7 +22,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 
-from scorecard.config import ENV_DEFAULTS, Settings
+from scorecard.config import ENV_DEFAULTS, Settings, redact_url
 from scorecard.core.definition import DefinitionError, Scorecard, load_scorecard
 from scorecard.core.timeutil import (
     DurationRangeError,
@@ -377,3 +379,51 @@ def write_document(output_path: Path, data: bytes) -> bool:
     output_path.parent.mkdir(parents=True, exist_ok=True)
     output_path.write_bytes(data)
     return True
+
+
+# ------------------------------------------------------------------------------------------------ service errors
+EXIT_UNAVAILABLE: Final = 3
+"""Kafka, Redis or Prometheus cannot be reached or refuses: retrying later may work, changing the input will not."""
+
+
+def unavailable(message: str) -> NoReturn:
+    """Exit ``EXIT_UNAVAILABLE`` after one line on stderr: a service cannot be reached or refused."""
+    echo(message, err=True)
+    sys.exit(EXIT_UNAVAILABLE)
+
+
+@contextlib.contextmanager
+def kafka_errors(kafka_bootstrap: str, doing: str, quiet: bool = True) -> Iterator[None]:
+    """Turn Kafka being unreachable or refusing (``doing`` it, e.g. "publish to topic t") into one line on stderr and
+    ``EXIT_UNAVAILABLE``, instead of aiokafka's traceback. ``quiet`` holds back aiokafka's own log lines meanwhile (the
+    one line says it all); a long-running command keeps them. Imports aiokafka: only for commands that use Kafka."""
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import TopicError
+
+    try:
+        with quiet_logger("aiokafka") if quiet else contextlib.nullcontext():
+            yield
+    except (KafkaError, TopicError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
+        unavailable(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {kafka_reason(error)}")
+
+
+def kafka_reason(error: BaseException) -> str:
+    """What went wrong with Kafka, said for the person who set the bootstrap servers."""
+    from aiokafka.errors import KafkaConnectionError
+
+    if isinstance(error, KafkaConnectionError | ConnectionError):
+        return "no broker reachable there (is Kafka running? --kafka-bootstrap, SCORECARD_KAFKA_BOOTSTRAP)"
+    return str(error)
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str) -> Iterator[None]:
+    """Hold back a library's log records below CRITICAL meanwhile: the command reports the failure itself."""
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

@@ -10,30 +10,38 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.progress import MofNCompleteColumn, TaskProgressColumn
 
 from scorecard.cli.common import (
+    EXIT_FAILED,
     Duration,
     app_id_option,
     echo,
     env_option,
+    kafka_errors,
     kafka_option,
+    kafka_reason,
     load_or_exit,
     make_settings,
     partitions_option,
     progress_bar,
+    quiet_logger,
     redis_option,
     scorecard_option,
     time_param,
     topic_option,
+    unavailable,
 )
-from scorecard.config import redact_url
+from scorecard.config import Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
 from scorecard.outputs.terminal import markup
+
+if TYPE_CHECKING:
+    from streams.publisher import PublishStats
 
 
 def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], Any]:
@@ -108,16 +116,17 @@ def worker_command(
         kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
     )
     try:
-        run_worker(
-            settings,
-            str(scorecard_path),
-            loglevel=loglevel,
-            metrics_port=metrics_port,
-            metrics_host=metrics_host,
-            session_timeout=session_timeout,
-            commit_interval=commit_interval,
-            stop_timeout=stop_timeout,
-        )
+        with kafka_errors(kafka_bootstrap, f"start the worker on topic {topic}", quiet=False):
+            run_worker(
+                settings,
+                str(scorecard_path),
+                loglevel=loglevel,
+                metrics_port=metrics_port,
+                metrics_host=metrics_host,
+                session_timeout=session_timeout,
+                commit_interval=commit_interval,
+                stop_timeout=stop_timeout,
+            )
     except ListenError as error:  # the metrics port is taken, or the address is not ours
         click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
         sys.exit(1)
@@ -139,11 +148,18 @@ def publish_command(
     events: Path, kafka_bootstrap: str, topic: str, partitions: int, key: bool, rate: float | None
 ) -> None:
     """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
+    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+    with kafka_errors(kafka_bootstrap, f"publish to topic {topic}"):
+        stats = _publish(settings, events, key, rate)
+    click.echo(stats.summary())
+
+
+def _publish(settings: Settings, events: Path, key: bool, rate: float | None) -> PublishStats:
+    """Publish the file (or stdin), with a progress bar on stderr when a person watches it."""
     import asyncio
 
     from streams.publisher import MAX_MESSAGE_BYTES, publish_lines
 
-    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
     if str(events) == "-":
         stats = asyncio.run(
             publish_lines(settings, read_lines(sys.stdin.buffer, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
@@ -168,7 +184,7 @@ def publish_command(
                             progress=lambda sent: progress.update(task, completed=sent),
                         )
                     )
-    click.echo(stats.summary())
+    return stats
 
 
 @click.command("simulate")
@@ -295,10 +311,10 @@ def simulate_command(
         )
         echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {days:g} days of events", err=True)
         try:
-            stats = asyncio.run(run_batch(batch, sink))
+            with quiet_logger("aiokafka"):
+                stats = asyncio.run(run_batch(batch, sink))
         except (OSError, KafkaError, TopicError) as error:
-            click.echo(f"cannot send to {destination}: {error}", err=True)
-            sys.exit(1)
+            _cannot_send(destination, error, to_kafka=out_path is None)
         echo("\n".join(batch_summary_lines(stats, days=days, start=start, destination=destination)))
         return
     simulation = Simulation(
@@ -316,16 +332,25 @@ def simulate_command(
     echo(f"trend: {trend_text(simulation)}", err=True)
     run = functools.partial(run_simulation, simulation, sink, rate=rate, duration=duration)
     try:
-        if backfill and sys.stderr.isatty():
-            with progress_bar("backfill {task.description}", TaskProgressColumn()) as progress:
-                task = progress.add_task(format_duration(backfill), total=backfill)
-                stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
-        else:
-            stats = asyncio.run(run())
+        with quiet_logger("aiokafka"):  # a failure is said once, below
+            if backfill and sys.stderr.isatty():
+                with progress_bar("backfill {task.description}", TaskProgressColumn()) as progress:
+                    task = progress.add_task(format_duration(backfill), total=backfill)
+                    stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
+            else:
+                stats = asyncio.run(run())
     except (OSError, KafkaError, TopicError) as error:
-        click.echo(f"cannot send to {destination}: {error}", err=True)
-        sys.exit(1)
+        _cannot_send(destination, error, to_kafka=out_path is None)
     echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
+
+
+def _cannot_send(destination: str, error: Exception, *, to_kafka: bool) -> NoReturn:
+    """Kafka unreachable: ``EXIT_UNAVAILABLE``; the -o file not writable: ``EXIT_FAILED``. One line either way."""
+    if to_kafka:
+        unavailable(f"cannot send to {destination}: {kafka_reason(error)}")
+    message = f"cannot send to {destination}: {error}"
+    echo(message, err=True)
+    sys.exit(EXIT_FAILED)
 
 
 _LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds")

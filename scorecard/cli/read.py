@@ -35,6 +35,7 @@ from scorecard.cli.common import (
     resolve_definition,
     scorecard_option,
     terminal_console,
+    unavailable,
     write_document,
 )
 from scorecard.core.definition import Scorecard
@@ -139,8 +140,7 @@ def status_command(scorecard_path: Path, redis_url: str, app_id: str, at_text: s
         require_live(store, app_id)
         document = live_report(scorecard, store, at if at is not None else time.time())
     except StoreError as error:
-        click.echo(f"cannot read the live scorecard: {error}", err=True)
-        sys.exit(1)
+        unavailable(f"cannot read the live scorecard: {error}")
     _print_document(scorecard, document, output_format)
 
 
@@ -207,8 +207,7 @@ def report_command(
             document = live_report(scorecard, store, when)
             trends = live_trends(scorecard, store, when, min(trend_windows, 1), document) if html else None
         except StoreError as error:
-            click.echo(f"cannot read the live scorecard: {error}", err=True)
-            sys.exit(1)
+            unavailable(f"cannot read the live scorecard: {error}")
         source = f"live scorecard in Redis ({store.url}, app id {app_id})"
     data = render_html(scorecard, document, trends=trends, source=source).encode() if html else dumps(document)
     if write_document(output_path, data):
