@@ -3,6 +3,7 @@
 - ``define``: ``validate``;
 - ``author``: ``schema``, ``init``, ``events`` (writing a definition, and the events it reads);
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
+- ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
 - ``common``: the shared options, errors, time options and progress bars.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import author, define, outputs, pipeline, read
+from scorecard.cli import author, define, explain, outputs, pipeline, read
 
 __all__ = ["main"]
 
@@ -32,6 +33,7 @@ for command in (
     read.replay_command,
     read.status_command,
     read.report_command,
+    explain.explain_command,
     pipeline.worker_command,
     pipeline.publish_command,
     pipeline.simulate_command,

@@ -33,6 +33,7 @@ from scorecard.cli.common import (
     scorecard_option,
     terminal_console,
 )
+from scorecard.config import RedisOptions
 from scorecard.core.definition import Scorecard
 from scorecard.core.evaluation import dumps
 from scorecard.core.lines import read_lines
@@ -124,7 +125,13 @@ def replay_command(
 @table_format_option
 @kpis_option
 def status_command(
-    scorecard_path: Path, redis_url: str, app_id: str, at_text: str | None, output_format: str, show_kpis: bool
+    scorecard_path: Path,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    at_text: str | None,
+    output_format: str,
+    show_kpis: bool,
 ) -> None:
     """Print the live scorecard from Redis, in the table or JSON shape of `scorecard replay`."""
     from scorecard.redis.live import live_report
@@ -132,7 +139,7 @@ def status_command(
 
     scorecard = load_or_exit(scorecard_path)
     at = parse_at(at_text)
-    store = RedisStore.from_url(redis_url, app_id)
+    store = RedisStore.from_url(redis_url, app_id, options=redis_options)
     try:
         require_live(store, app_id)
         document = live_report(scorecard, store, at if at is not None else time.time())
@@ -184,6 +191,7 @@ def report_command(
     at_text: str | None,
     trend_windows: int,
     redis_url: str,
+    redis_options: RedisOptions,
     app_id: str,
 ) -> None:
     """Write the scorecard as one self-contained HTML page (or the JSON report), from Redis or from a replay."""
@@ -206,7 +214,7 @@ def report_command(
         trends = replay_trends(result, result.at, trend_windows, document) if html else None
         source = f"replay of {events_path.name}"
     else:
-        store = RedisStore.from_url(redis_url, app_id)
+        store = RedisStore.from_url(redis_url, app_id, options=redis_options)
         when = at if at is not None else time.time()
         try:
             require_live(store, app_id, " (or give --events FILE to report from a replay)")
