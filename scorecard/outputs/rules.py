@@ -117,7 +117,7 @@ class RuleOptions:
     take within ``DEAD_LETTER_WINDOW`` before ``ScorecardDeadLetterSurge``.
     """
 
-    pending: int = 300
+    pending: float = 300
     stale_after: int = 7200
     grafana_url: str = "http://localhost:3000"
     max_lag: int = 10_000

@@ -51,7 +51,7 @@ def test_every_option_is_read() -> None:
             "{fro: 5m}",
             "kpis[0].alert.fro: unknown key 'fro'; allowed keys: for, severity, below_goal_severity, labels,",
         ),
-        ("{for: 5x}", "kpis[0].alert.for: expected a duration like 30s, 15m, 1h, 7d or 2w, got '5x'"),
+        ("{for: 5x}", "kpis[0].alert.for: expected a duration like 30s, 15m, 1h30m, 7d or 2w, got '5x'"),
         ("{for: 0s}", "kpis[0].alert.for: expected a positive duration, got '0s'"),
         ("{for: 1000w}", "kpis[0].alert.for: expected a duration of at most 365d, got 1000w"),
         ("{severity: 'page me'}", "kpis[0].alert.severity: expected a severity of letters, digits, '.', '_' and '-'"),

@@ -83,7 +83,7 @@ def importable_boards(acme: Scorecard) -> list[dict[str, Any]]:
     generated = dashboards.build_boards(acme, for_import=True)
     committed = [json.loads((COMMITTED / f"{board['uid']}.json").read_text()) for board in generated]
     assert committed == generated, (
-        "deploy/grafana/import is stale: run `scorecard dashboards examples/acme.yaml"
+        "deploy/grafana/import is stale: run `scorecard dashboards -s examples/acme.yaml"
         " -o deploy/grafana/import --for-import`"
     )
     return generated
