@@ -28,6 +28,7 @@ from scorecard.cli.common import (
     write_document,
     write_or_check,
 )
+from scorecard.config import RedisOptions
 from scorecard.core.timeutil import format_duration
 
 
@@ -42,7 +43,9 @@ from scorecard.core.timeutil import format_duration
     type=click.IntRange(min=0, max=65535),
 )
 @env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
-def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
+def exporter_command(
+    scorecard_path: Path, redis_url: str, redis_options: RedisOptions, app_id: str, port: int, host: str
+) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.outputs.exporter import run_exporter
     from scorecard.outputs.webserver import ListenError
@@ -50,7 +53,13 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
     scorecard = load_or_exit(scorecard_path)
     try:
         run_exporter(
-            scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
+            scorecard,
+            redis_url,
+            app_id,
+            host,
+            port,
+            announce=lambda url: click.echo(f"serving {url}", err=True),
+            options=redis_options,
         )
     except ListenError as error:  # the port is taken, or the address is not ours
         click.echo(str(error), err=True)
@@ -75,7 +84,13 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
     help="Stop after this long (e.g. 30s, 10m; a plain number is seconds); 0 runs until Ctrl-C.  [default: 0]",
 )
 def board_command(
-    scorecard_path: Path, refresh: float, redis_url: str, app_id: str, metrics_url: str, duration: float | None
+    scorecard_path: Path,
+    refresh: float,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    metrics_url: str,
+    duration: float | None,
 ) -> None:
     """Show the live scorecard from Redis on a refreshing terminal board (plain text frames when not a terminal)."""
     import signal
@@ -84,7 +99,7 @@ def board_command(
     from scorecard.redis.store import RedisStore
 
     scorecard = load_or_exit(scorecard_path)
-    store = RedisStore.from_url(redis_url, app_id)
+    store = RedisStore.from_url(redis_url, app_id, options=redis_options)
     console = terminal_console()
     signal.signal(signal.SIGTERM, _interrupt)  # leave the terminal as Ctrl-C would (cursor shown again)
     try:

@@ -35,7 +35,7 @@ from scorecard.cli.common import (
     topic_option,
     unavailable,
 )
-from scorecard.config import Settings, redact_url
+from scorecard.config import RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
 from scorecard.outputs.terminal import markup
@@ -97,6 +97,7 @@ def worker_command(
     scorecard_path: Path,
     kafka_bootstrap: str,
     redis_url: str,
+    redis_options: RedisOptions,
     topic: str,
     app_id: str,
     partitions: int,
@@ -113,7 +114,12 @@ def worker_command(
 
     load_or_exit(scorecard_path)
     settings = make_settings(
-        kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        topic=topic,
+        app_id=app_id,
+        partitions=partitions,
+        redis_options=redis_options,
     )
     try:
         with kafka_errors(kafka_bootstrap, f"start the worker on topic {topic}", quiet=False):
