@@ -556,7 +556,10 @@ def kafka_errors(kafka_bootstrap: str, doing: str, quiet: bool = True) -> Iterat
     try:
         with quiet_logger("aiokafka") if quiet else contextlib.nullcontext():
             yield
-    except (KafkaError, TopicError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
+    except TopicError as error:  # Kafka answers, but its topics do not fit the settings: the message says the fix
+        echo(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+    except (KafkaError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
         unavailable(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {kafka_reason(error)}")
 
 

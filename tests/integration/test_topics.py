@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -54,5 +57,35 @@ async def test_a_publisher_leaves_the_internal_topics_to_the_workers(
         listed = set(await kafka_admin.list_topics())
         assert {names.events, names.dead_letter} <= listed
         assert names.by_unit not in listed
+    finally:
+        await delete_topics(mine)
+
+
+async def test_publish_into_a_topic_of_another_partition_count_is_one_line_and_exit_1(
+    settings: Settings, unique_name: Callable[[str], str], kafka_admin: AIOKafkaAdminClient, tmp_path: Path
+) -> None:
+    """Kafka answers but its topic does not fit the settings: a configuration to fix (exit 1, docs/cli.md), said in
+    one line with the fix, not a traceback nor "unreachable" (3)."""
+    mine = own_settings(settings, unique_name, partitions=4)
+    await kafka_admin.create_topics([NewTopic(mine.topic, num_partitions=2, replication_factor=1)])
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b'{"id": "e1", "type": "order", "unit": "a", "time": "2026-11-27T10:00:00Z"}\n')
+    try:
+        command = [
+            sys.executable,
+            "-m",
+            "scorecard",
+            "publish",
+            str(events),
+            "--topic",
+            mine.topic,
+            "--partitions",
+            "4",
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 1, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(f"cannot publish to topic {mine.topic} at Kafka {mine.kafka_bootstrap}: topic ")
+        assert "has 2 partitions but SCORECARD_PARTITIONS is 4; set SCORECARD_PARTITIONS=2" in line
     finally:
         await delete_topics(mine)
