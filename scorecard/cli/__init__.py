@@ -1,6 +1,7 @@
 """The ``scorecard`` command line: one click group, its commands grouped by what they work on.
 
 - ``define``: ``validate``;
+- ``author``: ``schema``, ``init``, ``events`` (writing a definition, and the events it reads);
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
 - ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
@@ -14,7 +15,7 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import define, explain, outputs, pipeline, read
+from scorecard.cli import author, define, explain, outputs, pipeline, read
 from scorecard.cli.common import CONTEXT_SETTINGS, ScorecardGroup
 
 __all__ = ["main"]
@@ -32,6 +33,9 @@ def main() -> None:
 
 for command in (
     define.validate,
+    author.schema_command,
+    author.init_command,
+    author.events_command,
     read.replay_command,
     read.status_command,
     read.report_command,

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
@@ -281,6 +282,28 @@ def require_live(store: RedisStore, app_id: str, hint: str = "") -> None:
         click.echo(
             f"no live scorecard for app id {app_id!r} in {store!r} yet: is a worker running with the same "
             f"SCORECARD_APP_ID and SCORECARD_REDIS_URL?{hint}",
+            err=True,
+        )
+        sys.exit(1)
+
+
+WORKER_EXTRA: Final = "streaming-scorecard[worker]"
+WORKER_PACKAGES: Final = frozenset({"faust", "mode", "aiokafka", "uvloop"})
+"""The import names of the worker extra's packages (faust-streaming and its mode-streaming, aiokafka, uvloop)."""
+
+
+@contextmanager
+def worker_extra(command: str) -> Iterator[None]:
+    """Around the imports of a command that talks to Kafka: without the worker extra installed, a one-line error
+    naming the extra and exit 1, instead of a traceback (the definition tools install without it)."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").partition(".")[0]
+        if missing not in WORKER_PACKAGES:
+            raise
+        click.echo(
+            f"scorecard {command} needs the worker extra (no module named {missing!r}): pip install '{WORKER_EXTRA}'",
             err=True,
         )
         sys.exit(1)

@@ -1,7 +1,8 @@
 """``scorecard worker``, ``publish`` and ``simulate``: the commands that run or feed the streaming pipeline.
 
-Kafka, Faust and the simulator are imported inside the commands: they are slow to import and the other commands
-never need them.
+Kafka, Faust and the simulator are imported inside the commands: they are slow to import, the other commands never
+need them, and Faust, aiokafka and uvloop come with the ``worker`` extra only (``common.worker_extra`` turns their
+absence into a one-line error naming it).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from scorecard.cli.common import (
     time_param,
     topic_option,
     unavailable,
+    worker_extra,
 )
 from scorecard.config import RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines
@@ -110,7 +112,9 @@ def worker_command(
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from scorecard.outputs.webserver import ListenError
-    from streams.worker import run_worker  # Faust is slow to import; only this command needs it
+
+    with worker_extra("worker"):
+        from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     load_or_exit(scorecard_path)
     settings = make_settings(
@@ -155,7 +159,7 @@ def publish_command(
 ) -> None:
     """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
     settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
-    with kafka_errors(kafka_bootstrap, f"publish to topic {topic}"):
+    with worker_extra("publish"), kafka_errors(kafka_bootstrap, f"publish to topic {topic}"):  # both import aiokafka
         stats = _publish(settings, events, key, rate)
     click.echo(stats.summary())
 
@@ -287,8 +291,10 @@ def simulate_command(
     import functools
     import math
 
-    from aiokafka.errors import KafkaError
+    with worker_extra("simulate"):
+        from aiokafka.errors import KafkaError
 
+        from streams.topics import TopicError
     from scorecard.simulator import Simulation, Trouble, generate_batch
     from scorecard.simulator.pacing import (
         batch_summary_lines,
@@ -298,7 +304,6 @@ def simulate_command(
         summary_lines,
         trend_text,
     )
-    from streams.topics import TopicError
 
     _check_simulate_mode(click.get_current_context(), days)
     scorecard = load_or_exit(scorecard_path)

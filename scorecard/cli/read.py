@@ -1,8 +1,9 @@
 """``scorecard replay``, ``status`` and ``report``: the scorecard from a replay of events or from Redis.
 
 ``replay FILE EVENTS`` feeds a JSON Lines event file (``-`` for stdin) through the engine in file order and prints
-the whole scorecard at ``--at`` (default: the newest accepted event time), as a table (``scorecard.outputs.table``) or
-as the JSON report (``--format json``, the shape ``status`` prints too). Invalid events are listed on stderr, a few
+the whole scorecard at ``--at`` (default: the newest accepted event time), as a table (``scorecard.outputs.table``;
+``--kpis``: by KPI, ``kpi_table``), as CSV (``--format csv``, ``csv_report``) or as the JSON report (``--format json``);
+``status`` prints the same shapes. Invalid events are listed on stderr, a few
 with their line number and reason; ``--errors FILE`` writes them all as JSON Lines, as they come (the replay keeps
 only the first 1,000 in memory). ``--received-at`` is the time the events count as received, for the
 ``time_in_future`` rule (default: now; give the publish time to replay old files as the stream judged them). A
@@ -43,10 +44,26 @@ from scorecard.core.definition import Scorecard
 from scorecard.core.evaluation import dumps
 from scorecard.core.lines import read_lines
 from scorecard.core.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
+from scorecard.outputs.csv_report import kpis_csv, units_csv
+from scorecard.outputs.kpi_table import print_kpi_report
 from scorecard.outputs.table import print_report
 from scorecard.outputs.terminal import markup
 
 _SHOWN_INVALID = 10
+table_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table: for people; json: the whole report; csv: for spreadsheets (units x perspectives, or x KPIs).",
+)
+kpis_option = click.option(
+    "--kpis",
+    "show_kpis",
+    is_flag=True,
+    help="Table and CSV: one row per unit and KPI (value, goal, red flag, score, status) instead of perspectives.",
+)
 _PROGRESS_LINES = 20_000
 
 
@@ -64,7 +81,8 @@ _PROGRESS_LINES = 20_000
     metavar="TIME",
     help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: newest accepted event]",
 )
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@table_format_option
+@kpis_option
 @click.option(
     "--errors",
     "errors_path",
@@ -88,6 +106,7 @@ def replay_command(
     paths: tuple[Path, ...],
     at_text: str | None,
     output_format: str,
+    show_kpis: bool,
     errors_path: Path | None,
     received_text: str | None,
     fail_on_invalid: bool,
@@ -111,7 +130,7 @@ def replay_command(
     if result.at is None:
         click.echo("no accepted event to evaluate at; give the time with --at", err=True)
         sys.exit(EXIT_FAILED)
-    _print_document(scorecard, result.evaluate(), output_format)
+    _print_document(scorecard, result.evaluate(), output_format, show_kpis)
     invalid = result.counts.get("invalid", 0)
     if fail_on_invalid and invalid:
         click.echo(f"{plural(invalid, 'invalid event')}: failing (--fail-on-invalid)", err=True)
@@ -128,7 +147,8 @@ def replay_command(
     metavar="TIME",
     help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: now]",
 )
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@table_format_option
+@kpis_option
 def status_command(
     scorecard_path: Path,
     redis_url: str,
@@ -136,6 +156,7 @@ def status_command(
     app_id: str,
     at_text: str | None,
     output_format: str,
+    show_kpis: bool,
 ) -> None:
     """Print the live scorecard from Redis, in the table or JSON shape of `scorecard replay`."""
     from scorecard.redis.live import live_report
@@ -149,7 +170,7 @@ def status_command(
         document = live_report(scorecard, store, at if at is not None else time.time())
     except StoreError as error:
         unavailable(f"cannot read the live scorecard: {error}")
-    _print_document(scorecard, document, output_format)
+    _print_document(scorecard, document, output_format, show_kpis)
 
 
 @click.command("report")
@@ -223,14 +244,20 @@ def report_command(
         echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
 
 
-def _print_document(scorecard: Scorecard, document: dict[str, Any], output_format: str) -> None:
-    """Print a report as JSON (exact bytes of ``dumps``) or as the terminal table."""
+def _print_document(scorecard: Scorecard, document: dict[str, Any], output_format: str, kpis: bool = False) -> None:
+    """Print a report as JSON (exact bytes of ``dumps``), CSV or the terminal table; ``kpis``: by KPI."""
     if output_format == "json":
         sys.stdout.buffer.write(dumps(document))
         sys.stdout.flush()
         return
+    if output_format == "csv":
+        terminal = sys.stdout.isatty()
+        text = (kpis_csv if kpis else units_csv)(scorecard, document, terminal=terminal)
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        return
     console = terminal_console()
-    print_report(console, scorecard, document)
+    (print_kpi_report if kpis else print_report)(console, scorecard, document)
 
 
 def _replay_file(

@@ -14,11 +14,12 @@ from scorecard.cli import main
 from scorecard.cli.common import DEFINITION_ENV, Duration
 from tests.paths import ACME, ACME_EVENTS, DEFINITIONS
 
-# Commands reading a definition (publish sends any events file as it is).
+# Commands reading a definition: not publish (it sends any events file as it is), schema (it describes the format
+# itself) or init (its FILE is the definition it creates).
 WITH_DEFINITION = {"validate", "replay", "status", "report", "worker", "simulate", "exporter", "board", "rules"}
-WITH_DEFINITION |= {"alertmanager", "dashboards"}
-# Commands writing files another program reads (Prometheus, Alertmanager, Grafana): each has --check.
-GENERATORS = {"rules", "alertmanager", "dashboards"}
+WITH_DEFINITION |= {"alertmanager", "dashboards", "events", "explain"}
+# Commands writing files another program reads (Prometheus, Alertmanager, Grafana, editors): each has --check.
+GENERATORS = {"rules", "alertmanager", "dashboards", "schema"}
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> click.testing.Result:
