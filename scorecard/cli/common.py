@@ -558,7 +558,7 @@ def write_document(output_path: Path, data: bytes) -> bool:
 
 # ------------------------------------------------------------------------------------------------ service errors
 EXIT_UNAVAILABLE: Final = 3
-"""Kafka, Redis or Prometheus cannot be reached or refuses: retrying later may work, changing the input will not."""
+"""Kafka or Redis cannot be reached or refuses: retrying later may work, changing the input will not."""
 
 
 def unavailable(message: str) -> NoReturn:
