@@ -557,7 +557,7 @@ def write_document(output_path: Path, data: bytes) -> bool:
 
 # ------------------------------------------------------------------------------------------------ service errors
 EXIT_UNAVAILABLE: Final = 3
-"""Kafka, Redis or Prometheus cannot be reached or refuses: retrying later may work, changing the input will not."""
+"""Kafka or Redis cannot be reached or refuses: retrying later may work, changing the input will not."""
 
 
 def unavailable(message: str) -> NoReturn:
@@ -578,7 +578,10 @@ def kafka_errors(kafka_bootstrap: str, doing: str, quiet: bool = True) -> Iterat
     try:
         with quiet_logger("aiokafka") if quiet else contextlib.nullcontext():
             yield
-    except (KafkaError, TopicError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
+    except TopicError as error:  # Kafka answers, but its topics do not fit the settings: the message says the fix
+        echo(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+    except (KafkaError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
         unavailable(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {kafka_reason(error)}")
 
 
