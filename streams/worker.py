@@ -9,6 +9,7 @@ import mode.loop
 
 from scorecard.config import Settings
 from scorecard.core.definition import load_scorecard
+from scorecard.outputs.webconfig import WebConfig
 from streams.app import create_app
 from streams.faust_fixes.runner import ScorecardWorker
 from streams.metrics import PipelineMetrics
@@ -23,18 +24,20 @@ def run_worker(
     table_store: str = "memory://",
     metrics_port: int = 0,
     metrics_host: str = "0.0.0.0",
+    metrics_web_config: WebConfig | None = None,
     session_timeout: float = 30.0,
     commit_interval: float = 2.8,
     stop_timeout: float = 15.0,
 ) -> None:
-    """Block until the worker is stopped (SIGTERM / Ctrl-C); ``metrics_port`` 0 serves no pipeline metrics.
+    """Block until the worker is stopped (SIGTERM / Ctrl-C); ``metrics_port`` 0 serves no pipeline metrics, and
+    ``metrics_web_config`` protects them with TLS and basic authentication.
 
     The metrics server is bound before Kafka is touched, so a taken port or a wrong ``metrics_host`` fails at once
     (``OSError``)."""
     scorecard = load_scorecard(scorecard_path)
     metrics = PipelineMetrics()
     if metrics_port:
-        metrics.serve(metrics_port, metrics_host)
+        metrics.serve(metrics_port, metrics_host, web_config=metrics_web_config)
     asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings)))
     # uvloop: Faust's per-message machinery (queues, futures, tasks) is most of a worker's CPU; uvloop cuts it.
     mode.loop.use("uvloop")

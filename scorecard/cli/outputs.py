@@ -20,6 +20,7 @@ from scorecard.cli.common import (
     scorecard_option,
     terminal_console,
 )
+from scorecard.cli.web import load_web_config_or_exit, web_config_option
 
 
 @click.command("exporter")
@@ -33,15 +34,24 @@ from scorecard.cli.common import (
     type=click.IntRange(min=0, max=65535),
 )
 @env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
-def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
+@web_config_option("SCORECARD_EXPORTER_WEB_CONFIG", "/metrics (/healthz stays open)")
+def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str, web_config: str) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.outputs.exporter import run_exporter
     from scorecard.outputs.webserver import ListenError
 
+    protection = load_web_config_or_exit(web_config)
     scorecard = load_or_exit(scorecard_path)
+    suffix = f" ({protection.describe()})" if protection is not None else ""
     try:
         run_exporter(
-            scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
+            scorecard,
+            redis_url,
+            app_id,
+            host,
+            port,
+            web_config=protection,
+            announce=lambda url: click.echo(f"serving {url}{suffix}", err=True),
         )
     except ListenError as error:  # the port is taken, or the address is not ours
         click.echo(str(error), err=True)

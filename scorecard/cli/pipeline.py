@@ -30,6 +30,7 @@ from scorecard.cli.common import (
     time_param,
     topic_option,
 )
+from scorecard.cli.web import load_web_config_or_exit, web_config_option
 from scorecard.config import redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
@@ -59,6 +60,7 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
     "SCORECARD_METRICS_HOST",
     "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
 )
+@web_config_option("SCORECARD_METRICS_WEB_CONFIG", "the pipeline metrics (/healthz stays open)")
 @env_option(
     "--session-timeout",
     "SCORECARD_SESSION_TIMEOUT",
@@ -94,6 +96,7 @@ def worker_command(
     partitions: int,
     metrics_port: int,
     metrics_host: str,
+    web_config: str,
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
@@ -103,6 +106,7 @@ def worker_command(
     from scorecard.outputs.webserver import ListenError
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
+    metrics_web_config = load_web_config_or_exit(web_config)
     load_or_exit(scorecard_path)
     settings = make_settings(
         kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
@@ -114,6 +118,7 @@ def worker_command(
             loglevel=loglevel,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            metrics_web_config=metrics_web_config,
             session_timeout=session_timeout,
             commit_interval=commit_interval,
             stop_timeout=stop_timeout,
