@@ -4,6 +4,7 @@
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
+- ``deploy_config``: ``deploy-config`` (rules, Alertmanager config and boards into one folder);
 - ``common``: the shared options, errors, time options and progress bars.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import define, outputs, pipeline, read
+from scorecard.cli import define, deploy_config, outputs, pipeline, read
 
 __all__ = ["main"]
 
@@ -36,5 +37,6 @@ for command in (
     outputs.rules_command,
     outputs.alertmanager_command,
     outputs.dashboards_command,
+    deploy_config.deploy_config_command,
 ):
     main.add_command(command)

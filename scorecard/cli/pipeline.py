@@ -80,6 +80,13 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
     "must while Kafka is unreachable; a second signal exits at once.",
     type=click.FloatRange(min=1.0),
 )
+@env_option(
+    "--kafka-wait",
+    "SCORECARD_KAFKA_WAIT",
+    "Seconds to keep retrying at start while Kafka is not reachable (a stack starting together), then exit 1; "
+    "0 tries once.",
+    type=click.FloatRange(min=0),
+)
 @click.option(
     "--loglevel",
     type=click.Choice(["crit", "error", "warn", "info", "debug"]),
@@ -100,10 +107,12 @@ def worker_command(
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
+    kafka_wait: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from scorecard.outputs.webserver import ListenError
+    from streams.startup import KafkaUnreachable
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     metrics_web_config = load_web_config_or_exit(web_config)
@@ -122,7 +131,11 @@ def worker_command(
             session_timeout=session_timeout,
             commit_interval=commit_interval,
             stop_timeout=stop_timeout,
+            kafka_wait=kafka_wait,
         )
+    except KafkaUnreachable as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
     except ListenError as error:  # the metrics port is taken, or the address is not ours
         click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
         sys.exit(1)
