@@ -2,6 +2,7 @@
 
 - ``define``: ``validate``;
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
+- ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
 - ``deploy_config``: ``deploy-config`` (rules, Alertmanager config and boards into one folder);
@@ -13,7 +14,7 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import define, deploy_config, outputs, pipeline, read
+from scorecard.cli import define, deploy_config, explain, outputs, pipeline, read
 
 __all__ = ["main"]
 
@@ -29,6 +30,7 @@ for command in (
     read.replay_command,
     read.status_command,
     read.report_command,
+    explain.explain_command,
     pipeline.worker_command,
     pipeline.publish_command,
     pipeline.simulate_command,

@@ -6,6 +6,7 @@ Errors are one line on stderr and an exit status (1, or click's 2 for a bad opti
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -17,7 +18,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 
-from scorecard.config import ENV_DEFAULTS, Settings
+from scorecard.config import ENV_DEFAULTS, RedisOptions, SettingError, Settings, parse_sentinels, read_secret_file
 from scorecard.core.definition import DefinitionError, Scorecard, load_scorecard
 from scorecard.core.timeutil import TimeFormatError, check_event_time, parse_duration, parse_time_text
 from scorecard.outputs.terminal import printable
@@ -55,9 +56,144 @@ def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> 
     return value
 
 
-redis_option = env_option(
+_redis_url_option = env_option(
     "--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.", callback=_check_redis_url
 )
+
+
+def _file_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+    return click.option(
+        name,
+        envvar=envvar,
+        show_envvar=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help=help_text,
+    )
+
+
+def _secret_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+    """A secret flag: never shown as a default; ``--NAME-file`` (``envvar``_FILE) reads it from a file instead."""
+    return click.option(name, envvar=envvar, show_envvar=True, show_default=False, help=help_text)
+
+
+_REDIS_OPTIONS = (
+    _redis_url_option,
+    _file_option(
+        "--redis-ca-file",
+        "SCORECARD_REDIS_CA_FILE",
+        "CA certificates that sign Redis's TLS certificate (with rediss://).  [default: the system's]",
+    ),
+    _file_option(
+        "--redis-cert-file",
+        "SCORECARD_REDIS_CERT_FILE",
+        "Client certificate for Redis TLS (with rediss://, when Redis asks for one).",
+    ),
+    _file_option("--redis-key-file", "SCORECARD_REDIS_KEY_FILE", "Private key of --redis-cert-file (if not in it)."),
+    click.option(
+        "--redis-username",
+        envvar="SCORECARD_REDIS_USERNAME",
+        show_envvar=True,
+        help="Redis ACL user (overrides one in the URL).",
+    ),
+    _secret_option(
+        "--redis-password",
+        "SCORECARD_REDIS_PASSWORD",
+        "Redis password of the ACL user or of "
+        "requirepass (overrides one in the URL); visible in `ps` as a flag: prefer the variable or "
+        "--redis-password-file.",
+    ),
+    _file_option("--redis-password-file", "SCORECARD_REDIS_PASSWORD_FILE", "File holding the Redis password."),
+    click.option(
+        "--redis-sentinels",
+        envvar="SCORECARD_REDIS_SENTINELS",
+        show_envvar=True,
+        metavar="HOST:PORT,...",
+        help="Redis Sentinels to ask for the primary (the URL's host and port are then not used).",
+    ),
+    env_option(
+        "--redis-sentinel-service", "SCORECARD_REDIS_SENTINEL_SERVICE", "Name the Sentinels monitor the primary under."
+    ),
+    _secret_option(
+        "--redis-sentinel-password",
+        "SCORECARD_REDIS_SENTINEL_PASSWORD",
+        "Password of the Sentinels "
+        "themselves, if they require one (prefer the variable or --redis-sentinel-password-file).",
+    ),
+    _file_option(
+        "--redis-sentinel-password-file",
+        "SCORECARD_REDIS_SENTINEL_PASSWORD_FILE",
+        "File holding the Sentinels' password.",
+    ),
+    click.option(
+        "--redis-cluster/--no-redis-cluster",
+        envvar="SCORECARD_REDIS_CLUSTER",
+        show_envvar=True,
+        default=False,
+        show_default=True,
+        help="Redis is a Redis Cluster; the URL names any one node.",
+    ),
+)
+_REDIS_PARAMS = (
+    "redis_ca_file",
+    "redis_cert_file",
+    "redis_key_file",
+    "redis_username",
+    "redis_password",
+    "redis_password_file",
+    "redis_sentinels",
+    "redis_sentinel_service",
+    "redis_sentinel_password",
+    "redis_sentinel_password_file",
+    "redis_cluster",
+)
+
+
+def redis_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--redis-url`` and the Redis security and HA options; ``command`` gets ``redis_url`` and ``redis_options``.
+
+    Each has its SCORECARD_REDIS_* variable; the passwords also come from a file (``--redis-password-file``,
+    ``SCORECARD_REDIS_PASSWORD_FILE``) and are never printed. Bad combinations are one-line usage errors.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _REDIS_PARAMS}
+        kwargs["redis_options"] = options = _redis_options(values)
+        try:
+            options.check_url(kwargs["redis_url"])
+        except SettingError as error:
+            raise click.UsageError(str(error)) from None
+        return command(*args, **kwargs)
+
+    for option in reversed(_REDIS_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _redis_options(values: dict[str, Any]) -> RedisOptions:
+    """The options from the flags' values, or a usage error (exit 2) naming the flag and what it expects."""
+    try:
+        return RedisOptions(
+            ca_file=values["redis_ca_file"],
+            cert_file=values["redis_cert_file"],
+            key_file=values["redis_key_file"],
+            username=values["redis_username"] or None,
+            password=_one_secret(values, "redis_password"),
+            sentinels=parse_sentinels(values["redis_sentinels"] or "", "--redis-sentinels"),
+            sentinel_service=values["redis_sentinel_service"],
+            sentinel_password=_one_secret(values, "redis_sentinel_password"),
+            cluster=values["redis_cluster"],
+        )
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _one_secret(values: dict[str, Any], name: str) -> str | None:
+    flag = "--" + name.replace("_", "-")
+    value, path = values[name], values[f"{name}_file"]
+    if value and path:
+        raise SettingError(f"{flag} and {flag}-file are both given (flags or variables); keep one")
+    return read_secret_file(path, f"{flag}-file") if path else value or None
 
 
 topic_option = env_option("--topic", "SCORECARD_TOPIC", "Input topic; the dead-letter topic is TOPIC.dlq.")
@@ -92,8 +228,17 @@ def make_settings(
     topic: str = ENV_DEFAULTS["SCORECARD_TOPIC"],
     app_id: str = ENV_DEFAULTS["SCORECARD_APP_ID"],
     partitions: int = int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
+    redis_options: RedisOptions | None = None,
 ) -> Settings:
-    return Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
+    return Settings(
+        kafka_bootstrap,
+        redis_url,
+        ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"],
+        topic,
+        app_id,
+        partitions,
+        redis_options or RedisOptions(),
+    )
 
 
 # -------------------------------------------------------------------------------------------------- errors, output

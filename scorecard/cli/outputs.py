@@ -21,6 +21,7 @@ from scorecard.cli.common import (
     terminal_console,
 )
 from scorecard.cli.web import load_web_config_or_exit, web_config_option
+from scorecard.config import RedisOptions
 
 
 @click.command("exporter")
@@ -35,7 +36,15 @@ from scorecard.cli.web import load_web_config_or_exit, web_config_option
 )
 @env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
 @web_config_option("SCORECARD_EXPORTER_WEB_CONFIG", "/metrics (/healthz stays open)")
-def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str, web_config: str) -> None:
+def exporter_command(
+    scorecard_path: Path,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    port: int,
+    host: str,
+    web_config: str,
+) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.outputs.exporter import run_exporter
     from scorecard.outputs.webserver import ListenError
@@ -52,6 +61,7 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
             port,
             web_config=protection,
             announce=lambda url: click.echo(f"serving {url}{suffix}", err=True),
+            options=redis_options,
         )
     except ListenError as error:  # the port is taken, or the address is not ours
         click.echo(str(error), err=True)
@@ -77,7 +87,13 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
     help="Stop after this many seconds.  [default: until Ctrl-C]",
 )
 def board_command(
-    scorecard_path: Path, refresh: float, redis_url: str, app_id: str, metrics_url: str, duration: float | None
+    scorecard_path: Path,
+    refresh: float,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    metrics_url: str,
+    duration: float | None,
 ) -> None:
     """Show the live scorecard from Redis on a refreshing terminal board (plain text frames when not a terminal)."""
     import signal
@@ -86,7 +102,7 @@ def board_command(
     from scorecard.redis.store import RedisStore
 
     scorecard = load_or_exit(scorecard_path)
-    store = RedisStore.from_url(redis_url, app_id)
+    store = RedisStore.from_url(redis_url, app_id, options=redis_options)
     console = terminal_console()
     signal.signal(signal.SIGTERM, _interrupt)  # leave the terminal as Ctrl-C would (cursor shown again)
     try:

@@ -31,7 +31,7 @@ from scorecard.cli.common import (
     topic_option,
 )
 from scorecard.cli.web import load_web_config_or_exit, web_config_option
-from scorecard.config import redact_url
+from scorecard.config import RedisOptions, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
 from scorecard.outputs.terminal import markup
@@ -98,6 +98,7 @@ def worker_command(
     scorecard_path: Path,
     kafka_bootstrap: str,
     redis_url: str,
+    redis_options: RedisOptions,
     topic: str,
     app_id: str,
     partitions: int,
@@ -118,7 +119,12 @@ def worker_command(
     metrics_web_config = load_web_config_or_exit(web_config)
     load_or_exit(scorecard_path)
     settings = make_settings(
-        kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        topic=topic,
+        app_id=app_id,
+        partitions=partitions,
+        redis_options=redis_options,
     )
     try:
         run_worker(
