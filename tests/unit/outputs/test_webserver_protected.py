@@ -4,7 +4,9 @@ loopback, for the exporter's server and the worker's alike."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -16,7 +18,7 @@ import pytest
 
 from scorecard.outputs.exporter import start_server
 from scorecard.outputs.webconfig import WebConfig, load_web_config
-from scorecard.outputs.webserver import WebServer
+from scorecard.outputs.webserver import Limits, WebServer
 from streams.metrics import PipelineMetrics
 from tests.certs import Pki, make_pki
 from tests.unit.outputs.test_webserver import _FixedCollector
@@ -114,4 +116,23 @@ def test_basic_auth_without_tls(tmp_path: Path, pki: Pki) -> None:
         assert _get(server.url, pki, (USER, PASSWORD))[0] == 200
         assert _get(server.url, pki)[0] == 401
     finally:
+        server.close()
+
+
+def test_connections_that_never_start_their_handshake_neither_block_nor_stay(tmp_path: Path, pki: Pki) -> None:
+    """Idle TCP connections to a TLS port (no ClientHello) cost no thread: a scrape still gets in, and the server
+    closes each of them once its handshake time (the request timeout) is over."""
+    idle = 300
+    server = start_server(
+        _FixedCollector(), "127.0.0.1", 0, limits=Limits(timeout=2.0), web_config=_config(tmp_path, pki)
+    )
+    sockets = [socket.create_connection(("127.0.0.1", server.port), timeout=30) for _ in range(idle)]
+    try:
+        assert _get(server.url, pki, (USER, PASSWORD))[0] == 200
+        for sock in sockets:  # each is closed by the server: recv sees the end (or a reset), never the timeout
+            with contextlib.suppress(ConnectionResetError):
+                assert sock.recv(1) == b""
+    finally:
+        for sock in sockets:
+            sock.close()
         server.close()
