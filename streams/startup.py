@@ -3,10 +3,12 @@ bounded time, instead of exiting at the first refused connection.
 
 A worker started together with its broker (a compose stack, a machine booting, a rolling restart of Kafka) would
 otherwise exit with aiokafka's ``Unable to bootstrap``, and whether the stack came up would depend on which
-process started first. ``create_topics_when_reachable`` retries every Kafka error of ``ensure_topics`` with a
+process started first. With ``--kafka-wait`` above 0, ``create_topics_when_reachable`` retries every Kafka error of
+``ensure_topics`` with a
 back-off of 1 s doubling to 5 s, logs one line when it starts waiting and one every 30 s while it waits (with the
 reason), one when Kafka answered, and after ``wait`` seconds raises ``KafkaUnreachable`` with a one-line message.
-A topic of the wrong shape (``TopicError``) is not retried: waiting cannot fix it.
+A topic of the wrong shape (``TopicError``) is not retried: waiting cannot fix it. aiokafka's own line per refused
+connection is held back by the caller (``streams.worker``) meanwhile.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiokafka.errors import KafkaError
@@ -45,12 +46,15 @@ async def create_topics_when_reachable(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """``ensure(settings, names)`` (create the topics), retried on Kafka errors for up to ``wait`` seconds (0: once).
+    """``ensure(settings, names)`` (create the topics), retried on Kafka errors for up to ``wait`` seconds; with a
+    wait of 0 it is tried once and its error propagates unchanged (the command reports it like any Kafka error).
 
     ``ensure``, ``clock`` and ``sleep`` are the real ones in the worker; tests give their own.
     """
-    with _quiet_connection_errors():
-        await _retry(settings, names, wait=wait, ensure=ensure, clock=clock, sleep=sleep)
+    if wait <= 0:
+        await ensure(settings, names)
+        return
+    await _retry(settings, names, wait=wait, ensure=ensure, clock=clock, sleep=sleep)
 
 
 async def _retry(
@@ -75,10 +79,10 @@ async def _retry(
             waited = clock() - started
             if waited >= wait:
                 raise KafkaUnreachable(
-                    f"Kafka at {settings.kafka_bootstrap} not reachable "
-                    f"{f'within {wait:g} s ({attempts} attempts)' if wait else 'at start'}: {reason}; check "
-                    "--kafka-bootstrap (SCORECARD_KAFKA_BOOTSTRAP) and that the broker runs, or wait longer with "
-                    "--kafka-wait (SCORECARD_KAFKA_WAIT)"
+                    f"cannot start the worker on topic {settings.topic}: Kafka at {settings.kafka_bootstrap} not "
+                    f"reachable within {wait:g} s ({attempts} attempts): {reason}; check --kafka-bootstrap "
+                    "(SCORECARD_KAFKA_BOOTSTRAP) and that the broker runs, or wait longer with --kafka-wait "
+                    "(SCORECARD_KAFKA_WAIT)"
                 ) from None
             if logged_at is None or clock() - logged_at >= LOG_EVERY_S:
                 logged_at = clock()
@@ -94,23 +98,3 @@ async def _retry(
         if attempts > 1:
             log.warning("Kafka at %s answered after %.0f s: starting", settings.kafka_bootstrap, clock() - started)
         return
-
-
-class _DropBelowCritical(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.CRITICAL
-
-
-@contextmanager
-def _quiet_connection_errors() -> Iterator[None]:
-    """aiokafka logs every refused connection ("Unable connect to ..."); while waiting, the worker's own line, with
-    the reason, says it once."""
-    loggers = [logging.getLogger(name) for name in ("aiokafka", "aiokafka.conn")]  # client.py logs as "aiokafka"
-    quiet = _DropBelowCritical()
-    for logger in loggers:
-        logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(quiet)

@@ -2,7 +2,7 @@
 and one command (what the compose stack's ``deploy-config`` service runs on the mounted definition).
 
 It runs ``rules``, ``alertmanager`` and ``dashboards`` with their own code and options, into
-``DIR/rules/*.yml``, ``DIR/alertmanager.yml`` and ``DIR/dashboards/*.json``.
+``DIR/rules/*.yml``, ``DIR/alertmanager.yml`` and ``DIR/dashboards/*.json`` (``--check`` checks all three).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from scorecard.cli.common import Duration, check_option, definition_option, output_dir_option
 from scorecard.cli.outputs import alertmanager_command, dashboards_command, rules_command
 
 RULES_DIR = "rules"
@@ -19,38 +20,46 @@ DASHBOARDS_DIR = "dashboards"
 
 
 @click.command("deploy-config")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@definition_option(positional=True)
+@output_dir_option(f"Folder to write {RULES_DIR}/, {ALERTMANAGER_FILE} and {DASHBOARDS_DIR}/ into")
+@click.option("--for", "pending", type=Duration(), default="5m", show_default=True, help="As `rules --for`.")
 @click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help=f"Folder to write {RULES_DIR}/, {ALERTMANAGER_FILE} and {DASHBOARDS_DIR}/ into (created when missing).",
-)
-@click.option("--for", "pending_text", default="5m", show_default=True, metavar="DURATION", help="As `rules --for`.")
-@click.option(
-    "--stale-after", "stale_text", default="2h", show_default=True, metavar="DURATION", help="As `rules --stale-after`."
+    "--stale-after",
+    "stale_after",
+    type=Duration(whole_seconds=True),
+    default="2h",
+    show_default=True,
+    help="As `rules --stale-after`.",
 )
 @click.option("--grafana-url", default="http://localhost:3000", show_default=True, help="As `rules --grafana-url`.")
 @click.option("--webhook-url", metavar="URL", help="As `alertmanager --webhook-url`.")
+@check_option
 @click.pass_context
 def deploy_config_command(
     ctx: click.Context,
-    file: Path,
-    output: Path,
-    pending_text: str,
-    stale_text: str,
+    scorecard_path: Path,
+    output_dir: Path,
+    pending: float,
+    stale_after: float,
     grafana_url: str,
     webhook_url: str | None,
+    check: bool,
 ) -> None:
-    """Write the alert rules, the Alertmanager config and the Grafana boards of the scorecard FILE into one folder."""
+    """Write the alert rules, the Alertmanager config and the Grafana boards of the scorecard into one folder."""
     ctx.invoke(
         rules_command,
-        file=file,
-        output_dir=output / RULES_DIR,
-        pending_text=pending_text,
-        stale_text=stale_text,
+        scorecard_path=scorecard_path,
+        output_dir=output_dir / RULES_DIR,
+        pending=pending,
+        stale_after=stale_after,
         grafana_url=grafana_url,
+        check=check,
     )
-    ctx.invoke(alertmanager_command, file=file, output_path=output / ALERTMANAGER_FILE, webhook_url=webhook_url)
-    ctx.invoke(dashboards_command, file=file, output=output / DASHBOARDS_DIR, check=False)
+    ctx.invoke(
+        alertmanager_command,
+        scorecard_path=scorecard_path,
+        output_path=output_dir / ALERTMANAGER_FILE,
+        webhook_url=webhook_url,
+        check=check,
+    )
+    ctx.invoke(dashboards_command, scorecard_path=scorecard_path, output_dir=output_dir / DASHBOARDS_DIR, check=check)

@@ -334,7 +334,8 @@ def test_the_image_caches_its_dependencies_and_runs_as_a_user(tmp_path: Path) ->
     done = subprocess.run([sys.executable, "-c", script.group(1)], cwd=tmp_path, capture_output=True, text=True)
     import tomllib
 
-    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    expected = project["dependencies"] + project["optional-dependencies"]["worker"]
     assert done.returncode == 0 and done.stdout.split() == expected, done.stderr
 
 
