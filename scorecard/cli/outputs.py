@@ -28,6 +28,7 @@ from scorecard.cli.common import (
     write_document,
     write_or_check,
 )
+from scorecard.cli.web import load_web_config_or_exit, web_config_option
 from scorecard.config import RedisOptions
 from scorecard.core.timeutil import format_duration
 
@@ -43,14 +44,23 @@ from scorecard.core.timeutil import format_duration
     type=click.IntRange(min=0, max=65535),
 )
 @env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
+@web_config_option("SCORECARD_EXPORTER_WEB_CONFIG", "/metrics (/healthz stays open)")
 def exporter_command(
-    scorecard_path: Path, redis_url: str, redis_options: RedisOptions, app_id: str, port: int, host: str
+    scorecard_path: Path,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    port: int,
+    host: str,
+    web_config: str,
 ) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.outputs.exporter import run_exporter
     from scorecard.outputs.webserver import ListenError
 
+    protection = load_web_config_or_exit(web_config)
     scorecard = load_or_exit(scorecard_path)
+    suffix = f" ({protection.describe()})" if protection is not None else ""
     try:
         run_exporter(
             scorecard,
@@ -58,7 +68,8 @@ def exporter_command(
             app_id,
             host,
             port,
-            announce=lambda url: click.echo(f"serving {url}", err=True),
+            web_config=protection,
+            announce=lambda url: click.echo(f"serving {url}{suffix}", err=True),
             options=redis_options,
         )
     except ListenError as error:  # the port is taken, or the address is not ours
@@ -336,6 +347,10 @@ def _given_options() -> str:
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
             continue
         value = ctx.params[name]
-        text = format_duration(value) if isinstance(param.type, Duration) else str(value)
-        words.append(f"{param.opts[-1]} {shlex.quote(text)}")
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(param.opts[-1])
+            continue
+        for item in value if isinstance(value, tuple) else (value,):  # a repeatable option: once per value
+            text = format_duration(item) if isinstance(param.type, Duration) else str(item)
+            words.append(f"{param.opts[-1]} {shlex.quote(text)}")
     return " ".join(words)

@@ -371,7 +371,7 @@ class Kpi(_Model):
     weight: Positive = 1.0
     """Weight of the KPI in its perspective's score, relative to the other KPIs there."""
     alert: AlertOptions = Field(default_factory=lambda: AlertOptions.model_validate({}))
-    """Options of the KPI's generated alerts (`scorecard rules`): for, severities, labels, annotations, runbook_url."""
+    """How this KPI's alerts fire and what they carry: for, severities, labels, annotations, runbook_url."""
 
     @property
     def label(self) -> str:

@@ -412,11 +412,18 @@ def test_cli_refuses_an_invalid_definition(definitions_dir: Path, tmp_path: Path
     assert not list(tmp_path.iterdir())
 
 
-def test_grafana_provisions_the_committed_folder() -> None:
+def test_grafana_provisions_the_boards_of_the_mounted_definition_which_are_the_committed_ones(tmp_path: Path) -> None:
+    """Compose's Grafana reads the boards its deploy-config service generates for the mounted definition; for the
+    default definition (the ACME example) they are the committed files, byte for byte."""
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     providers = yaml.safe_load((REPO / "deploy/grafana/provisioning/dashboards/scorecard.yml").read_text())
     (provider,) = providers["providers"]
     assert provider["type"] == "file"
     mounts = {v.split(":")[1]: v.split(":")[0] for v in compose["services"]["grafana"]["volumes"]}
-    assert (REPO / mounts[provider["options"]["path"]]).resolve() == COMMITTED
     assert (REPO / mounts["/etc/grafana/provisioning"]).resolve() == REPO / "deploy/grafana/provisioning"
+    board_path = Path(provider["options"]["path"])
+    assert mounts[str(board_path.parent)] == "deploy-config" and board_path.name == "dashboards"
+    result = CliRunner().invoke(main, ["deploy-config", str(REPO / "examples/acme.yaml"), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    generated = {p.name: p.read_bytes() for p in (tmp_path / "dashboards").glob("*.json")}
+    assert generated and generated == {p.name: p.read_bytes() for p in COMMITTED.glob("*.json")}
