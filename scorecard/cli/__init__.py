@@ -6,7 +6,9 @@
 - ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
-- ``common``: the shared options, errors, time options and progress bars.
+- ``deploy_config``: ``deploy-config`` (rules, Alertmanager config and boards into one folder);
+- ``common``: the shared options and shape (definition, -o, durations, --check, exit codes), errors, time options and
+  progress bars.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import author, define, explain, outputs, pipeline, read
+from scorecard.cli import author, define, deploy_config, explain, outputs, pipeline, read
+from scorecard.cli.common import CONTEXT_SETTINGS, ScorecardGroup
 
 __all__ = ["main"]
 
 
-@click.group()
+@click.group(cls=ScorecardGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="scorecard")
 def main() -> None:
-    """Live balanced scorecard: definitions, streaming and scores."""
+    """Live balanced scorecard: definitions, streaming and scores.
+
+    Every command takes the definition as -s FILE (or SCORECARD_DEFINITION); exit codes: 0 done, 1 failed (invalid
+    input, stale files), 2 bad command line, 3 Kafka or Redis unreachable (docs/cli.md).
+    """
 
 
 for command in (
@@ -42,5 +49,6 @@ for command in (
     outputs.rules_command,
     outputs.alertmanager_command,
     outputs.dashboards_command,
+    deploy_config.deploy_config_command,
 ):
     main.add_command(command)

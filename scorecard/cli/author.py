@@ -3,8 +3,9 @@
 - ``schema`` prints the definition's JSON Schema (``--format markdown``: the field reference, docs/definition.md);
 - ``init FILE`` writes a small valid definition that names the schema in a ``yaml-language-server`` comment, and the
   schema file next to it, so an editor completes and checks it at once; it never overwrites a definition;
-- ``events FILE`` is the event contract for the producers: every event type the KPIs read, its fields and their
-  units, the filters, and example lines the pipeline accepts (``--format json-schema``: the same as a JSON Schema).
+- ``events -s FILE`` (or ``events FILE``) is the event contract for the producers: every event type the KPIs read,
+  its fields and their units, the filters, and example lines the pipeline accepts (``--format json-schema``: the
+  same as a JSON Schema).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from scorecard.cli.common import echo, load_or_exit, plural
+from scorecard.cli.common import definition_option, echo, load_or_exit, plural
 from scorecard.core.definition import Scorecard
 from scorecard.core.definition.schema import definition_reference, definition_schema
 from scorecard.core.definition.starter import starter_definition
@@ -93,7 +94,7 @@ def init_command(file: Path, name: str, schema_ref: str) -> None:
 
 
 @click.command("events")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@definition_option(positional=True)
 @click.option(
     "--format",
     "output_format",
@@ -102,9 +103,9 @@ def init_command(file: Path, name: str, schema_ref: str) -> None:
     show_default=True,
     help="text: for people; json-schema: a JSON Schema of one event line, for producers' tests.",
 )
-def events_command(file: Path, output_format: str) -> None:
-    """Print the events the scorecard FILE reads: each type, its fields and units, and example lines."""
-    scorecard = load_or_exit(file)
+def events_command(scorecard_path: Path, output_format: str) -> None:
+    """Print the events the scorecard (-s FILE, or FILE) reads: each type, its fields and units, and example lines."""
+    scorecard = load_or_exit(scorecard_path)
     if output_format == "json-schema":
         click.echo(json.dumps(events_json_schema(scorecard), indent=2))
         return

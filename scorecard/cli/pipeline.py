@@ -11,31 +11,40 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.progress import MofNCompleteColumn, TaskProgressColumn
 
 from scorecard.cli.common import (
+    EXIT_FAILED,
+    Duration,
     app_id_option,
-    duration_param,
     echo,
     env_option,
+    kafka_errors,
     kafka_option,
+    kafka_reason,
     load_or_exit,
     make_settings,
     partitions_option,
     progress_bar,
+    quiet_logger,
     redis_option,
     scorecard_option,
     time_param,
     topic_option,
+    unavailable,
     worker_extra,
 )
-from scorecard.config import RedisOptions, redact_url
+from scorecard.cli.web import load_web_config_or_exit, web_config_option
+from scorecard.config import RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
 from scorecard.outputs.terminal import markup
+
+if TYPE_CHECKING:
+    from streams.publisher import PublishStats
 
 
 def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], Any]:
@@ -61,24 +70,32 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
     "SCORECARD_METRICS_HOST",
     "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
 )
+@web_config_option("SCORECARD_METRICS_WEB_CONFIG", "the pipeline metrics (/healthz stays open)")
 @env_option(
     "--session-timeout",
     "SCORECARD_SESSION_TIMEOUT",
-    "Seconds before a silent worker's partitions move to the others (failover time).",
-    type=click.FloatRange(min=6.0),
+    "How long before a silent worker's partitions move to the others (failover time).",
+    type=Duration(minimum=6.0),
 )
 @env_option(
     "--commit-interval",
     "SCORECARD_COMMIT_INTERVAL",
-    "Seconds between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
-    type=click.FloatRange(min=0.1),
+    "Time between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
+    type=Duration(minimum=0.1),
 )
 @env_option(
     "--stop-timeout",
     "SCORECARD_STOP_TIMEOUT",
-    "Seconds a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
+    "How long a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
     "must while Kafka is unreachable; a second signal exits at once.",
-    type=click.FloatRange(min=1.0),
+    type=Duration(minimum=1.0),
+)
+@env_option(
+    "--kafka-wait",
+    "SCORECARD_KAFKA_WAIT",
+    "Seconds to keep retrying at start while Kafka is not reachable (a stack starting together, as in compose), "
+    "then exit 3; 0 tries once.",
+    type=click.FloatRange(min=0),
 )
 @click.option(
     "--loglevel",
@@ -97,17 +114,20 @@ def worker_command(
     partitions: int,
     metrics_port: int,
     metrics_host: str,
+    web_config: str,
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
+    kafka_wait: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from scorecard.outputs.webserver import ListenError
 
     with worker_extra("worker"):
-        from streams.worker import run_worker  # Faust is slow to import; only this command needs it
+        from streams.worker import KafkaUnreachable, run_worker  # Faust is slow to import; only this command needs it
 
+    metrics_web_config = load_web_config_or_exit(web_config)
     load_or_exit(scorecard_path)
     settings = make_settings(
         kafka_bootstrap=kafka_bootstrap,
@@ -118,16 +138,21 @@ def worker_command(
         redis_options=redis_options,
     )
     try:
-        run_worker(
-            settings,
-            str(scorecard_path),
-            loglevel=loglevel,
-            metrics_port=metrics_port,
-            metrics_host=metrics_host,
-            session_timeout=session_timeout,
-            commit_interval=commit_interval,
-            stop_timeout=stop_timeout,
-        )
+        with kafka_errors(kafka_bootstrap, f"start the worker on topic {topic}", quiet=False):
+            run_worker(
+                settings,
+                str(scorecard_path),
+                loglevel=loglevel,
+                metrics_port=metrics_port,
+                metrics_host=metrics_host,
+                metrics_web_config=metrics_web_config,
+                session_timeout=session_timeout,
+                commit_interval=commit_interval,
+                stop_timeout=stop_timeout,
+                kafka_wait=kafka_wait,
+            )
+    except KafkaUnreachable as error:  # Kafka did not answer within --kafka-wait: exit 3 like any unreachable service
+        unavailable(str(error))
     except ListenError as error:  # the metrics port is taken, or the address is not ours
         click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
         sys.exit(1)
@@ -149,12 +174,18 @@ def publish_command(
     events: Path, kafka_bootstrap: str, topic: str, partitions: int, key: bool, rate: float | None
 ) -> None:
     """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
+    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+    with worker_extra("publish"), kafka_errors(kafka_bootstrap, f"publish to topic {topic}"):  # both import aiokafka
+        stats = _publish(settings, events, key, rate)
+    click.echo(stats.summary())
+
+
+def _publish(settings: Settings, events: Path, key: bool, rate: float | None) -> PublishStats:
+    """Publish the file (or stdin), with a progress bar on stderr when a person watches it."""
     import asyncio
 
-    with worker_extra("publish"):
-        from streams.publisher import MAX_MESSAGE_BYTES, publish_lines
+    from streams.publisher import MAX_MESSAGE_BYTES, publish_lines
 
-    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
     if str(events) == "-":
         stats = asyncio.run(
             publish_lines(settings, read_lines(sys.stdin.buffer, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
@@ -179,7 +210,7 @@ def publish_command(
                             progress=lambda sent: progress.update(task, completed=sent),
                         )
                     )
-    click.echo(stats.summary())
+    return stats
 
 
 @click.command("simulate")
@@ -193,14 +224,16 @@ def publish_command(
 )
 @click.option(
     "--duration",
-    "duration_text",
+    "duration_seconds",
+    type=Duration(zero=True),
     default="10m",
     show_default=True,
-    help="Live phase length (30s, 10m, 2h...); 0 runs until Ctrl-C or SIGTERM.",
+    help="Live phase length (30s, 10m, 1h30m...); 0 runs until Ctrl-C or SIGTERM.",
 )
 @click.option(
     "--backfill",
-    "backfill_text",
+    "backfill_seconds",
+    type=Duration(zero=True, whole_seconds=True),
     default="0",
     show_default=True,
     help="History sent first, as fast as possible: event times over this span (e.g. 30d) up to the start.",
@@ -220,10 +253,13 @@ def publish_command(
     help="End of the backfill and start of the live phase (RFC 3339 or epoch seconds).  [default: now]",
 )
 @click.option(
+    "-o",
+    "--output",
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka.",
+    metavar="FILE",
+    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka (--out: the older name).",
 )
 @_share_option("--duplicate-rate", 0.005, "Share of events sent again (same id) a few events later.")
 @_share_option("--late-rate", 0.002, "Share of events dated 1-6 h before their type's lateness grace.")
@@ -245,8 +281,8 @@ def publish_command(
 def simulate_command(
     scorecard_path: Path,
     rate: float,
-    duration_text: str,
-    backfill_text: str,
+    duration_seconds: float,
+    backfill_seconds: float,
     events_per_day: float,
     seed: int,
     start_text: str | None,
@@ -287,8 +323,8 @@ def simulate_command(
 
     _check_simulate_mode(click.get_current_context(), days)
     scorecard = load_or_exit(scorecard_path)
-    duration = None if duration_text.strip() == "0" else float(duration_param(duration_text, "--duration"))
-    backfill = 0 if backfill_text.strip() == "0" else duration_param(backfill_text, "--backfill")
+    duration = duration_seconds or None
+    backfill = int(backfill_seconds)
     start = time_param(start_text, "--start") if start_text is not None else float(math.floor(time.time()))
     if out_path is not None:
         sink, destination = file_sink(out_path), str(out_path)
@@ -302,10 +338,10 @@ def simulate_command(
         )
         echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {days:g} days of events", err=True)
         try:
-            stats = asyncio.run(run_batch(batch, sink))
+            with quiet_logger("aiokafka"):
+                stats = asyncio.run(run_batch(batch, sink))
         except (OSError, KafkaError, TopicError) as error:
-            click.echo(f"cannot send to {destination}: {error}", err=True)
-            sys.exit(1)
+            _cannot_send(destination, error, to_kafka=out_path is None)
         echo("\n".join(batch_summary_lines(stats, days=days, start=start, destination=destination)))
         return
     simulation = Simulation(
@@ -317,31 +353,43 @@ def simulate_command(
         trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
     )
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
-    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
+    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {format_duration(duration)}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
     echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
     echo(f"trend: {trend_text(simulation)}", err=True)
     run = functools.partial(run_simulation, simulation, sink, rate=rate, duration=duration)
     try:
-        if backfill and sys.stderr.isatty():
-            with progress_bar("backfill {task.description}", TaskProgressColumn()) as progress:
-                task = progress.add_task(format_duration(backfill), total=backfill)
-                stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
-        else:
-            stats = asyncio.run(run())
+        with quiet_logger("aiokafka"):  # a failure is said once, below
+            if backfill and sys.stderr.isatty():
+                with progress_bar("backfill {task.description}", TaskProgressColumn()) as progress:
+                    task = progress.add_task(format_duration(backfill), total=backfill)
+                    stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
+            else:
+                stats = asyncio.run(run())
     except (OSError, KafkaError, TopicError) as error:
-        click.echo(f"cannot send to {destination}: {error}", err=True)
-        sys.exit(1)
+        _cannot_send(destination, error, to_kafka=out_path is None)
     echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
 
 
-_LIVE_ONLY = ("rate", "duration_text", "backfill_text")
+def _cannot_send(destination: str, error: Exception, *, to_kafka: bool) -> NoReturn:
+    """Kafka unreachable: ``EXIT_UNAVAILABLE``; the -o file not writable, or a topic that does not fit the settings
+    (``TopicError``, whose message says the fix): ``EXIT_FAILED``. One line either way."""
+    from streams.topics import TopicError
+
+    if to_kafka and not isinstance(error, TopicError):
+        unavailable(f"cannot send to {destination}: {kafka_reason(error)}")
+    message = f"cannot send to {destination}: {error}"
+    echo(message, err=True)
+    sys.exit(EXIT_FAILED)
+
+
+_LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds")
 
 
 def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
     """--days (a fixed batch) and the live options (--rate, --duration, --backfill) exclude each other."""
     given = [
-        f"--{name.removesuffix('_text')}"
+        f"--{name.removesuffix('_seconds')}"
         for name in _LIVE_ONLY
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     ]

@@ -22,16 +22,22 @@ import click
 from rich.progress import DownloadColumn, Progress, TaskID
 
 from scorecard.cli.common import (
+    EXIT_FAILED,
     app_id_option,
+    definition_flag,
     echo,
     load_or_exit,
+    output_file_option,
     parse_at,
     plural,
     progress_bar,
     redis_option,
     require_live,
+    resolve_definition,
     scorecard_option,
     terminal_console,
+    unavailable,
+    write_document,
 )
 from scorecard.config import RedisOptions
 from scorecard.core.definition import Scorecard
@@ -62,8 +68,13 @@ _PROGRESS_LINES = 20_000
 
 
 @click.command("replay")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("events", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@definition_flag(positional=True)
+@click.argument(
+    "paths",
+    nargs=-1,
+    metavar="[FILE] EVENTS",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+)
 @click.option(
     "--at",
     "at_text",
@@ -85,16 +96,26 @@ _PROGRESS_LINES = 20_000
     help="The time the events count as received (RFC 3339 or epoch seconds): an event timed more than the "
     "definition's max_ahead after it is invalid (time_in_future), as in the stream.  [default: now]",
 )
+@click.option(
+    "--fail-on-invalid",
+    is_flag=True,
+    help="Exit 1 when any event was invalid (after printing the scorecard), so a CI job fails on bad events.",
+)
 def replay_command(
-    file: Path,
-    events: Path,
+    scorecard_path: Path | None,
+    paths: tuple[Path, ...],
     at_text: str | None,
     output_format: str,
     show_kpis: bool,
     errors_path: Path | None,
     received_text: str | None,
+    fail_on_invalid: bool,
 ) -> None:
-    """Replay the EVENTS file (JSON Lines, - for stdin) against the scorecard FILE and print the scorecard."""
+    """Replay the EVENTS file (JSON Lines, - for stdin) against the scorecard (-s FILE, or FILE) and print it."""
+    if len(paths) not in (1, 2) or (len(paths) == 2 and str(paths[0]) == "-"):
+        raise click.UsageError("expected [FILE] EVENTS: the events file, after the definition unless -s gives it")
+    events = paths[-1]
+    file = resolve_definition(scorecard_path, paths[0] if len(paths) == 2 else None)
     scorecard = load_or_exit(file)
     at = parse_at(at_text)
     received_at = parse_at(received_text, "--received-at")
@@ -108,8 +129,12 @@ def replay_command(
     _report_invalid(result, errors_path)
     if result.at is None:
         click.echo("no accepted event to evaluate at; give the time with --at", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
     _print_document(scorecard, result.evaluate(), output_format, show_kpis)
+    invalid = result.counts.get("invalid", 0)
+    if fail_on_invalid and invalid:
+        click.echo(f"{plural(invalid, 'invalid event')}: failing (--fail-on-invalid)", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @click.command("status")
@@ -144,23 +169,14 @@ def status_command(
         require_live(store, app_id)
         document = live_report(scorecard, store, at if at is not None else time.time())
     except StoreError as error:
-        click.echo(f"cannot read the live scorecard: {error}", err=True)
-        sys.exit(1)
+        unavailable(f"cannot read the live scorecard: {error}")
     _print_document(scorecard, document, output_format, show_kpis)
 
 
 @click.command("report")
 @scorecard_option
 @click.option("--format", "output_format", type=click.Choice(["html", "json"]), default="html", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
-    default="-",
-    show_default=True,
-    help="Where to write the page (- for stdout).",
-)
+@output_file_option("Where to write the page")
 @click.option(
     "--events",
     "events_path",
@@ -221,17 +237,11 @@ def report_command(
             document = live_report(scorecard, store, when)
             trends = live_trends(scorecard, store, when, min(trend_windows, 1), document) if html else None
         except StoreError as error:
-            click.echo(f"cannot read the live scorecard: {error}", err=True)
-            sys.exit(1)
+            unavailable(f"cannot read the live scorecard: {error}")
         source = f"live scorecard in Redis ({store.url}, app id {app_id})"
     data = render_html(scorecard, document, trends=trends, source=source).encode() if html else dumps(document)
-    if str(output_path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    output_path.write_bytes(data)
-    echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
+    if write_document(output_path, data):
+        echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
 
 
 def _print_document(scorecard: Scorecard, document: dict[str, Any], output_format: str, kpis: bool = False) -> None:

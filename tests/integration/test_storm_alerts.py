@@ -5,7 +5,7 @@ every six hours; its paced KPIs of teams that end the month green are red in the
 sales against a month's pace) and never after 10% of the month. Here those evaluations become the exporter's
 recorded samples (``scorecard_kpi_status`` and ``scorecard_kpi_elapsed_ratio``, a sample and a rule evaluation
 every 15 minutes, each evaluation held for its six hours, the first at 06:00 on the first of the month) for the
-ACME alert rules generated now: no ``KPIBreachedRedFlag`` fires for them at any point of the month. With
+ACME alert rules generated now: no ``ScorecardKPIBreachedRedFlag`` fires for them at any point of the month. With
 ``--min-elapsed 0`` the same expectations fail, so the samples do hold the storm that the rules hold back. Fixed
 dates: nothing depends on the day the test runs.
 """
@@ -57,7 +57,11 @@ def recorded_samples() -> list[dict[str, str]]:
 def no_red_alert_all_month() -> list[dict[str, Any]]:
     _, reports = month_of_evaluations()
     cases = [
-        {"eval_time": f"{(index * SAMPLES + sample) * STEP}m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []}
+        {
+            "eval_time": f"{(index * SAMPLES + sample) * STEP}m",
+            "alertname": "ScorecardKPIBreachedRedFlag",
+            "exp_alerts": [],
+        }
         for index in range(len(reports))
         for sample in (1, SAMPLES - 1)  # once `for` (5m) has passed, and at the end of each six hours
     ]
@@ -86,4 +90,6 @@ def test_without_the_wait_the_same_month_fires_red_flag_alerts_at_its_start(prom
     )
     result = run(promtool, "test", "rules", str(test_file), cwd=tmp_path)
     assert result.returncode != 0
-    assert f"alertname: KPIBreachedRedFlag, time: {STEP}m" in result.stdout + result.stderr  # the first evaluation
+    assert (
+        f"alertname: ScorecardKPIBreachedRedFlag, time: {STEP}m" in result.stdout + result.stderr
+    )  # the first evaluation

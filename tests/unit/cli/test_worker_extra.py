@@ -73,6 +73,19 @@ def test_the_definition_tools_run_without_the_worker_extra(tmp_path: Path) -> No
         ["schema", "-o", str(tmp_path / "scorecard.schema.json")],
         ["init", str(tmp_path / "new.yaml")],
         ["events", str(ACME), "--format", "json-schema"],
+        [
+            "explain",
+            "--scorecard",
+            str(ACME),
+            "--unit",
+            "acme",
+            "--since",
+            "2026-11-20T00:00:00Z",
+            "--at",
+            AT,
+            "--events",
+            str(ACME_EVENTS),
+        ],
         ["validate", str(tmp_path / "new.yaml")],
     ]
     result = _python(_RUN_ALL, json.dumps(commands), cwd=tmp_path)

@@ -88,8 +88,8 @@ def test_the_reference_documents_every_field() -> None:
     reference = definition_reference()
     for model in _models(Scorecard):
         for name, field in model.model_fields.items():
-            key = field.alias or name  # the key the YAML file writes (ScheduleStep.start is `from`)
-            assert f"| `{key}` |" in reference, f"{model.__name__}.{name}"
+            written = field.alias or name  # what a definition writes: `for`, not the attribute `pending`
+            assert f"| `{written}` |" in reference, f"{model.__name__}.{name}"
     assert "| `lateness` | duration | `1h` |" in reference
 
 
