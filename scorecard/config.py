@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
+
+from scorecard.kafka_security import KafkaSecurity
 
 # Environment variable -> default. The CLI documents these in --help; docs/ lists them too.
 ENV_DEFAULTS: dict[str, str] = {
@@ -80,6 +82,8 @@ class Settings:
     topic: str
     app_id: str
     partitions: int
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    """How every Kafka client logs in and encrypts (``scorecard/kafka_security.py``); default plaintext."""
 
     def __repr__(self) -> str:
         fields = (f"{f.name}={_redacted(getattr(self, f.name))!r}" for f in dataclasses.fields(self))
@@ -102,6 +106,7 @@ class Settings:
             topic=env("SCORECARD_TOPIC"),
             app_id=env("SCORECARD_APP_ID"),
             partitions=int(partitions),
+            kafka_security=KafkaSecurity.from_env(),
         )
 
 

@@ -34,6 +34,7 @@ from streams.headers import (
     source_timestamp,
     text,
 )
+from streams.kafka_client import faust_credentials
 from streams.metrics import PipelineMetrics
 from streams.pipeline import Pipeline, fail_stop
 from streams.processor import Item, decode_and_route
@@ -81,6 +82,7 @@ def create_app(
     app = ScorecardApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_credentials(settings.kafka_security),
         store=table_store,
         topic_partitions=partitions,
         topic_replication_factor=1,

@@ -27,6 +27,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from scorecard.config import Settings
+from streams.kafka_client import client_options
 from streams.topics import EVENT_MESSAGE_BYTES, PRODUCER_REQUEST_BYTES, TopicNames, ensure_topics
 
 # Acknowledgements are awaited in chunks: enough in flight to fill Kafka batches, bounded memory for huge files.
@@ -112,6 +113,7 @@ async def publish_lines(
         linger_ms=5,
         max_batch_size=256 * 1024,
         max_request_size=PRODUCER_REQUEST_BYTES,
+        **client_options(settings.kafka_security),
     )
     await producer.start()
     started = time.monotonic()

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 
 from scorecard.config import Settings
+from streams.kafka_client import check_access, client_options
 
 
 class TopicError(RuntimeError):
@@ -90,8 +91,12 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
     a topic the consumer's metadata does not show yet is left out of the group's assignment ("Ignoring missing
     topic") until the next metadata refresh, minutes later, and events forwarded to the repartition topic wait that
     long.
+
+    Every command that talks to Kafka starts here, so the access check (``kafka_client.check_access``) runs first:
+    a wrong password or an untrusted certificate raises ``KafkaAccessError`` with the reason.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await check_access(settings.kafka_bootstrap, settings.kafka_security)  # a one-line reason, before aiokafka's logs
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     try:
         existing = await admin.list_topics()

@@ -6,6 +6,7 @@ Errors are one line on stderr and an exit status (1, or click's 2 for a bad opti
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 
+from scorecard import kafka_security as ks
 from scorecard.config import ENV_DEFAULTS, Settings
 from scorecard.core.definition import DefinitionError, Scorecard, load_scorecard
 from scorecard.core.timeutil import TimeFormatError, check_event_time, parse_duration, parse_time_text
@@ -38,6 +40,134 @@ def env_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callabl
 
 
 kafka_option = env_option("--kafka-bootstrap", "SCORECARD_KAFKA_BOOTSTRAP", "Kafka bootstrap servers.")
+
+
+def _plain_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """An optional flag read from its environment variable too, without a default."""
+    return click.option(name, envvar=envvar, show_envvar=True, help=help_text, **kwargs)
+
+
+_FILE = click.Path(exists=True, dir_okay=False, readable=True)
+_SECURITY_OPTIONS = (
+    kafka_option,
+    click.option(
+        "--kafka-security-protocol",
+        envvar=ks.ENV_PROTOCOL,
+        type=click.Choice(ks.PROTOCOLS, case_sensitive=False),
+        default="PLAINTEXT",
+        show_default=True,
+        show_envvar=True,
+        help="How to reach Kafka: SSL and SASL_SSL encrypt with TLS, SASL_* log in.",
+    ),
+    click.option(
+        "--kafka-sasl-mechanism",
+        envvar=ks.ENV_MECHANISM,
+        type=click.Choice(ks.MECHANISMS, case_sensitive=False),
+        default="PLAIN",
+        show_default=True,
+        show_envvar=True,
+        help="SASL login mechanism (SASL_* protocols).",
+    ),
+    _plain_option("--kafka-sasl-username", ks.ENV_USERNAME, "SASL user name."),
+    _plain_option(
+        "--kafka-sasl-password",
+        ks.ENV_PASSWORD,
+        "SASL password; visible in ps as a flag: prefer --kafka-sasl-password-file.",
+    ),
+    _plain_option(
+        "--kafka-sasl-password-file", ks.ENV_PASSWORD + ks.FILE_SUFFIX, "File holding the SASL password.", type=_FILE
+    ),
+    _plain_option(
+        "--kafka-ssl-ca-file",
+        ks.ENV_CA_FILE,
+        "CA certificate(s) (PEM) that signed the brokers' certificates (default: the system's CAs).",
+        type=_FILE,
+    ),
+    _plain_option("--kafka-ssl-cert-file", ks.ENV_CERT_FILE, "Client certificate (PEM) for mutual TLS.", type=_FILE),
+    _plain_option("--kafka-ssl-key-file", ks.ENV_KEY_FILE, "Private key (PEM) of the client certificate.", type=_FILE),
+    _plain_option(
+        "--kafka-ssl-key-password",
+        ks.ENV_KEY_PASSWORD,
+        "Password of the private key; visible in ps as a flag: prefer --kafka-ssl-key-password-file.",
+    ),
+    _plain_option(
+        "--kafka-ssl-key-password-file",
+        ks.ENV_KEY_PASSWORD + ks.FILE_SUFFIX,
+        "File holding the private key's password.",
+        type=_FILE,
+    ),
+)
+_SECURITY_PARAMETERS = (
+    "kafka_security_protocol",
+    "kafka_sasl_mechanism",
+    "kafka_sasl_username",
+    "kafka_sasl_password",
+    "kafka_sasl_password_file",
+    "kafka_ssl_ca_file",
+    "kafka_ssl_cert_file",
+    "kafka_ssl_key_file",
+    "kafka_ssl_key_password",
+    "kafka_ssl_key_password_file",
+)
+
+
+def kafka_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The Kafka options every command that talks to Kafka takes: ``--kafka-bootstrap`` and the security settings.
+
+    The command receives ``kafka_bootstrap`` and ``kafka_security`` (a checked ``KafkaSecurity``, secrets read from
+    their files); settings that cannot work together are a one-line usage error.
+    """
+
+    @functools.wraps(command)
+    def with_security(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _SECURITY_PARAMETERS}
+        kwargs["kafka_security"] = kafka_security_from_options(**values)
+        return command(*args, **kwargs)
+
+    for option in reversed(_SECURITY_OPTIONS):
+        with_security = option(with_security)
+    return with_security
+
+
+def kafka_security_from_options(
+    *,
+    kafka_security_protocol: str,
+    kafka_sasl_mechanism: str,
+    kafka_sasl_username: str | None,
+    kafka_sasl_password: str | None,
+    kafka_sasl_password_file: str | None,
+    kafka_ssl_ca_file: str | None,
+    kafka_ssl_cert_file: str | None,
+    kafka_ssl_key_file: str | None,
+    kafka_ssl_key_password: str | None,
+    kafka_ssl_key_password_file: str | None,
+) -> ks.KafkaSecurity:
+    """The options as one ``KafkaSecurity``; raises ``click.UsageError`` (one line) when they cannot work."""
+    security = ks.KafkaSecurity(
+        protocol=kafka_security_protocol.upper(),
+        sasl_mechanism=kafka_sasl_mechanism.upper(),
+        sasl_username=kafka_sasl_username or None,
+        sasl_password=_secret(kafka_sasl_password, kafka_sasl_password_file, "--kafka-sasl-password"),
+        ca_file=kafka_ssl_ca_file,
+        cert_file=kafka_ssl_cert_file,
+        key_file=kafka_ssl_key_file,
+        key_password=_secret(kafka_ssl_key_password, kafka_ssl_key_password_file, "--kafka-ssl-key-password"),
+    )
+    problems = security.problems()
+    if problems:
+        raise click.UsageError(f"Kafka settings: {'; '.join(problems)}")
+    return security
+
+
+def _secret(value: str | None, path: str | None, option: str) -> str | None:
+    if value and path:
+        raise click.UsageError(f"{option} and {option}-file are both given (flags or variables); keep one")
+    if path:
+        try:
+            return ks.read_secret_file(path, option)
+        except ks.SecretFileError as error:
+            raise click.UsageError(str(error)) from None
+    return value or None
 
 
 def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -92,8 +222,17 @@ def make_settings(
     topic: str = ENV_DEFAULTS["SCORECARD_TOPIC"],
     app_id: str = ENV_DEFAULTS["SCORECARD_APP_ID"],
     partitions: int = int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
+    kafka_security: ks.KafkaSecurity | None = None,
 ) -> Settings:
-    return Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
+    return Settings(
+        kafka_bootstrap,
+        redis_url,
+        ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"],
+        topic,
+        app_id,
+        partitions,
+        kafka_security or ks.KafkaSecurity(),
+    )
 
 
 # -------------------------------------------------------------------------------------------------- errors, output

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import MofNCompleteColumn, TaskProgressColumn
@@ -20,7 +20,7 @@ from scorecard.cli.common import (
     duration_param,
     echo,
     env_option,
-    kafka_option,
+    kafka_options,
     load_or_exit,
     make_settings,
     partitions_option,
@@ -30,10 +30,14 @@ from scorecard.cli.common import (
     time_param,
     topic_option,
 )
-from scorecard.config import redact_url
+from scorecard.config import Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
+from scorecard.kafka_security import KafkaSecurity
 from scorecard.outputs.terminal import markup
+
+if TYPE_CHECKING:
+    from streams.publisher import PublishStats
 
 
 def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], Any]:
@@ -43,7 +47,7 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 
 @click.command("worker")
 @scorecard_option
-@kafka_option
+@kafka_options
 @redis_option
 @topic_option
 @app_id_option
@@ -88,6 +92,7 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 def worker_command(
     scorecard_path: Path,
     kafka_bootstrap: str,
+    kafka_security: KafkaSecurity,
     redis_url: str,
     topic: str,
     app_id: str,
@@ -101,11 +106,17 @@ def worker_command(
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from scorecard.outputs.webserver import ListenError
+    from streams.kafka_client import KafkaAccessError
     from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     load_or_exit(scorecard_path)
     settings = make_settings(
-        kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        topic=topic,
+        app_id=app_id,
+        partitions=partitions,
+        kafka_security=kafka_security,
     )
     try:
         run_worker(
@@ -121,11 +132,14 @@ def worker_command(
     except ListenError as error:  # the metrics port is taken, or the address is not ours
         click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
         sys.exit(1)
+    except KafkaAccessError as error:  # refused, untrusted certificate, wrong password: the reason in one line
+        click.echo(f"worker: {error}", err=True)
+        sys.exit(1)
 
 
 @click.command("publish")
 @click.argument("events", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
-@kafka_option
+@kafka_options
 @topic_option
 @partitions_option
 @click.option(
@@ -136,14 +150,35 @@ def worker_command(
 )
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Pace to this many events per second.")
 def publish_command(
-    events: Path, kafka_bootstrap: str, topic: str, partitions: int, key: bool, rate: float | None
+    events: Path,
+    kafka_bootstrap: str,
+    kafka_security: KafkaSecurity,
+    topic: str,
+    partitions: int,
+    key: bool,
+    rate: float | None,
 ) -> None:
     """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import TopicError
+
+    settings = make_settings(
+        kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions, kafka_security=kafka_security
+    )
+    try:
+        stats = _publish(settings, events, key, rate)
+    except (KafkaError, TopicError) as error:
+        click.echo(f"cannot publish to topic {topic} at {redact_url(kafka_bootstrap)}: {error}", err=True)
+        sys.exit(1)
+    click.echo(stats.summary())
+
+
+def _publish(settings: Settings, events: Path, key: bool, rate: float | None) -> PublishStats:
     import asyncio
 
     from streams.publisher import MAX_MESSAGE_BYTES, publish_lines
 
-    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
     if str(events) == "-":
         stats = asyncio.run(
             publish_lines(settings, read_lines(sys.stdin.buffer, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
@@ -168,7 +203,7 @@ def publish_command(
                             progress=lambda sent: progress.update(task, completed=sent),
                         )
                     )
-    click.echo(stats.summary())
+    return stats
 
 
 @click.command("simulate")
@@ -228,7 +263,7 @@ def publish_command(
     "examples/acme-events.jsonl is (no trend, levels shuffled over all teams), as fast as possible.",
 )
 @_share_option("--ignored-rate", 0.0, "With --days: share of events followed by one of a type no KPI reads.")
-@kafka_option
+@kafka_options
 @topic_option
 @partitions_option
 def simulate_command(
@@ -246,6 +281,7 @@ def simulate_command(
     days: float | None,
     ignored_rate: float,
     kafka_bootstrap: str,
+    kafka_security: KafkaSecurity,
     topic: str,
     partitions: int,
 ) -> None:
@@ -282,7 +318,11 @@ def simulate_command(
         sink, destination = file_sink(out_path), str(out_path)
     else:
         destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
-        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
+        sink = _kafka_sink(
+            make_settings(
+                kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions, kafka_security=kafka_security
+            )
+        )
     if days is not None:
         trouble = Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate, ignored=ignored_rate)
         batch = generate_batch(
@@ -339,10 +379,8 @@ def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
         raise click.UsageError("--ignored-rate applies to a fixed batch (--days) only")
 
 
-def _kafka_sink(kafka_bootstrap: str, topic: str, partitions: int) -> Callable[[Any], Any]:
+def _kafka_sink(settings: Settings) -> Callable[[Any], Any]:
     from streams.publisher import publish_lines
-
-    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
 
     async def publish(lines: Any) -> int:
         return (await publish_lines(settings, lines)).sent

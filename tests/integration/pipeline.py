@@ -27,8 +27,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
 from scorecard.core.definition import Scorecard, load_scorecard
+from scorecard.kafka_security import KafkaSecurity
 from scorecard.redis.live import live_counts
 from scorecard.redis.store import RedisStore, StoreError
+from streams.kafka_client import client_options
 from streams.publisher import PublishStats, publish_lines
 from tests.paths import REPO as ROOT
 
@@ -107,8 +109,10 @@ def own_settings(
     *,
     kafka_bootstrap: str | None = None,
     partitions: int = PARTITIONS,
+    kafka_security: KafkaSecurity | None = None,
 ) -> Settings:
-    """``base`` with a topic and app id of the test's own (so its own Redis prefix), on ``kafka_bootstrap`` if given."""
+    """``base`` with a topic and app id of the test's own (so its own Redis prefix), on ``kafka_bootstrap`` with
+    ``kafka_security`` if given."""
     return Settings(
         kafka_bootstrap or base.kafka_bootstrap,
         base.redis_url,
@@ -116,6 +120,7 @@ def own_settings(
         unique_name("events"),
         unique_name("app"),
         partitions,
+        kafka_security or base.kafka_security,
     )
 
 
@@ -238,7 +243,7 @@ class Deployment:
 
 async def delete_topics(settings: Settings) -> None:
     """Delete the deployment's topics: input, dead letters, and every internal one named after the app id."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     try:
         mine = {settings.topic, settings.dead_letter_topic}
@@ -254,8 +259,8 @@ async def uncommitted(settings: Settings) -> dict[str, int]:
     from streams.topics import TopicNames
 
     names = TopicNames.from_settings(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     await consumer.start()
     try:
@@ -281,7 +286,7 @@ async def uncommitted(settings: Settings) -> dict[str, int]:
 
 async def committed_total(settings: Settings) -> int:
     """Messages of the input topic covered by the group's committed offsets (offsets count from 0 on a new topic)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(settings.app_id)
@@ -312,7 +317,10 @@ class DeadLetter:
 async def read_dead_letters(settings: Settings, count: int, timeout: float = 30) -> list[DeadLetter]:
     """Read ``count`` messages of the dead-letter topic from its start (fails when fewer arrive in time)."""
     consumer = AIOKafkaConsumer(
-        settings.dead_letter_topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+        settings.dead_letter_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        **client_options(settings.kafka_security),
     )
     await consumer.start()
     letters: list[DeadLetter] = []
