@@ -23,6 +23,7 @@ __all__ = [
     "EXPORTER_SCRAPE_ERRORS",
     "INVALID_UNIT",
     "KPI_BOARD_UID",
+    "KPI_CONTRIBUTION",
     "KPI_GOAL",
     "KPI_INFO",
     "KPI_RED_FLAG",
@@ -53,6 +54,9 @@ KPI_GOAL: Final = "scorecard_kpi_goal"
 KPI_RED_FLAG: Final = "scorecard_kpi_red_flag"
 KPI_SCORE: Final = "scorecard_kpi_score"
 KPI_STATUS: Final = "scorecard_kpi_status"
+KPI_CONTRIBUTION: Final = "scorecard_kpi_contribution"
+"""Points a KPI adds to its unit's overall score (docs/semantics.md, section 7): a unit's samples sum to its
+``scorecard_unit_score``, so ``delta`` over a range names the KPIs that moved it."""
 PERSPECTIVE_SCORE: Final = "scorecard_perspective_score"
 UNIT_SCORE: Final = "scorecard_unit_score"
 LAST_EVENT_TIMESTAMP: Final = "scorecard_last_event_timestamp_seconds"

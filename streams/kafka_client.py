@@ -28,7 +28,7 @@ from aiokafka.errors import (
 from aiokafka.helpers import create_ssl_context
 from faust.types.auth import CredentialsT
 
-from scorecard.kafka_security import KafkaSecurity
+from scorecard.config import KafkaSecurity
 
 CHECK_TIMEOUT_S = 15.0
 """How long the access check waits for one broker to answer (TLS handshake and SASL login included)."""

@@ -2,6 +2,7 @@
 
 - ``define``: ``validate``;
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
+- ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
 - ``common``: the shared options, errors, time options and progress bars.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import define, outputs, pipeline, read
+from scorecard.cli import define, explain, outputs, pipeline, read
 
 __all__ = ["main"]
 
@@ -28,6 +29,7 @@ for command in (
     read.replay_command,
     read.status_command,
     read.report_command,
+    explain.explain_command,
     pipeline.worker_command,
     pipeline.publish_command,
     pipeline.simulate_command,

@@ -18,8 +18,17 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 
-from scorecard import kafka_security as ks
-from scorecard.config import ENV_DEFAULTS, Settings
+from scorecard.config import (
+    ENV_DEFAULTS,
+    KAFKA_MECHANISMS,
+    KAFKA_PROTOCOLS,
+    KafkaSecurity,
+    RedisOptions,
+    SettingError,
+    Settings,
+    parse_sentinels,
+    read_secret_file,
+)
 from scorecard.core.definition import DefinitionError, Scorecard, load_scorecard
 from scorecard.core.timeutil import TimeFormatError, check_event_time, parse_duration, parse_time_text
 from scorecard.outputs.terminal import printable
@@ -42,134 +51,6 @@ def env_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callabl
 kafka_option = env_option("--kafka-bootstrap", "SCORECARD_KAFKA_BOOTSTRAP", "Kafka bootstrap servers.")
 
 
-def _plain_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callable[[Any], Any]:
-    """An optional flag read from its environment variable too, without a default."""
-    return click.option(name, envvar=envvar, show_envvar=True, help=help_text, **kwargs)
-
-
-_FILE = click.Path(exists=True, dir_okay=False, readable=True)
-_SECURITY_OPTIONS = (
-    kafka_option,
-    click.option(
-        "--kafka-security-protocol",
-        envvar=ks.ENV_PROTOCOL,
-        type=click.Choice(ks.PROTOCOLS, case_sensitive=False),
-        default="PLAINTEXT",
-        show_default=True,
-        show_envvar=True,
-        help="How to reach Kafka: SSL and SASL_SSL encrypt with TLS, SASL_* log in.",
-    ),
-    click.option(
-        "--kafka-sasl-mechanism",
-        envvar=ks.ENV_MECHANISM,
-        type=click.Choice(ks.MECHANISMS, case_sensitive=False),
-        default="PLAIN",
-        show_default=True,
-        show_envvar=True,
-        help="SASL login mechanism (SASL_* protocols).",
-    ),
-    _plain_option("--kafka-sasl-username", ks.ENV_USERNAME, "SASL user name."),
-    _plain_option(
-        "--kafka-sasl-password",
-        ks.ENV_PASSWORD,
-        "SASL password; visible in ps as a flag: prefer --kafka-sasl-password-file.",
-    ),
-    _plain_option(
-        "--kafka-sasl-password-file", ks.ENV_PASSWORD + ks.FILE_SUFFIX, "File holding the SASL password.", type=_FILE
-    ),
-    _plain_option(
-        "--kafka-ssl-ca-file",
-        ks.ENV_CA_FILE,
-        "CA certificate(s) (PEM) that signed the brokers' certificates (default: the system's CAs).",
-        type=_FILE,
-    ),
-    _plain_option("--kafka-ssl-cert-file", ks.ENV_CERT_FILE, "Client certificate (PEM) for mutual TLS.", type=_FILE),
-    _plain_option("--kafka-ssl-key-file", ks.ENV_KEY_FILE, "Private key (PEM) of the client certificate.", type=_FILE),
-    _plain_option(
-        "--kafka-ssl-key-password",
-        ks.ENV_KEY_PASSWORD,
-        "Password of the private key; visible in ps as a flag: prefer --kafka-ssl-key-password-file.",
-    ),
-    _plain_option(
-        "--kafka-ssl-key-password-file",
-        ks.ENV_KEY_PASSWORD + ks.FILE_SUFFIX,
-        "File holding the private key's password.",
-        type=_FILE,
-    ),
-)
-_SECURITY_PARAMETERS = (
-    "kafka_security_protocol",
-    "kafka_sasl_mechanism",
-    "kafka_sasl_username",
-    "kafka_sasl_password",
-    "kafka_sasl_password_file",
-    "kafka_ssl_ca_file",
-    "kafka_ssl_cert_file",
-    "kafka_ssl_key_file",
-    "kafka_ssl_key_password",
-    "kafka_ssl_key_password_file",
-)
-
-
-def kafka_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The Kafka options every command that talks to Kafka takes: ``--kafka-bootstrap`` and the security settings.
-
-    The command receives ``kafka_bootstrap`` and ``kafka_security`` (a checked ``KafkaSecurity``, secrets read from
-    their files); settings that cannot work together are a one-line usage error.
-    """
-
-    @functools.wraps(command)
-    def with_security(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _SECURITY_PARAMETERS}
-        kwargs["kafka_security"] = kafka_security_from_options(**values)
-        return command(*args, **kwargs)
-
-    for option in reversed(_SECURITY_OPTIONS):
-        with_security = option(with_security)
-    return with_security
-
-
-def kafka_security_from_options(
-    *,
-    kafka_security_protocol: str,
-    kafka_sasl_mechanism: str,
-    kafka_sasl_username: str | None,
-    kafka_sasl_password: str | None,
-    kafka_sasl_password_file: str | None,
-    kafka_ssl_ca_file: str | None,
-    kafka_ssl_cert_file: str | None,
-    kafka_ssl_key_file: str | None,
-    kafka_ssl_key_password: str | None,
-    kafka_ssl_key_password_file: str | None,
-) -> ks.KafkaSecurity:
-    """The options as one ``KafkaSecurity``; raises ``click.UsageError`` (one line) when they cannot work."""
-    security = ks.KafkaSecurity(
-        protocol=kafka_security_protocol.upper(),
-        sasl_mechanism=kafka_sasl_mechanism.upper(),
-        sasl_username=kafka_sasl_username or None,
-        sasl_password=_secret(kafka_sasl_password, kafka_sasl_password_file, "--kafka-sasl-password"),
-        ca_file=kafka_ssl_ca_file,
-        cert_file=kafka_ssl_cert_file,
-        key_file=kafka_ssl_key_file,
-        key_password=_secret(kafka_ssl_key_password, kafka_ssl_key_password_file, "--kafka-ssl-key-password"),
-    )
-    problems = security.problems()
-    if problems:
-        raise click.UsageError(f"Kafka settings: {'; '.join(problems)}")
-    return security
-
-
-def _secret(value: str | None, path: str | None, option: str) -> str | None:
-    if value and path:
-        raise click.UsageError(f"{option} and {option}-file are both given (flags or variables); keep one")
-    if path:
-        try:
-            return ks.read_secret_file(path, option)
-        except ks.SecretFileError as error:
-            raise click.UsageError(str(error)) from None
-    return value or None
-
-
 def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """A URL redis-py cannot read is a one-line usage error (it names no password: neither the URL nor a value)."""
     import redis
@@ -185,9 +66,249 @@ def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> 
     return value
 
 
-redis_option = env_option(
+_redis_url_option = env_option(
     "--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.", callback=_check_redis_url
 )
+
+
+def _file_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+    return click.option(
+        name,
+        envvar=envvar,
+        show_envvar=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help=help_text,
+    )
+
+
+def _secret_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+    """A secret flag: never shown as a default; ``--NAME-file`` (``envvar``_FILE) reads it from a file instead."""
+    return click.option(name, envvar=envvar, show_envvar=True, show_default=False, help=help_text)
+
+
+_REDIS_OPTIONS = (
+    _redis_url_option,
+    _file_option(
+        "--redis-ca-file",
+        "SCORECARD_REDIS_CA_FILE",
+        "CA certificates that sign Redis's TLS certificate (with rediss://).  [default: the system's]",
+    ),
+    _file_option(
+        "--redis-cert-file",
+        "SCORECARD_REDIS_CERT_FILE",
+        "Client certificate for Redis TLS (with rediss://, when Redis asks for one).",
+    ),
+    _file_option("--redis-key-file", "SCORECARD_REDIS_KEY_FILE", "Private key of --redis-cert-file (if not in it)."),
+    click.option(
+        "--redis-username",
+        envvar="SCORECARD_REDIS_USERNAME",
+        show_envvar=True,
+        help="Redis ACL user (overrides one in the URL).",
+    ),
+    _secret_option(
+        "--redis-password",
+        "SCORECARD_REDIS_PASSWORD",
+        "Redis password of the ACL user or of "
+        "requirepass (overrides one in the URL); visible in `ps` as a flag: prefer the variable or "
+        "--redis-password-file.",
+    ),
+    _file_option("--redis-password-file", "SCORECARD_REDIS_PASSWORD_FILE", "File holding the Redis password."),
+    click.option(
+        "--redis-sentinels",
+        envvar="SCORECARD_REDIS_SENTINELS",
+        show_envvar=True,
+        metavar="HOST:PORT,...",
+        help="Redis Sentinels to ask for the primary (the URL's host and port are then not used).",
+    ),
+    env_option(
+        "--redis-sentinel-service", "SCORECARD_REDIS_SENTINEL_SERVICE", "Name the Sentinels monitor the primary under."
+    ),
+    _secret_option(
+        "--redis-sentinel-password",
+        "SCORECARD_REDIS_SENTINEL_PASSWORD",
+        "Password of the Sentinels "
+        "themselves, if they require one (prefer the variable or --redis-sentinel-password-file).",
+    ),
+    _file_option(
+        "--redis-sentinel-password-file",
+        "SCORECARD_REDIS_SENTINEL_PASSWORD_FILE",
+        "File holding the Sentinels' password.",
+    ),
+    click.option(
+        "--redis-cluster/--no-redis-cluster",
+        envvar="SCORECARD_REDIS_CLUSTER",
+        show_envvar=True,
+        default=False,
+        show_default=True,
+        help="Redis is a Redis Cluster; the URL names any one node.",
+    ),
+)
+_REDIS_PARAMS = (
+    "redis_ca_file",
+    "redis_cert_file",
+    "redis_key_file",
+    "redis_username",
+    "redis_password",
+    "redis_password_file",
+    "redis_sentinels",
+    "redis_sentinel_service",
+    "redis_sentinel_password",
+    "redis_sentinel_password_file",
+    "redis_cluster",
+)
+
+
+def redis_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--redis-url`` and the Redis security and HA options; ``command`` gets ``redis_url`` and ``redis_options``.
+
+    Each has its SCORECARD_REDIS_* variable; the passwords also come from a file (``--redis-password-file``,
+    ``SCORECARD_REDIS_PASSWORD_FILE``) and are never printed. Bad combinations are one-line usage errors.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _REDIS_PARAMS}
+        kwargs["redis_options"] = options = _redis_options(values)
+        try:
+            options.check_url(kwargs["redis_url"])
+        except SettingError as error:
+            raise click.UsageError(str(error)) from None
+        return command(*args, **kwargs)
+
+    for option in reversed(_REDIS_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _redis_options(values: dict[str, Any]) -> RedisOptions:
+    """The options from the flags' values, or a usage error (exit 2) naming the flag and what it expects."""
+    try:
+        return RedisOptions(
+            ca_file=values["redis_ca_file"],
+            cert_file=values["redis_cert_file"],
+            key_file=values["redis_key_file"],
+            username=values["redis_username"] or None,
+            password=_one_secret(values, "redis_password"),
+            sentinels=parse_sentinels(values["redis_sentinels"] or "", "--redis-sentinels"),
+            sentinel_service=values["redis_sentinel_service"],
+            sentinel_password=_one_secret(values, "redis_sentinel_password"),
+            cluster=values["redis_cluster"],
+        )
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _one_secret(values: dict[str, Any], name: str) -> str | None:
+    flag = "--" + name.replace("_", "-")
+    value, path = values[name], values[f"{name}_file"]
+    if value and path:
+        raise SettingError(f"{flag} and {flag}-file are both given (flags or variables); keep one")
+    return read_secret_file(path, f"{flag}-file") if path else value or None
+
+
+_KAFKA_OPTIONS = (
+    kafka_option,
+    click.option(
+        "--kafka-security-protocol",
+        envvar="SCORECARD_KAFKA_SECURITY_PROTOCOL",
+        type=click.Choice(KAFKA_PROTOCOLS, case_sensitive=False),
+        default="PLAINTEXT",
+        show_default=True,
+        show_envvar=True,
+        help="How to reach Kafka: SSL and SASL_SSL encrypt with TLS, SASL_* log in.",
+    ),
+    click.option(
+        "--kafka-sasl-mechanism",
+        envvar="SCORECARD_KAFKA_SASL_MECHANISM",
+        type=click.Choice(KAFKA_MECHANISMS, case_sensitive=False),
+        default="PLAIN",
+        show_default=True,
+        show_envvar=True,
+        help="SASL login mechanism (with SASL_SSL, SASL_PLAINTEXT).",
+    ),
+    click.option(
+        "--kafka-sasl-username", envvar="SCORECARD_KAFKA_SASL_USERNAME", show_envvar=True, help="SASL user name."
+    ),
+    _secret_option(
+        "--kafka-sasl-password",
+        "SCORECARD_KAFKA_SASL_PASSWORD",
+        "SASL password; visible in `ps` as a flag: prefer the variable or --kafka-sasl-password-file.",
+    ),
+    _file_option("--kafka-sasl-password-file", "SCORECARD_KAFKA_SASL_PASSWORD_FILE", "File holding the SASL password."),
+    _file_option(
+        "--kafka-ssl-ca-file",
+        "SCORECARD_KAFKA_SSL_CA_FILE",
+        "CA certificates (PEM) that sign the brokers' certificates (with SSL, SASL_SSL).  [default: the system's]",
+    ),
+    _file_option(
+        "--kafka-ssl-cert-file",
+        "SCORECARD_KAFKA_SSL_CERT_FILE",
+        "Client certificate (PEM), for brokers that ask for one (mutual TLS).",
+    ),
+    _file_option("--kafka-ssl-key-file", "SCORECARD_KAFKA_SSL_KEY_FILE", "Private key of --kafka-ssl-cert-file (PEM)."),
+    _secret_option(
+        "--kafka-ssl-key-password",
+        "SCORECARD_KAFKA_SSL_KEY_PASSWORD",
+        "Password of the private key; visible in `ps` as a flag: prefer the variable or --kafka-ssl-key-password-file.",
+    ),
+    _file_option(
+        "--kafka-ssl-key-password-file",
+        "SCORECARD_KAFKA_SSL_KEY_PASSWORD_FILE",
+        "File holding the private key's password.",
+    ),
+)
+_KAFKA_PARAMS = (
+    "kafka_security_protocol",
+    "kafka_sasl_mechanism",
+    "kafka_sasl_username",
+    "kafka_sasl_password",
+    "kafka_sasl_password_file",
+    "kafka_ssl_ca_file",
+    "kafka_ssl_cert_file",
+    "kafka_ssl_key_file",
+    "kafka_ssl_key_password",
+    "kafka_ssl_key_password_file",
+)
+
+
+def kafka_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--kafka-bootstrap`` and the Kafka security options, the same set on every command that talks to Kafka.
+
+    ``command`` gets ``kafka_bootstrap`` and ``kafka_security`` (a ``KafkaSecurity``). Each option has its
+    SCORECARD_KAFKA_* variable; the passwords also come from a file (``--kafka-sasl-password-file``,
+    ``SCORECARD_KAFKA_SASL_PASSWORD_FILE``) and are never printed. Settings that cannot work together are one-line
+    usage errors.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["kafka_security"] = kafka_security_from_options({name: kwargs.pop(name) for name in _KAFKA_PARAMS})
+        return command(*args, **kwargs)
+
+    for option in reversed(_KAFKA_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def kafka_security_from_options(values: dict[str, Any]) -> KafkaSecurity:
+    """The options' values as one ``KafkaSecurity``, or a usage error (exit 2) saying what to change."""
+    try:
+        security = KafkaSecurity(
+            protocol=values["kafka_security_protocol"].upper(),
+            sasl_mechanism=values["kafka_sasl_mechanism"].upper(),
+            sasl_username=values["kafka_sasl_username"] or None,
+            sasl_password=_one_secret(values, "kafka_sasl_password"),
+            ca_file=values["kafka_ssl_ca_file"],
+            cert_file=values["kafka_ssl_cert_file"],
+            key_file=values["kafka_ssl_key_file"],
+            key_password=_one_secret(values, "kafka_ssl_key_password"),
+        )
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
+    problems = security.problems()
+    if problems:
+        raise click.UsageError(f"Kafka settings: {'; '.join(problems)}")
+    return security
 
 
 topic_option = env_option("--topic", "SCORECARD_TOPIC", "Input topic; the dead-letter topic is TOPIC.dlq.")
@@ -222,7 +343,8 @@ def make_settings(
     topic: str = ENV_DEFAULTS["SCORECARD_TOPIC"],
     app_id: str = ENV_DEFAULTS["SCORECARD_APP_ID"],
     partitions: int = int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
-    kafka_security: ks.KafkaSecurity | None = None,
+    redis_options: RedisOptions | None = None,
+    kafka_security: KafkaSecurity | None = None,
 ) -> Settings:
     return Settings(
         kafka_bootstrap,
@@ -231,7 +353,8 @@ def make_settings(
         topic,
         app_id,
         partitions,
-        kafka_security or ks.KafkaSecurity(),
+        redis_options or RedisOptions(),
+        kafka_security=kafka_security or KafkaSecurity(),
     )
 
 

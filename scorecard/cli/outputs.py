@@ -20,6 +20,7 @@ from scorecard.cli.common import (
     scorecard_option,
     terminal_console,
 )
+from scorecard.config import RedisOptions
 
 
 @click.command("exporter")
@@ -33,7 +34,9 @@ from scorecard.cli.common import (
     type=click.IntRange(min=0, max=65535),
 )
 @env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
-def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
+def exporter_command(
+    scorecard_path: Path, redis_url: str, redis_options: RedisOptions, app_id: str, port: int, host: str
+) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.outputs.exporter import run_exporter
     from scorecard.outputs.webserver import ListenError
@@ -41,7 +44,13 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
     scorecard = load_or_exit(scorecard_path)
     try:
         run_exporter(
-            scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
+            scorecard,
+            redis_url,
+            app_id,
+            host,
+            port,
+            announce=lambda url: click.echo(f"serving {url}", err=True),
+            options=redis_options,
         )
     except ListenError as error:  # the port is taken, or the address is not ours
         click.echo(str(error), err=True)
@@ -67,7 +76,13 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
     help="Stop after this many seconds.  [default: until Ctrl-C]",
 )
 def board_command(
-    scorecard_path: Path, refresh: float, redis_url: str, app_id: str, metrics_url: str, duration: float | None
+    scorecard_path: Path,
+    refresh: float,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    metrics_url: str,
+    duration: float | None,
 ) -> None:
     """Show the live scorecard from Redis on a refreshing terminal board (plain text frames when not a terminal)."""
     import signal
@@ -76,7 +91,7 @@ def board_command(
     from scorecard.redis.store import RedisStore
 
     scorecard = load_or_exit(scorecard_path)
-    store = RedisStore.from_url(redis_url, app_id)
+    store = RedisStore.from_url(redis_url, app_id, options=redis_options)
     console = terminal_console()
     signal.signal(signal.SIGTERM, _interrupt)  # leave the terminal as Ctrl-C would (cursor shown again)
     try:

@@ -30,10 +30,9 @@ from scorecard.cli.common import (
     time_param,
     topic_option,
 )
-from scorecard.config import Settings, redact_url
+from scorecard.config import KafkaSecurity, RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
-from scorecard.kafka_security import KafkaSecurity
 from scorecard.outputs.terminal import markup
 
 if TYPE_CHECKING:
@@ -94,6 +93,7 @@ def worker_command(
     kafka_bootstrap: str,
     kafka_security: KafkaSecurity,
     redis_url: str,
+    redis_options: RedisOptions,
     topic: str,
     app_id: str,
     partitions: int,
@@ -116,6 +116,7 @@ def worker_command(
         topic=topic,
         app_id=app_id,
         partitions=partitions,
+        redis_options=redis_options,
         kafka_security=kafka_security,
     )
     try:

@@ -32,6 +32,7 @@ from scorecard.cli.common import (
     scorecard_option,
     terminal_console,
 )
+from scorecard.config import RedisOptions
 from scorecard.core.definition import Scorecard
 from scorecard.core.evaluation import dumps
 from scorecard.core.lines import read_lines
@@ -103,14 +104,21 @@ def replay_command(
     help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: now]",
 )
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def status_command(scorecard_path: Path, redis_url: str, app_id: str, at_text: str | None, output_format: str) -> None:
+def status_command(
+    scorecard_path: Path,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    at_text: str | None,
+    output_format: str,
+) -> None:
     """Print the live scorecard from Redis, in the table or JSON shape of `scorecard replay`."""
     from scorecard.redis.live import live_report
     from scorecard.redis.store import RedisStore, StoreError
 
     scorecard = load_or_exit(scorecard_path)
     at = parse_at(at_text)
-    store = RedisStore.from_url(redis_url, app_id)
+    store = RedisStore.from_url(redis_url, app_id, options=redis_options)
     try:
         require_live(store, app_id)
         document = live_report(scorecard, store, at if at is not None else time.time())
@@ -162,6 +170,7 @@ def report_command(
     at_text: str | None,
     trend_windows: int,
     redis_url: str,
+    redis_options: RedisOptions,
     app_id: str,
 ) -> None:
     """Write the scorecard as one self-contained HTML page (or the JSON report), from Redis or from a replay."""
@@ -184,7 +193,7 @@ def report_command(
         trends = replay_trends(result, result.at, trend_windows, document) if html else None
         source = f"replay of {events_path.name}"
     else:
-        store = RedisStore.from_url(redis_url, app_id)
+        store = RedisStore.from_url(redis_url, app_id, options=redis_options)
         when = at if at is not None else time.time()
         try:
             require_live(store, app_id, " (or give --events FILE to report from a replay)")

@@ -6,7 +6,8 @@ would serve stale numbers when Redis goes away. Each scrape therefore
 
 1. reads every needed subtree state and the counts hash (stream times) in one MULTI/EXEC (``live.read_live``: a
    consistent snapshot in which a unit and its ancestors always agree, and the last event times match the values);
-2. scores every unit with ``evaluation.score_units``, the replay's own code (no scoring rule is restated here);
+2. scores every unit with ``evaluation.score_units``, the replay's own code (no scoring rule is restated here), and
+   the contribution of each KPI to its unit's score with ``contributions.FloatContributions``;
 3. emits the series of the units the export policy keeps (``export.max_depth``; root depth 0, ``None`` = all).
 
 When Redis cannot be read the scrape still answers at once (short socket timeouts, no retries) with
@@ -34,14 +35,13 @@ from typing import Final
 import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from scorecard.config import redact_url
+from scorecard.config import RedisOptions
 from scorecard.contract import (
     EXPORTER_REDIS_UP,
     EXPORTER_SCRAPE_DURATION,
     EXPORTER_SCRAPE_ERRORS,
+    KPI_CONTRIBUTION,
     KPI_GOAL,
     KPI_INFO,
     KPI_RED_FLAG,
@@ -55,12 +55,14 @@ from scorecard.contract import (
     UNIT_SCORE,
     exported_units,
 )
+from scorecard.core.contributions import FloatContributions
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import compile_kpis
 from scorecard.core.evaluation import UnitResult, buckets_at, score_units
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.updates import Counts
 from scorecard.outputs.webserver import TEXT, Limits, RequestHandler, WebServer
+from scorecard.redis.client import Client, connect, describe
 from scorecard.redis.live import read_live
 from scorecard.redis.store import RedisStore, StoreError
 
@@ -184,6 +186,12 @@ class Layout:
         placement = {k.id: _placement(scorecard, k.id) for k in scorecard.kpis}
         kpi_labels = [(u, k, *placement[k]) for u in self.units for k in self.kpis]
         self.kpi_families = [_family(name, text, KPI_LABELS, kpi_labels) for name, text in _KPI_FAMILIES]
+        self.kpi_contribution = _family(
+            KPI_CONTRIBUTION,
+            "Points the KPI adds to the unit's overall score; a unit's samples sum to its scorecard_unit_score.",
+            KPI_LABELS,
+            kpi_labels,
+        )
         self.perspective_score = _family(
             PERSPECTIVE_SCORE,
             "Weighted mean of the unit's KPI scores in the perspective (0-10).",
@@ -255,6 +263,7 @@ class ScorecardCollector(Collector):
         self.tree = OrgTree.from_scorecard(scorecard)
         self.compiled = compile_kpis(scorecard)
         self.layout = Layout(scorecard, self.tree)
+        self.contributions = FloatContributions(scorecard)
         self._errors = 0
         self._redis_up = True
         self._lock = threading.Lock()
@@ -310,7 +319,12 @@ class ScorecardCollector(Collector):
 
     def families(self, results: Mapping[str, UnitResult], counts: Counts) -> list[Family]:
         """The scorecard families of the exported units from scored results and counts records (no I/O)."""
-        return [*self._kpi_families(results), *self._unit_families(results), self._last_event_family(counts)]
+        return [
+            *self._kpi_families(results),
+            self._contribution_family(results),
+            *self._unit_families(results),
+            self._last_event_family(counts),
+        ]
 
     def _kpi_families(self, results: Mapping[str, UnitResult]) -> list[Family]:
         values: list[tuple[int, float]] = []
@@ -337,6 +351,18 @@ class ScorecardCollector(Collector):
                 slot += 1
         samples = (values, goals, red_flags, scores, statuses)
         return [f.with_samples(s) for f, s in zip(self.layout.kpi_families, samples, strict=True)]
+
+    def _contribution_family(self, results: Mapping[str, UnitResult]) -> Family:
+        """``c(U, k)`` of every KPI with a score in a perspective (``FloatContributions``), in the KPI slots."""
+        samples: list[tuple[int, float]] = []
+        kpis = self.layout.kpis
+        width = len(kpis)
+        for index, unit in enumerate(self.layout.units):
+            by_kpi = results[unit].kpis
+            shares = self.contributions.of({k: by_kpi[k].score for k in kpis})
+            base = index * width
+            samples.extend((base + offset, shares[k]) for offset, k in enumerate(kpis) if k in shares)
+        return self.layout.kpi_contribution.with_samples(samples)
 
     def _unit_families(self, results: Mapping[str, UnitResult]) -> list[Family]:
         perspective_scores: list[tuple[int, float]] = []
@@ -427,11 +453,9 @@ def start_server(
     return ExporterServer(collector, host, port, limits=limits).start()
 
 
-def redis_client(url: str, timeout: float = REDIS_TIMEOUT) -> redis.Redis:
+def redis_client(url: str, timeout: float = REDIS_TIMEOUT, options: RedisOptions | None = None) -> Client:
     """A client that fails within ``timeout`` instead of retrying: a scrape must answer even when Redis is gone."""
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
-    )
+    return connect(url, options, timeout=timeout, connect_timeout=timeout, retries=False)
 
 
 def run_exporter(
@@ -442,12 +466,13 @@ def run_exporter(
     port: int,
     *,
     announce: Callable[[str], None] = lambda url: log.info("serving %s", url),
+    options: RedisOptions | None = None,
 ) -> None:
     """Serve in the calling thread until interrupted (Ctrl-C or SIGTERM): what ``scorecard exporter`` runs.
 
     Starts even when Redis is down (scrapes then say ``redis_up 0``): the exporter must not need Redis to start.
     """
-    store = RedisStore(redis_client(redis_url), app_id, url=redact_url(redis_url))
+    store = RedisStore(redis_client(redis_url, options=options), app_id, url=describe(redis_url, options))
     server = ExporterServer(ScorecardCollector(scorecard, store), host, port)
     announce(server.url)
     server.serve_forever()

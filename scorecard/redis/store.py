@@ -35,8 +35,9 @@ import msgspec
 import orjson
 import redis
 
-from scorecard.config import redact_url
+from scorecard.config import RedisOptions
 from scorecard.core.updates import Counts, CountsUpdate, OwnUpdate, check_ops
+from scorecard.redis.client import Client, connect, describe
 
 __all__ = [
     "NUMERIC_LIMIT",
@@ -200,7 +201,7 @@ class RedisStore:
     Thread-safe as far as the redis-py client is (its pool hands each call its own connection).
     """
 
-    def __init__(self, client: redis.Redis, app_id: str, *, definition_hash: str = "", url: str | None = None) -> None:
+    def __init__(self, client: Client, app_id: str, *, definition_hash: str = "", url: str | None = None) -> None:
         self.keys = KeySpace(app_id)
         self.definition_hash = definition_hash
         self.url = url or _describe(client)
@@ -209,9 +210,12 @@ class RedisStore:
         self._mark = client.register_script(_MARK_LUA)
 
     @classmethod
-    def from_url(cls, url: str, app_id: str, *, definition_hash: str = "") -> RedisStore:
-        """A store on a new client for ``url`` (``Settings.redis_url``)."""
-        return cls(redis.Redis.from_url(url), app_id, definition_hash=definition_hash, url=redact_url(url))
+    def from_url(
+        cls, url: str, app_id: str, *, definition_hash: str = "", options: RedisOptions | None = None
+    ) -> RedisStore:
+        """A store on a new client for ``url`` (``Settings.redis_url``) and ``options`` (TLS, ACL, Sentinel,
+        Cluster), made by ``scorecard.redis.client.connect``."""
+        return cls(connect(url, options), app_id, definition_hash=definition_hash, url=describe(url, options))
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, app_id={self.keys.app_id!r})"
@@ -466,9 +470,11 @@ def _split_versioned(raw: bytes | str) -> tuple[int, str]:
     return int(version), rest
 
 
-def _describe(client: redis.Redis) -> str:
+def _describe(client: Client) -> str:
     """A password-free URL for error messages, rebuilt from the client's connection settings."""
-    pool = client.connection_pool
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:  # a cluster client: the caller names it (``from_url``)
+        return "redis cluster"
     kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"

@@ -20,14 +20,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from scorecard.config import Settings
+from scorecard.config import KafkaSecurity, Settings
 from scorecard.core.definition import Scorecard, load_scorecard
-from scorecard.kafka_security import KafkaSecurity
 from scorecard.redis.live import live_counts
 from scorecard.redis.store import RedisStore, StoreError
 from streams.kafka_client import client_options
@@ -120,6 +118,7 @@ def own_settings(
         unique_name("events"),
         unique_name("app"),
         partitions,
+        base.redis_options,
         kafka_security or base.kafka_security,
     )
 
@@ -146,6 +145,7 @@ class Deployment:
             "SCORECARD_TOPIC": s.topic,
             "SCORECARD_APP_ID": s.app_id,
             "SCORECARD_PARTITIONS": str(s.partitions),
+            **s.redis_options.to_env(),
             "SCORECARD_SESSION_TIMEOUT": "8",
             "PYTHONUNBUFFERED": "1",
         }
@@ -170,7 +170,7 @@ class Deployment:
         return worker
 
     def store(self) -> RedisStore:
-        return RedisStore(redis.Redis.from_url(self.settings.redis_url), self.settings.app_id)
+        return RedisStore.from_url(self.settings.redis_url, self.settings.app_id, options=self.settings.redis_options)
 
     def publish(self, lines: Iterable[bytes], *, keyed: bool = True, rate: float | None = None) -> PublishStats:
         return asyncio.run(publish_lines(self.settings, lines, keyed=keyed, rate=rate))

@@ -6,6 +6,7 @@ Redis is seeded the way the worker does it (the batch step over the ACME events 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import Settings
 from scorecard.contract import INVALID_UNIT
+from scorecard.core.contributions import FLOAT_TOLERANCE, contributions, scores_from_report
 from scorecard.core.definition import Scorecard, load_scorecard
 from scorecard.core.engine import Engine
 from scorecard.core.hierarchy import OrgTree
@@ -114,6 +116,26 @@ def test_scraped_values_equal_the_replay(acme, replayed, seeded) -> None:
         assert _by_unit(samples, "scorecard_unit_score")[unit] == report["units"][unit]["score"]
     assert compared > 30
     assert any(kpi["value"] is None for kpi in report["units"]["people"]["kpis"].values())  # absent samples checked
+
+
+def test_contributions_sum_to_the_unit_score(acme, replayed, seeded) -> None:
+    """scorecard_kpi_contribution over HTTP from the real Redis: per unit the samples sum to scorecard_unit_score, and
+    each is the exact contribution of docs/semantics.md section 7, within FLOAT_TOLERANCE."""
+    assert replayed.at is not None
+    report = replayed.evaluate()
+    exact = contributions(acme, replayed.tree, scores_from_report(report))
+    for url in _served(ScorecardCollector(acme, seeded, clock=lambda: replayed.at)):
+        samples = _scrape(url)
+    scores = _by_unit(samples, "scorecard_unit_score")
+    shares: dict[str, dict[str, float]] = {}
+    for labels, value in samples["scorecard_kpi_contribution"]:
+        shares.setdefault(labels["unit"], {})[labels["kpi"]] = value
+        assert labels["perspective"] == exact.perspective_of[labels["kpi"]]
+    assert set(shares) == set(scores) == set(report["units"])
+    for unit, mine in shares.items():
+        assert abs(math.fsum(mine.values()) - scores[unit]) <= FLOAT_TOLERANCE, unit
+        assert mine.keys() == exact.kpis[unit].keys()
+        assert all(abs(v - float(exact.kpis[unit][k])) <= FLOAT_TOLERANCE for k, v in mine.items())
 
 
 def test_info_series_and_last_event_time(acme, replayed, seeded) -> None:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scorecard.config import Settings
-from scorecard.kafka_security import KafkaSecurity
+from scorecard.config import KafkaSecurity, Settings
 from tests.integration.pipeline import Deployment, own_settings, replay_json, run_services
 from tests.paths import ACME
 

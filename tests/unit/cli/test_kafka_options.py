@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from scorecard.cli import main
 from scorecard.cli.common import kafka_security_from_options
-from scorecard.kafka_security import KafkaSecurity
+from scorecard.config import KafkaSecurity
 from tests.paths import REPO
 
 ACME = str(REPO / "examples" / "acme.yaml")
@@ -54,7 +54,7 @@ def options(**given: str | None) -> dict[str, str | None]:
 def test_options_become_one_security_value_with_secrets_read_from_files(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text(SECRET + "\n")
     security = kafka_security_from_options(
-        **options(
+        options(
             kafka_security_protocol="sasl_ssl",
             kafka_sasl_mechanism="scram-sha-512",
             kafka_sasl_username="u",
@@ -67,7 +67,7 @@ def test_options_become_one_security_value_with_secrets_read_from_files(tmp_path
 def test_a_secret_given_twice_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text(SECRET)
     with pytest.raises(click.UsageError, match="--kafka-sasl-password and --kafka-sasl-password-file are both"):
-        kafka_security_from_options(**options(kafka_sasl_password="x", kafka_sasl_password_file=str(tmp_path / "pw")))
+        kafka_security_from_options(options(kafka_sasl_password="x", kafka_sasl_password_file=str(tmp_path / "pw")))
 
 
 def test_settings_that_cannot_work_are_one_usage_line(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ text rendering against ``prometheus_client``'s own, and the export policy and in
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from scorecard.core.contributions import FLOAT_TOLERANCE, contributions, scores_from_report
 from scorecard.core.definition import Scorecard, load_scorecard, validate_scorecard
 from scorecard.core.evaluation import buckets_at, score_units, subtree_states
 from scorecard.core.hierarchy import OrgTree
@@ -106,6 +108,25 @@ def test_unit_and_perspective_scores_equal_the_replay_report(acme: Scorecard, re
         for perspective, score in unit_report["perspectives"].items():
             key = ("scorecard_perspective_score", frozenset({("unit", unit), ("perspective", perspective)}))
             assert samples.get(key) == score
+
+
+def test_contributions_sum_to_the_unit_score_and_equal_the_exact_ones(acme: Scorecard, replayed: ReplayResult) -> None:
+    """scorecard_kpi_contribution: per unit, the samples sum to scorecard_unit_score, each within FLOAT_TOLERANCE of
+    the exact contribution (docs/semantics.md, section 7); KPIs without a score or perspective have no sample."""
+    report: dict[str, Any] = replayed.evaluate()
+    exact = contributions(acme, replayed.tree, scores_from_report(report))
+    samples = _parse(exposition(_families(acme, replayed)).decode())
+    shares = _by_unit_kpi(samples, "scorecard_kpi_contribution")
+    for unit, unit_report in report["units"].items():
+        mine = {k: v for (u, k), v in shares.items() if u == unit}
+        assert set(mine) == set(exact.kpis[unit])
+        for kpi_id, value in mine.items():
+            assert abs(value - float(exact.kpis[unit][kpi_id])) <= FLOAT_TOLERANCE
+        if unit_report["score"] is None:
+            assert not mine
+        else:
+            assert abs(math.fsum(mine.values()) - unit_report["score"]) <= FLOAT_TOLERANCE
+    assert len(shares) > 50
 
 
 def test_kpi_labels_carry_perspective_and_objective(acme: Scorecard, replayed: ReplayResult) -> None:

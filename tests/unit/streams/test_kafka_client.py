@@ -15,7 +15,7 @@ import faust
 import pytest
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-from scorecard.kafka_security import KafkaSecurity
+from scorecard.config import KafkaSecurity
 from streams.kafka_client import KafkaAccessError, check_access, client_options, faust_credentials
 
 SECRET = "S3cr3t-pw"

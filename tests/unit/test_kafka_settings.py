@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scorecard.config import Settings
-from scorecard.kafka_security import KafkaSecurity, SecretFileError, read_secret_file
+from scorecard.config import KafkaSecurity, SettingError, Settings
 
 SECRET = 'S3cr3t "pw"\\;='
 
@@ -45,7 +44,7 @@ def test_settings_that_cannot_work_are_refused_with_the_fix(security: KafkaSecur
 
 def test_repr_and_describe_never_show_a_secret() -> None:
     security = sasl_ssl(cert_file="/c.pem", key_file="/k.pem", key_password=SECRET + "key")
-    settings = Settings("127.0.0.1:9093", "redis://127.0.0.1:6379/0", "http://p", "t", "a", 1, security)
+    settings = Settings("127.0.0.1:9093", "redis://127.0.0.1:6379/0", "http://p", "t", "a", 1, kafka_security=security)
     for text in (repr(security), repr(settings), security.describe()):
         assert SECRET not in text and "key'" not in text
     assert "sasl_password='***'" in repr(security) and "key_password='***'" in repr(security)
@@ -54,7 +53,9 @@ def test_repr_and_describe_never_show_a_secret() -> None:
     assert "sasl_password=None" in repr(KafkaSecurity())
 
 
-def test_from_env_reads_secrets_from_files_without_the_line_break(tmp_path: Path) -> None:
+def test_from_env_reads_secrets_from_files_without_the_line_break(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     (tmp_path / "pw").write_text(SECRET + "\r\n")
     (tmp_path / "key").write_text("\n\nkey pw\n")
     env = {
@@ -67,32 +68,28 @@ def test_from_env_reads_secrets_from_files_without_the_line_break(tmp_path: Path
         "SCORECARD_KAFKA_SSL_KEY_FILE": "/k.pem",
         "SCORECARD_KAFKA_SSL_KEY_PASSWORD_FILE": str(tmp_path / "key"),
     }
-    security = KafkaSecurity.from_env(env)
-    assert security == KafkaSecurity(
+    for name in env:
+        monkeypatch.delenv(name, raising=False)
+    assert KafkaSecurity.from_env() == KafkaSecurity()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    expected = KafkaSecurity(
         "SASL_SSL", "SCRAM-SHA-256", "scorecard", SECRET, "/ca.pem", "/c.pem", "/k.pem", "\n\nkey pw"
     )
-    assert KafkaSecurity.from_env({}) == KafkaSecurity()
-    assert KafkaSecurity.from_env({"SCORECARD_KAFKA_SASL_PASSWORD": "direct"}).sasl_password == "direct"
-
-
-def test_a_secret_given_twice_or_unreadable_is_an_error_naming_the_setting(tmp_path: Path) -> None:
-    (tmp_path / "pw").write_text("x")
-    both = {"SCORECARD_KAFKA_SASL_PASSWORD": "x", "SCORECARD_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "pw")}
-    with pytest.raises(ValueError, match="both SCORECARD_KAFKA_SASL_PASSWORD and SCORECARD_KAFKA_SASL_PASSWORD_FILE"):
-        KafkaSecurity.from_env(both)
-    with pytest.raises(SecretFileError, match=r"cannot read SCORECARD_KAFKA_SSL_KEY_PASSWORD from .*missing: No such"):
-        KafkaSecurity.from_env({"SCORECARD_KAFKA_SSL_KEY_PASSWORD_FILE": str(tmp_path / "missing")})
-    (tmp_path / "binary").write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(SecretFileError, match="UnicodeDecodeError"):
-        read_secret_file(tmp_path / "binary", "X")
-
-
-def test_settings_from_env_carry_the_kafka_security(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "pw").write_text(SECRET + "\n")
-    monkeypatch.setenv("SCORECARD_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
-    monkeypatch.setenv("SCORECARD_KAFKA_SASL_USERNAME", "u")
-    monkeypatch.setenv("SCORECARD_KAFKA_SASL_PASSWORD_FILE", str(tmp_path / "pw"))
+    assert KafkaSecurity.from_env() == expected
     settings = Settings.from_env()
-    assert settings.kafka_security.protocol == "SASL_PLAINTEXT"
-    assert settings.kafka_security.sasl_password == SECRET
-    assert SECRET not in repr(settings)
+    assert settings.kafka_security == expected and SECRET not in repr(settings)
+
+
+def test_a_secret_given_twice_or_unreadable_is_an_error_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "pw").write_text("x")
+    monkeypatch.setenv("SCORECARD_KAFKA_SASL_PASSWORD", "x")
+    monkeypatch.setenv("SCORECARD_KAFKA_SASL_PASSWORD_FILE", str(tmp_path / "pw"))
+    with pytest.raises(SettingError, match="SCORECARD_KAFKA_SASL_PASSWORD and SCORECARD_KAFKA_SASL_PASSWORD_FILE"):
+        KafkaSecurity.from_env()
+    monkeypatch.delenv("SCORECARD_KAFKA_SASL_PASSWORD")
+    monkeypatch.setenv("SCORECARD_KAFKA_SASL_PASSWORD_FILE", str(tmp_path / "missing"))
+    with pytest.raises(SettingError, match=r"SCORECARD_KAFKA_SASL_PASSWORD_FILE: cannot read .*missing"):
+        KafkaSecurity.from_env()

@@ -1,0 +1,127 @@
+"""``scorecard explain``: what moved a unit's score between two times, and why (docs/semantics.md, section 7).
+
+Both evaluations come from one source: a replay of an event file (``--events``: the file is replayed once and
+evaluated at ``--since`` and ``--at``). The two JSON reports go through ``scorecard.core.contributions`` and
+``scorecard.core.movers``; the top movers are printed as a tree (``scorecard.outputs.explain_view``) or as JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from scorecard.cli.common import load_or_exit, parse_at, plural, scorecard_option, terminal_console, time_param
+from scorecard.cli.read import _replay_file
+from scorecard.core.contributions import contributions, scores_from_report
+from scorecard.core.definition import Scorecard
+from scorecard.core.hierarchy import OrgTree
+from scorecard.core.movers import Explanation, explain
+from scorecard.outputs.explain_view import explanation_tree
+from scorecard.outputs.terminal import printable
+
+__all__ = ["explain_command", "explanation_document"]
+
+
+@click.command("explain")
+@scorecard_option
+@click.option("--unit", "unit_id", required=True, help="The unit whose score to explain (its id).")
+@click.option("--since", "since_text", required=True, metavar="TIME", help="The earlier time (RFC 3339 or epoch).")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="The later time (RFC 3339 or epoch seconds).  [default: newest accepted event]",
+)
+@click.option(
+    "--events",
+    "events_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replay this JSON Lines event file and evaluate it at both times.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="How many KPIs, and child units per level, to show (0: every move).",
+)
+@click.option("--format", "output_format", type=click.Choice(["tree", "json"]), default="tree", show_default=True)
+def explain_command(
+    scorecard_path: Path,
+    unit_id: str,
+    since_text: str,
+    at_text: str | None,
+    events_path: Path,
+    top: int,
+    output_format: str,
+) -> None:
+    """Explain what moved UNIT's score from --since to --at: perspectives, KPIs and child units, largest first."""
+    scorecard = load_or_exit(scorecard_path)
+    tree = OrgTree.from_scorecard(scorecard)
+    if unit_id not in tree:
+        raise click.BadParameter(
+            f"no unit '{printable(unit_id)}' in {scorecard_path.name}; units: {', '.join(tree.units[:10])}"
+            + (", ..." if len(tree) > 10 else ""),
+            param_hint="--unit",
+        )
+    since = time_param(since_text, "--since")
+    at = parse_at(at_text)
+    result = _replay_file(scorecard, events_path, at)
+    invalid = result.counts.get("invalid", 0)
+    if invalid:
+        click.echo(
+            f"{plural(invalid, 'invalid event')} skipped (`scorecard replay --errors FILE` lists them)", err=True
+        )
+    if result.at is None:
+        click.echo("no accepted event to evaluate at; give the later time with --at", err=True)
+        sys.exit(1)
+    before = result.evaluate(since)
+    after = result.evaluate(result.at)
+    explanation = explain_reports(scorecard, tree, before, after, unit_id)
+    _print(scorecard, explanation, before, after, top, output_format)
+
+
+def explain_reports(
+    scorecard: Scorecard, tree: OrgTree, before: dict[str, Any], after: dict[str, Any], unit_id: str
+) -> Explanation:
+    """The explanation of ``unit_id`` between two JSON reports (any source: a replay, Redis, Prometheus)."""
+    was = contributions(scorecard, tree, scores_from_report(before))
+    now = contributions(scorecard, tree, scores_from_report(after))
+    return explain(was, now, unit_id)
+
+
+def explanation_document(
+    explanation: Explanation, before: dict[str, Any], after: dict[str, Any], top: int
+) -> dict[str, Any]:
+    """The JSON output: both times, the reported scores, and the (top) explanation."""
+    unit = explanation.unit
+    shown = explanation.top(top) if top else explanation
+    return {
+        "since": before["at"],
+        "at": after["at"],
+        "reported": {"before": before["units"][unit]["score"], "after": after["units"][unit]["score"]},
+        "top": top,
+        **shown.to_json(),
+    }
+
+
+def _print(
+    scorecard: Scorecard,
+    explanation: Explanation,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    top: int,
+    output_format: str,
+) -> None:
+    if output_format == "json":
+        document = explanation_document(explanation, before, after, top)
+        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        sys.stdout.flush()
+        return
+    shown = explanation.top(top) if top else explanation
+    terminal_console().print(explanation_tree(scorecard, shown, before["at"], after["at"]))
