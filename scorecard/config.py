@@ -24,6 +24,7 @@ ENV_DEFAULTS: dict[str, str] = {
     "SCORECARD_TOPIC": "scorecard.events",
     "SCORECARD_APP_ID": "scorecard",
     "SCORECARD_PARTITIONS": "8",
+    "SCORECARD_REPLICATION_FACTOR": "1",
     "SCORECARD_METRICS_HOST": "0.0.0.0",
     "SCORECARD_METRICS_PORT": "9109",
     "SCORECARD_SESSION_TIMEOUT": "30",
@@ -92,6 +93,8 @@ class Settings:
     redis_options: RedisOptions = dataclasses.field(default_factory=lambda: RedisOptions())
     kafka_security: KafkaSecurity = dataclasses.field(default_factory=lambda: KafkaSecurity())
     """How every Kafka client logs in and encrypts (``KafkaSecurity``); default plaintext without login."""
+    replication_factor: int = 1
+    """Replicas of each topic the pipeline creates (3 on a cluster: a broker may be lost without losing data)."""
 
     def __repr__(self) -> str:
         fields = (f"{f.name}={_redacted(getattr(self, f.name))!r}" for f in dataclasses.fields(self))
@@ -116,7 +119,14 @@ class Settings:
             partitions=int(partitions),
             redis_options=RedisOptions.from_env(),
             kafka_security=KafkaSecurity.from_env(),
+            replication_factor=_positive(env("SCORECARD_REPLICATION_FACTOR"), "SCORECARD_REPLICATION_FACTOR"),
         )
+
+
+def _positive(text: str, name: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {text!r}")
+    return int(text)
 
 
 def _redacted(value: object) -> object:

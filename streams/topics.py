@@ -82,6 +82,12 @@ FORWARDED_CONFIG = {"max.message.bytes": str(EVENT_MESSAGE_BYTES + HEADER_ROOM_B
 VISIBLE_TIMEOUT_S = 30.0
 
 
+def replication_config(replicas: int) -> dict[str, str]:
+    """``min.insync.replicas`` of a topic on ``replicas`` brokers: 2 from 3 replicas on, so that a write
+    acknowledged with ``acks=all`` is on two brokers and one broker may be lost; 1 below (nothing to wait for)."""
+    return {"min.insync.replicas": "2" if replicas >= 3 else "1"}
+
+
 async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool = True) -> None:
     """Create the topics when missing and wait until the broker lists them; check that the input topic and the
     internal ones (repartition, changelog) have the configured partition count.
@@ -104,7 +110,12 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
         if internal:
             wanted |= {names.by_unit: FORWARDED_CONFIG, names.changelog: CHANGELOG_CONFIG}
         missing = [
-            NewTopic(name, num_partitions=settings.partitions, replication_factor=1, topic_configs=config or {})
+            NewTopic(
+                name,
+                num_partitions=settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs={**(config or {}), **replication_config(settings.replication_factor)},
+            )
             for name, config in wanted.items()
             if name not in existing
         ]

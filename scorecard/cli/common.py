@@ -327,6 +327,14 @@ partitions_option = env_option(
 )
 
 
+replication_option = env_option(
+    "--replication-factor",
+    "SCORECARD_REPLICATION_FACTOR",
+    "Replicas of the topics it creates (3 on a cluster; min.insync.replicas is then 2).",
+    type=click.IntRange(min=1),
+)
+
+
 scorecard_option = click.option(
     "--scorecard",
     "scorecard_path",
@@ -345,6 +353,7 @@ def make_settings(
     partitions: int = int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
     redis_options: RedisOptions | None = None,
     kafka_security: KafkaSecurity | None = None,
+    replication_factor: int = 1,
 ) -> Settings:
     return Settings(
         kafka_bootstrap,
@@ -355,6 +364,7 @@ def make_settings(
         partitions,
         redis_options or RedisOptions(),
         kafka_security=kafka_security or KafkaSecurity(),
+        replication_factor=replication_factor,
     )
 
 

@@ -26,6 +26,7 @@ from scorecard.cli.common import (
     partitions_option,
     progress_bar,
     redis_option,
+    replication_option,
     scorecard_option,
     time_param,
     topic_option,
@@ -51,6 +52,7 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 @topic_option
 @app_id_option
 @partitions_option
+@replication_option
 @env_option(
     "--metrics-port",
     "SCORECARD_METRICS_PORT",
@@ -97,6 +99,7 @@ def worker_command(
     topic: str,
     app_id: str,
     partitions: int,
+    replication_factor: int,
     metrics_port: int,
     metrics_host: str,
     session_timeout: float,
@@ -118,6 +121,7 @@ def worker_command(
         partitions=partitions,
         redis_options=redis_options,
         kafka_security=kafka_security,
+        replication_factor=replication_factor,
     )
     try:
         run_worker(
@@ -143,6 +147,7 @@ def worker_command(
 @kafka_options
 @topic_option
 @partitions_option
+@replication_option
 @click.option(
     "--key/--no-key",
     default=True,
@@ -156,6 +161,7 @@ def publish_command(
     kafka_security: KafkaSecurity,
     topic: str,
     partitions: int,
+    replication_factor: int,
     key: bool,
     rate: float | None,
 ) -> None:
@@ -165,7 +171,11 @@ def publish_command(
     from streams.topics import TopicError
 
     settings = make_settings(
-        kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions, kafka_security=kafka_security
+        kafka_bootstrap=kafka_bootstrap,
+        topic=topic,
+        partitions=partitions,
+        kafka_security=kafka_security,
+        replication_factor=replication_factor,
     )
     try:
         stats = _publish(settings, events, key, rate)
@@ -267,6 +277,7 @@ def _publish(settings: Settings, events: Path, key: bool, rate: float | None) ->
 @kafka_options
 @topic_option
 @partitions_option
+@replication_option
 def simulate_command(
     scorecard_path: Path,
     rate: float,
@@ -285,6 +296,7 @@ def simulate_command(
     kafka_security: KafkaSecurity,
     topic: str,
     partitions: int,
+    replication_factor: int,
 ) -> None:
     """Publish realistic events for every KPI of a definition: optional history, then a live stream.
 
@@ -321,7 +333,11 @@ def simulate_command(
         destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
         sink = _kafka_sink(
             make_settings(
-                kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions, kafka_security=kafka_security
+                kafka_bootstrap=kafka_bootstrap,
+                topic=topic,
+                partitions=partitions,
+                kafka_security=kafka_security,
+                replication_factor=replication_factor,
             )
         )
     if days is not None:

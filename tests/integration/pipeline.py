@@ -108,6 +108,7 @@ def own_settings(
     kafka_bootstrap: str | None = None,
     partitions: int = PARTITIONS,
     kafka_security: KafkaSecurity | None = None,
+    replication_factor: int | None = None,
 ) -> Settings:
     """``base`` with a topic and app id of the test's own (so its own Redis prefix), on ``kafka_bootstrap`` with
     ``kafka_security`` if given."""
@@ -120,6 +121,7 @@ def own_settings(
         partitions,
         base.redis_options,
         kafka_security or base.kafka_security,
+        replication_factor or base.replication_factor,
     )
 
 
@@ -145,6 +147,7 @@ class Deployment:
             "SCORECARD_TOPIC": s.topic,
             "SCORECARD_APP_ID": s.app_id,
             "SCORECARD_PARTITIONS": str(s.partitions),
+            "SCORECARD_REPLICATION_FACTOR": str(s.replication_factor),
             **s.redis_options.to_env(),
             "SCORECARD_SESSION_TIMEOUT": "8",
             "PYTHONUNBUFFERED": "1",
