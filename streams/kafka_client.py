@@ -21,6 +21,7 @@ import faust
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
     AuthenticationFailedError,
+    KafkaConnectionError,
     KafkaError,
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
@@ -41,6 +42,11 @@ class KafkaAccessError(KafkaError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "cannot reach Kafka"
+
+
+class KafkaUnreachableError(KafkaAccessError, KafkaConnectionError):
+    """No bootstrap server accepted a connection at all (refused, no route, unknown host): Kafka is not there, as
+    opposed to a broker that answered and refused the TLS handshake or the login."""
 
 
 def ssl_context(security: KafkaSecurity) -> ssl.SSLContext | None:
@@ -98,9 +104,10 @@ def faust_credentials(security: KafkaSecurity) -> CredentialsT | None:
 
 
 async def check_access(bootstrap: str, security: KafkaSecurity) -> None:
-    """Connect (and log in) to the first bootstrap server that answers; raise ``KafkaAccessError`` when none does."""
+    """Connect (and log in) to the first bootstrap server that answers; raise ``KafkaAccessError`` when none does
+    (``KafkaUnreachableError``, also a ``KafkaConnectionError``, when none even accepted a connection)."""
     options = client_options(security)
-    reasons = []
+    reasons, unreachable = [], True
     for server in (s.strip() for s in bootstrap.split(",") if s.strip()):
         host, _, port = server.rpartition(":")
         if not host or not port.isdigit():
@@ -112,10 +119,13 @@ async def check_access(bootstrap: str, security: KafkaSecurity) -> None:
             )
         except (TimeoutError, OSError, KafkaError) as error:
             reasons.append(f"{server}: {_reason(error, security)}")
+            # refused, no route, unknown host; not a TLS failure or a silent listener (TimeoutError is an OSError)
+            unreachable &= isinstance(error, OSError) and not isinstance(error, ssl.SSLError | TimeoutError)
             continue
         conn.close()
         return
-    raise KafkaAccessError(f"cannot reach Kafka with {security.describe()}: {'; '.join(reasons)}")
+    error_type = KafkaUnreachableError if unreachable else KafkaAccessError
+    raise error_type(f"cannot reach Kafka with {security.describe()}: {'; '.join(reasons)}")
 
 
 def _reason(error: BaseException, security: KafkaSecurity) -> str:

@@ -4,23 +4,32 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
 from scorecard.cli.common import (
+    EXIT_FAILED,
+    Duration,
     app_id_option,
-    duration_param,
+    check_option,
+    definition_option,
     echo,
     env_option,
     load_or_exit,
+    output_dir_option,
+    output_file_option,
     plural,
     redis_option,
     scorecard_option,
     terminal_console,
+    write_document,
+    write_or_check,
 )
 from scorecard.config import RedisOptions
+from scorecard.core.timeutil import format_duration
 
 
 @click.command("exporter")
@@ -59,9 +68,7 @@ def exporter_command(
 
 @click.command("board")
 @scorecard_option
-@click.option(
-    "--refresh", type=click.FloatRange(min=0.2), default=2.0, show_default=True, help="Seconds between redraws."
-)
+@click.option("--refresh", type=Duration(minimum=0.2), default="2s", show_default=True, help="Time between redraws.")
 @redis_option
 @app_id_option
 @click.option(
@@ -72,8 +79,9 @@ def exporter_command(
 )
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Stop after this many seconds.  [default: until Ctrl-C]",
+    type=Duration(zero=True),
+    default="0",
+    help="Stop after this long (e.g. 30s, 10m; a plain number is seconds); 0 runs until Ctrl-C.  [default: 0]",
 )
 def board_command(
     scorecard_path: Path,
@@ -95,7 +103,9 @@ def board_command(
     console = terminal_console()
     signal.signal(signal.SIGTERM, _interrupt)  # leave the terminal as Ctrl-C would (cursor shown again)
     try:
-        run_board(scorecard, store, console, refresh=refresh, metrics_url=metrics_url or None, duration=duration)
+        run_board(
+            scorecard, store, console, refresh=refresh, metrics_url=metrics_url or None, duration=duration or None
+        )
     except KeyboardInterrupt:
         console.print("board stopped")
 
@@ -105,27 +115,23 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 @click.command("dashboards")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("deploy/grafana/dashboards"),
-    show_default=True,
-    help="Folder for the board JSON files (the folder Grafana provisions from).",
+@definition_option(positional=True)
+@output_dir_option(
+    "Folder for the board JSON files, e.g. deploy/grafana/dashboards (the folder Grafana provisions from)"
 )
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the files in the folder are stale.")
-def dashboards_command(file: Path, output: Path, check: bool) -> None:
-    """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard FILE."""
+@check_option
+def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool) -> None:
+    """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard (-s FILE, or FILE)."""
     from scorecard.outputs.dashboards import stale_boards, write_boards
 
+    file, output = scorecard_path, output_dir
     scorecard = load_or_exit(file)
     if check:
         stale = stale_boards(scorecard, output)
         for path in stale:
-            click.echo(f"{path} is missing or stale; run `scorecard dashboards {file} -o {output}`", err=True)
+            click.echo(f"{path} is missing or stale; run `scorecard dashboards -s {file} -o {output}`", err=True)
         if stale:
-            sys.exit(1)
+            sys.exit(EXIT_FAILED)
         click.echo(f"{output}: boards are up to date with {file}")
         return
     written = write_boards(scorecard, output)
@@ -135,29 +141,22 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
 
 
 @click.command("rules")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for the rule files (created when missing), e.g. deploy/prometheus/rules.",
-)
+@definition_option(positional=True)
+@output_dir_option("Folder for the rule files, e.g. deploy/prometheus/rules")
 @click.option(
     "--for",
-    "pending_text",
+    "pending",
+    type=Duration(),
     default="5m",
     show_default=True,
-    metavar="DURATION",
-    help="How long a KPI status or an exporter failure must last before its alert fires.",
+    help="How long a KPI status or an exporter failure must last before its alert fires (e.g. 90s, 1h30m, 500ms).",
 )
 @click.option(
     "--stale-after",
-    "stale_text",
+    "stale_after",
+    type=Duration(whole_seconds=True),
     default="2h",
     show_default=True,
-    metavar="DURATION",
     help="ScorecardStale fires for a unit with no accepted event for longer than this.",
 )
 @click.option(
@@ -166,21 +165,29 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
     show_default=True,
     help="Grafana base URL of the KPI board links in the alert annotations.",
 )
-def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: str, grafana_url: str) -> None:
-    """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
+@check_option
+def rules_command(
+    scorecard_path: Path, output_dir: Path, pending: float, stale_after: float, grafana_url: str, check: bool
+) -> None:
+    """Write the Prometheus alert and recording rules of the scorecard (-s FILE, or FILE; see docs/alerts.md)."""
     from scorecard.outputs import rules
 
+    file = scorecard_path
     scorecard = load_or_exit(file)
     try:
         url = rules.check_grafana_url(grafana_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--grafana-url") from None
-    options = rules.RuleOptions(duration_param(pending_text, "--for"), duration_param(stale_text, "--stale-after"), url)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    options = rules.RuleOptions(_whole(pending), int(stale_after), url)
     header = rules.rules_header(file.name, scorecard, options)
-    for name, document in rules.rule_files(scorecard, options).items():
+    documents = rules.rule_files(scorecard, options)
+    files = {output_dir / name: rules.to_yaml(document, header).encode() for name, document in documents.items()}
+    regenerate = f"scorecard rules -s {file} -o {output_dir} {_given_options()}".strip()
+    write_or_check(files, check, regenerate)
+    if check:
+        return
+    for name, document in documents.items():
         path = output_dir / name
-        path.write_text(rules.to_yaml(document, header), encoding="utf-8")
         alerting, recording = rules.count_rules(document)
         click.echo(f"wrote {path}: {plural(alerting, 'alerting rule')}, {plural(recording, 'recording rule')}")
     click.echo(
@@ -191,26 +198,22 @@ def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: s
 
 
 @click.command("alertmanager")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    default="-",
-    show_default=True,
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Alertmanager config to write (- for stdout), e.g. deploy/alertmanager/alertmanager.yml.",
-)
+@definition_option(positional=True)
+@output_file_option("Alertmanager config to write, e.g. deploy/alertmanager/alertmanager.yml")
 @click.option(
     "--webhook-url",
     metavar="URL",
     help="Webhook of every receiver; {team} becomes the owner team (URL-quoted), 'default' for the default one."
     "  [default: the placeholder http://alert-webhook.invalid/scorecard/{team}]",
 )
-def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None) -> None:
-    """Write an Alertmanager config routing the scorecard FILE's alerts to one receiver per owner team."""
+@check_option
+def alertmanager_command(scorecard_path: Path, output_path: Path, webhook_url: str | None, check: bool) -> None:
+    """Write an Alertmanager config routing the scorecard's (-s FILE, or FILE) alerts to one receiver per team."""
     from scorecard.outputs import rules
 
+    file = scorecard_path
+    if check and str(output_path) == "-":
+        raise click.UsageError("--check compares with a file: give it with -o FILE")
     scorecard = load_or_exit(file)
     webhook_url = webhook_url or rules.PLACEHOLDER_WEBHOOK
     try:
@@ -218,10 +221,33 @@ def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--webhook-url") from None
     text = rules.to_yaml(config, rules.alertmanager_header(file.name, scorecard, webhook_url))
-    if str(output_path) == "-":
-        click.echo(text, nl=False)
+    if check:
+        regenerate = f"scorecard alertmanager -s {file} -o {output_path} {_given_options()}".strip()
+        write_or_check({output_path: text.encode()}, True, regenerate)
         return
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    output_path.write_text(text, encoding="utf-8")
+    if not write_document(output_path, text.encode()):
+        return
     teams = rules.owner_teams(scorecard)
     echo(f"wrote {output_path}: {plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+
+
+def _whole(seconds: float) -> float:
+    """Whole seconds as an int, so generated files say ``300``, never ``300.0``."""
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def _given_options() -> str:
+    """The options given on the command line apart from the definition, -o and --check, as text for a hint that
+    repeats the command (the --check failure names the command that brings the files up to date)."""
+    ctx = click.get_current_context()
+    words = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        if name in ("scorecard_path", "definition_argument", "output_dir", "output_path", "check"):
+            continue
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[name]
+        text = format_duration(value) if isinstance(param.type, Duration) else str(value)
+        words.append(f"{param.opts[-1]} {shlex.quote(text)}")
+    return " ".join(words)

@@ -84,7 +84,7 @@ class RuleOptions:
     exporter health; ``stale_after`` is how long a unit may go without an accepted event before ``ScorecardStale``.
     """
 
-    pending: int = 300
+    pending: float = 300
     stale_after: int = 7200
     grafana_url: str = "http://localhost:3000"
 

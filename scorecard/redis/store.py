@@ -84,7 +84,8 @@ class StoreConflictError(StoreError):
     """What Redis holds contradicts the update (shrinking own state, other schema or definition, corrupt value).
 
     Retrying does not help: the stored states were written by something else, or the caller broke a contract.
-    ``scorecard ... --reset`` (``RedisStore.reset``) then a resync is the way out.
+    ``RedisStore.reset`` then a resync is the way out, which a worker started with the new definition does itself; the
+    message says what to do.
     """
 
 
@@ -181,11 +182,19 @@ _CASCADE_LUA: Final = resources.files(__package__).joinpath("cascade.lua").read_
 # Sets schema and definition, refusing a store written for other ones, and creates the epoch if there is none.
 _MARK_LUA: Final = r"""
 -- KEYS[1] meta; ARGV[1] schema, ARGV[2] definition hash, ARGV[3] a fresh epoch token. Returns the epoch in force.
+local fixes = {
+  -- Another store layout: its keys cannot be read, only dropped; the workers' tables still hold every state.
+  schema = 'another scorecard version wrote these keys; delete them (redis-cli --scan --pattern \''
+    .. string.sub(KEYS[1], 1, -5) .. '*\' | xargs redis-cli unlink) and restart the workers: they rebuild them',
+  -- A worker starting with a new definition rebuilds the store itself; a conflict means two definitions run at once.
+  definition = 'run every worker of this app id with the same definition (restarting them rebuilds Redis from their'
+    .. ' tables), or give the other definition its own SCORECARD_APP_ID',
+}
 for i, name in ipairs({'schema', 'definition'}) do
   local stored = redis.call('HGET', KEYS[1], name)
   if stored and stored ~= ARGV[i] then
     return redis.error_reply('SC_CONFLICT Redis holds ' .. name .. ' ' .. stored .. ', this process has ' .. ARGV[i]
-      .. ': reset the store (scorecard --reset) and resync')
+      .. ': ' .. fixes[name])
   end
 end
 redis.call('HSET', KEYS[1], 'schema', ARGV[1], 'definition', ARGV[2])
@@ -273,7 +282,8 @@ class RedisStore:
         return _text(epoch)
 
     def reset(self) -> int:
-        """Delete every key of this scorecard (and no other): for tests and ``--reset``. Returns how many went."""
+        """Delete every key of this scorecard (and no other), for the worker's rebuild after a definition change and
+        for tests. Returns how many went."""
         deleted = 0
         with self._errors("reset"):
             batch: list[Any] = []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from scorecard.cli.common import EXIT_UNAVAILABLE
 from scorecard.config import KafkaSecurity, Settings
 from tests.integration.pipeline import Deployment, own_settings, replay_json, run_services
 from tests.paths import ACME
@@ -93,9 +94,9 @@ def scorecard_command(*args: str, env: dict[str, str], timeout: float = 90) -> s
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], *expected: str) -> None:
-    """Exit status 1, one line on stderr holding ``expected``, no traceback and never the password."""
+    """Exit status 3 (a service refused), one line on stderr holding ``expected``, no traceback, never the password."""
     output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    assert done.returncode == EXIT_UNAVAILABLE, output
     assert "Traceback" not in output, output
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, output
@@ -179,7 +180,7 @@ def test_a_wrong_password_is_one_line_for_publish_and_worker(
     expected = ("login refused for user 'scorecard'", mechanism, "SCORECARD_KAFKA_SASL_PASSWORD_FILE")
     assert_one_line_error(scorecard_command("publish", str(one_event), env=env), *expected)
     worker = scorecard_command("worker", "--scorecard", str(ACME), "--metrics-port", "0", env=env)
-    assert_one_line_error(worker, "worker: ", *expected)
+    assert_one_line_error(worker, "cannot start the worker on topic", *expected)
 
 
 def test_an_untrusted_certificate_is_one_line_for_publish_and_worker(
@@ -192,7 +193,7 @@ def test_an_untrusted_certificate_is_one_line_for_publish_and_worker(
     expected = ("TLS certificate is not trusted", "SCORECARD_KAFKA_SSL_CA_FILE")
     assert_one_line_error(scorecard_command("publish", str(one_event), env=env), *expected)
     worker = scorecard_command("worker", "--scorecard", str(ACME), "--metrics-port", "0", env=env)
-    assert_one_line_error(worker, "worker: ", *expected)
+    assert_one_line_error(worker, "cannot start the worker on topic", *expected)
 
 
 def test_a_plaintext_client_is_refused_in_one_line(secure_kafka: SecureKafka, one_event: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.cli.common import kafka_security_from_options
+from scorecard.cli.common import EXIT_UNAVAILABLE, kafka_security_from_options
 from scorecard.config import KafkaSecurity
 from tests.paths import REPO
 
@@ -97,9 +97,9 @@ def test_an_unreachable_broker_is_one_line_without_the_password(name: str, tmp_p
         "SCORECARD_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "pw"),
     }
     result = CliRunner().invoke(main, [name, *target], env=env)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
-    assert "cannot reach Kafka with SASL_SSL (PLAIN as user 'u'): 127.0.0.1:1: Connect call failed" in lines[0]
+    assert "no broker reachable there (is Kafka running?" in lines[0]
     assert SECRET not in result.output
