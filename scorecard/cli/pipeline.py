@@ -38,6 +38,7 @@ from scorecard.cli.common import (
     unavailable,
     worker_extra,
 )
+from scorecard.cli.web import load_web_config_or_exit, web_config_option
 from scorecard.config import KafkaSecurity, RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
@@ -71,6 +72,7 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
     "SCORECARD_METRICS_HOST",
     "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
 )
+@web_config_option("SCORECARD_METRICS_WEB_CONFIG", "the pipeline metrics (/healthz stays open)")
 @env_option(
     "--session-timeout",
     "SCORECARD_SESSION_TIMEOUT",
@@ -89,6 +91,13 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
     "How long a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
     "must while Kafka is unreachable; a second signal exits at once.",
     type=Duration(minimum=1.0),
+)
+@env_option(
+    "--kafka-wait",
+    "SCORECARD_KAFKA_WAIT",
+    "Seconds to keep retrying at start while Kafka is not reachable (a stack starting together, as in compose), "
+    "then exit 3; 0 tries once.",
+    type=click.FloatRange(min=0),
 )
 @click.option(
     "--loglevel",
@@ -109,17 +118,20 @@ def worker_command(
     replication_factor: int,
     metrics_port: int,
     metrics_host: str,
+    web_config: str,
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
+    kafka_wait: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from scorecard.outputs.webserver import ListenError
 
     with worker_extra("worker"):
-        from streams.worker import run_worker  # Faust is slow to import; only this command needs it
+        from streams.worker import KafkaUnreachable, run_worker  # Faust is slow to import; only this command needs it
 
+    metrics_web_config = load_web_config_or_exit(web_config)
     load_or_exit(scorecard_path)
     settings = make_settings(
         kafka_bootstrap=kafka_bootstrap,
@@ -139,10 +151,14 @@ def worker_command(
                 loglevel=loglevel,
                 metrics_port=metrics_port,
                 metrics_host=metrics_host,
+                metrics_web_config=metrics_web_config,
                 session_timeout=session_timeout,
                 commit_interval=commit_interval,
                 stop_timeout=stop_timeout,
+                kafka_wait=kafka_wait,
             )
+    except KafkaUnreachable as error:  # Kafka did not answer within --kafka-wait: exit 3 like any unreachable service
+        unavailable(str(error))
     except ListenError as error:  # the metrics port is taken, or the address is not ours
         click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
         sys.exit(1)
@@ -387,8 +403,11 @@ def simulate_command(
 
 
 def _cannot_send(destination: str, error: Exception, *, to_kafka: bool) -> NoReturn:
-    """Kafka unreachable: ``EXIT_UNAVAILABLE``; the -o file not writable: ``EXIT_FAILED``. One line either way."""
-    if to_kafka:
+    """Kafka unreachable: ``EXIT_UNAVAILABLE``; the -o file not writable, or a topic that does not fit the settings
+    (``TopicError``, whose message says the fix): ``EXIT_FAILED``. One line either way."""
+    from streams.topics import TopicError
+
+    if to_kafka and not isinstance(error, TopicError):
         unavailable(f"cannot send to {destination}: {kafka_reason(error)}")
     message = f"cannot send to {destination}: {error}"
     echo(message, err=True)

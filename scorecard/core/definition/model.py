@@ -32,6 +32,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from scorecard.core.definition.alerting import AlertOptions
 from scorecard.core.definition.problems import Loc, did_you_mean, line_of, show
 from scorecard.core.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
 from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
@@ -344,6 +345,8 @@ class Kpi(_Model):
     """Goal and red flag for particular units (by unit id), overriding the defaults."""
     weight: Positive = 1.0
     """Weight of the KPI in its perspective's score, relative to the other KPIs there."""
+    alert: AlertOptions = AlertOptions()
+    """How this KPI's alerts fire and what they carry: for, severities, labels, annotations, runbook_url."""
 
     @property
     def label(self) -> str:

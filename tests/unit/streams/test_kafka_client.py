@@ -15,7 +15,7 @@ import faust
 import pytest
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-from scorecard.config import KafkaSecurity
+from scorecard.config import KafkaSecurity, Settings
 from streams.kafka_client import (
     KafkaAccessError,
     KafkaUnreachableError,
@@ -111,3 +111,33 @@ def test_check_access_names_each_server_and_the_reason() -> None:
 def test_check_access_refuses_a_server_that_is_not_host_port(bootstrap: str) -> None:
     with pytest.raises(KafkaAccessError, match=f"Kafka bootstrap server '{bootstrap}' is not host:port"):
         asyncio.run(check_access(bootstrap, KafkaSecurity()))
+
+
+@pytest.mark.parametrize(
+    ("error", "attempts"),
+    [(KafkaAccessError("login refused"), 1), (KafkaUnreachableError("refused"), 3)],
+)
+def test_a_worker_waiting_for_kafka_gives_up_at_once_on_a_refused_login(error: Exception, attempts: int) -> None:
+    """``--kafka-wait`` waits for a broker that is not there yet, not for a password that will not change."""
+    from streams.startup import KafkaUnreachable, create_topics_when_reachable
+    from streams.topics import TopicNames
+
+    calls: list[float] = []
+    now = [0.0]
+
+    async def ensure(settings: object, names: object) -> None:
+        calls.append(now[0])
+        raise error
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    settings = Settings("127.0.0.1:1", "redis://127.0.0.1:6379/0", "http://p", "t", "a", 1)
+    with pytest.raises((KafkaAccessError, KafkaUnreachable)) as caught:
+        asyncio.run(
+            create_topics_when_reachable(
+                settings, TopicNames.from_settings(settings), wait=2.5, ensure=ensure, clock=lambda: now[0], sleep=sleep
+            )
+        )
+    assert len(calls) == attempts
+    assert isinstance(caught.value, KafkaAccessError) == (attempts == 1)
