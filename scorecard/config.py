@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 # Environment variable -> default. The CLI documents these in --help; docs/ lists them too.
 ENV_DEFAULTS: dict[str, str] = {
@@ -223,6 +223,8 @@ class RedisOptions:
             )
         if scheme == "unix" and (self.sentinels or self.cluster):
             raise SettingError("a unix:// Redis URL cannot be used with Sentinel or Cluster; use redis:// or rediss://")
+        if self.cluster and _url_db(url) not in ("", "0"):
+            raise SettingError("Redis Cluster has only database 0; drop the /db from SCORECARD_REDIS_URL")
 
     @classmethod
     def from_env(cls) -> RedisOptions:
@@ -254,3 +256,10 @@ class RedisOptions:
         if self.sentinel_password:
             out["SCORECARD_REDIS_SENTINEL_PASSWORD"] = self.sentinel_password
         return out
+
+
+def _url_db(url: str) -> str:
+    """The database a Redis URL names (path ``/N`` or ``?db=N``), as text; "" when it names none."""
+    parsed = urlsplit(url)
+    query = dict(parse_qsl(parsed.query))
+    return query.get("db", parsed.path.strip("/"))

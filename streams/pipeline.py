@@ -77,16 +77,10 @@ class Pipeline:
         self.metrics = metrics if metrics is not None else PipelineMetrics()
         self.processor = BatchProcessor(self.engine, table, retention_ms(self.engine))
         # Short timeouts: the sync client blocks the event loop, and Kafka heartbeats must not wait for a dead Redis.
-        # With a Sentinel or Cluster, no silent retry on a new connection: a new primary may lack the last writes
-        # the old one acknowledged, so every lost connection must fail the flush and end in a resync.
+        # No silent retry on a new connection: after a Sentinel or Cluster failover the new primary may lack the
+        # last writes the old one acknowledged, so every lost connection must fail the flush and end in a resync.
         options = settings.redis_options
-        client = connect(
-            settings.redis_url,
-            options,
-            timeout=5,
-            connect_timeout=2,
-            retries=not (options.sentinels or options.cluster),
-        )
+        client = connect(settings.redis_url, options, timeout=5, connect_timeout=2, retries=False)
         self.store = RedisStore(
             client,
             settings.app_id,

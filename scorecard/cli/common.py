@@ -94,7 +94,7 @@ def _file_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]
 
 
 def _secret_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
-    """A secret flag: never shown as a default; ``--NAME-file`` (``envvar``_FILE) reads it from a file instead."""
+    """A secret flag, never shown as a default; a ``-file`` twin (``_file_option``) reads it from a file instead."""
     return click.option(name, envvar=envvar, show_envvar=True, show_default=False, help=help_text)
 
 
@@ -120,9 +120,8 @@ _REDIS_OPTIONS = (
     _secret_option(
         "--redis-password",
         "SCORECARD_REDIS_PASSWORD",
-        "Redis password of the ACL user or of "
-        "requirepass (overrides one in the URL); visible in `ps` as a flag: prefer the variable or "
-        "--redis-password-file.",
+        "Redis password of the ACL user or of requirepass (overrides one in the URL); visible in `ps` as a flag: "
+        "prefer the variable or --redis-password-file.",
     ),
     _file_option("--redis-password-file", "SCORECARD_REDIS_PASSWORD_FILE", "File holding the Redis password."),
     click.option(
@@ -138,8 +137,8 @@ _REDIS_OPTIONS = (
     _secret_option(
         "--redis-sentinel-password",
         "SCORECARD_REDIS_SENTINEL_PASSWORD",
-        "Password of the Sentinels "
-        "themselves, if they require one (prefer the variable or --redis-sentinel-password-file).",
+        "Password of the Sentinels themselves, if they require one (prefer the variable or "
+        "--redis-sentinel-password-file).",
     ),
     _file_option(
         "--redis-sentinel-password-file",
@@ -558,7 +557,7 @@ def write_document(output_path: Path, data: bytes) -> bool:
 
 # ------------------------------------------------------------------------------------------------ service errors
 EXIT_UNAVAILABLE: Final = 3
-"""Kafka, Redis or Prometheus cannot be reached or refuses: retrying later may work, changing the input will not."""
+"""Kafka or Redis cannot be reached or refuses: retrying later may work, changing the input will not."""
 
 
 def unavailable(message: str) -> NoReturn:
@@ -579,7 +578,10 @@ def kafka_errors(kafka_bootstrap: str, doing: str, quiet: bool = True) -> Iterat
     try:
         with quiet_logger("aiokafka") if quiet else contextlib.nullcontext():
             yield
-    except (KafkaError, TopicError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
+    except TopicError as error:  # Kafka answers, but its topics do not fit the settings: the message says the fix
+        echo(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+    except (KafkaError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
         unavailable(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {kafka_reason(error)}")
 
 

@@ -131,21 +131,28 @@ def _interrupt(signum: int, frame: object) -> None:
     "Folder for the board JSON files, e.g. deploy/grafana/dashboards (the folder Grafana provisions from)"
 )
 @check_option
-def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool) -> None:
+@click.option(
+    "--for-import",
+    is_flag=True,
+    help="Boards for Grafana's Import page: it asks which Prometheus to use (__inputs) instead of the provisioned"
+    " datasource uid scorecard-prometheus.",
+)
+def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool, for_import: bool) -> None:
     """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard (-s FILE, or FILE)."""
     from scorecard.outputs.dashboards import stale_boards, write_boards
 
     file, output = scorecard_path, output_dir
     scorecard = load_or_exit(file)
     if check:
-        stale = stale_boards(scorecard, output)
+        stale = stale_boards(scorecard, output, for_import=for_import)
+        again = f"scorecard dashboards -s {file} -o {output}" + (" --for-import" if for_import else "")
         for path in stale:
-            click.echo(f"{path} is missing or stale; run `scorecard dashboards -s {file} -o {output}`", err=True)
+            click.echo(f"{path} is missing or stale; run `{again}`", err=True)
         if stale:
             sys.exit(EXIT_FAILED)
         click.echo(f"{output}: boards are up to date with {file}")
         return
-    written = write_boards(scorecard, output)
+    written = write_boards(scorecard, output, for_import=for_import)
     for board in written:
         echo(f"{board.uid:<20} {plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
     click.echo(f"{plural(len(written), 'board')} written to {output}")
@@ -160,7 +167,8 @@ def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool) -> N
     type=Duration(),
     default="5m",
     show_default=True,
-    help="How long a KPI status or an exporter failure must last before its alert fires (e.g. 90s, 1h30m, 500ms).",
+    help="How long a KPI status (unless the KPI sets alert.for) or a pipeline failure must last before its alert"
+    " fires (e.g. 90s, 1h30m, 500ms).",
 )
 @click.option(
     "--stale-after",
@@ -176,9 +184,51 @@ def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool) -> N
     show_default=True,
     help="Grafana base URL of the KPI board links in the alert annotations.",
 )
+@click.option(
+    "--max-lag",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="ScorecardConsumerLagHigh fires when more messages than this wait in a topic (all partitions) for --for.",
+)
+@click.option(
+    "--dead-letter-share",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="ScorecardDeadLetterSurge fires when one dead-letter reason takes more than this share of the input events"
+    " within 10m.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["files", "prometheusrule"]),
+    default="files",
+    show_default=True,
+    help="files: one rule file per group, for rule_files; prometheusrule: one Kubernetes PrometheusRule resource"
+    " (scorecard-prometheusrule.yml) for the Prometheus Operator.",
+)
+@click.option("--namespace", help="Namespace of the PrometheusRule (--format prometheusrule).  [default: none]")
+@click.option(
+    "--resource-label",
+    "resource_labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A label of the PrometheusRule, e.g. release=kube-prometheus-stack for its ruleSelector (repeatable).",
+)
 @check_option
 def rules_command(
-    scorecard_path: Path, output_dir: Path, pending: float, stale_after: float, grafana_url: str, check: bool
+    scorecard_path: Path,
+    output_dir: Path,
+    pending: float,
+    stale_after: float,
+    grafana_url: str,
+    max_lag: int,
+    dead_letter_share: float,
+    output_format: str,
+    namespace: str | None,
+    resource_labels: tuple[str, ...],
+    check: bool,
 ) -> None:
     """Write the Prometheus alert and recording rules of the scorecard (-s FILE, or FILE; see docs/alerts.md)."""
     from scorecard.outputs import rules
@@ -189,11 +239,35 @@ def rules_command(
         url = rules.check_grafana_url(grafana_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--grafana-url") from None
-    options = rules.RuleOptions(_whole(pending), int(stale_after), url)
+    if output_format == "files" and (namespace or resource_labels):
+        raise click.UsageError("--namespace and --resource-label apply to --format prometheusrule only")
+    try:
+        labels = dict(rules.check_resource_label(text) for text in resource_labels)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--resource-label") from None
+    try:
+        namespace = rules.check_namespace(namespace) if namespace is not None else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--namespace") from None
+    options = rules.RuleOptions(
+        _whole(pending), int(stale_after), url, max_lag=max_lag, dead_letter_share=dead_letter_share
+    )
     header = rules.rules_header(file.name, scorecard, options)
+    regenerate = f"scorecard rules -s {file} -o {output_dir} {_given_options()}".strip()
+    if output_format == "prometheusrule":
+        resource = rules.prometheus_rule(scorecard, options, namespace, labels)
+        path = output_dir / rules.FILE_PROMETHEUS_RULE
+        write_or_check({path: rules.to_yaml(resource, header).encode()}, check, regenerate)
+        if check:
+            return
+        alerting, recording = rules.count_rules(resource["spec"])
+        echo(
+            f"wrote {path}: PrometheusRule {resource['metadata']['name']} with {plural(alerting, 'alerting rule')},"
+            f" {plural(recording, 'recording rule')}"
+        )
+        return
     documents = rules.rule_files(scorecard, options)
     files = {output_dir / name: rules.to_yaml(document, header).encode() for name, document in documents.items()}
-    regenerate = f"scorecard rules -s {file} -o {output_dir} {_given_options()}".strip()
     write_or_check(files, check, regenerate)
     if check:
         return
@@ -217,8 +291,16 @@ def rules_command(
     help="Webhook of every receiver; {team} becomes the owner team (URL-quoted), 'default' for the default one."
     "  [default: the placeholder http://alert-webhook.invalid/scorecard/{team}]",
 )
+@click.option(
+    "--fragment",
+    is_flag=True,
+    help="Write a route subtree and its receivers to merge into an existing Alertmanager config instead of a whole"
+    " config.",
+)
 @check_option
-def alertmanager_command(scorecard_path: Path, output_path: Path, webhook_url: str | None, check: bool) -> None:
+def alertmanager_command(
+    scorecard_path: Path, output_path: Path, webhook_url: str | None, fragment: bool, check: bool
+) -> None:
     """Write an Alertmanager config routing the scorecard's (-s FILE, or FILE) alerts to one receiver per team."""
     from scorecard.outputs import rules
 
@@ -227,11 +309,16 @@ def alertmanager_command(scorecard_path: Path, output_path: Path, webhook_url: s
         raise click.UsageError("--check compares with a file: give it with -o FILE")
     scorecard = load_or_exit(file)
     webhook_url = webhook_url or rules.PLACEHOLDER_WEBHOOK
+    make, header = (
+        (rules.alertmanager_fragment, rules.fragment_header)
+        if fragment
+        else (rules.alertmanager_config, rules.alertmanager_header)
+    )
     try:
-        config = rules.alertmanager_config(scorecard, webhook_url)
+        config = make(scorecard, webhook_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--webhook-url") from None
-    text = rules.to_yaml(config, rules.alertmanager_header(file.name, scorecard, webhook_url))
+    text = rules.to_yaml(config, header(file.name, scorecard, webhook_url))
     if check:
         regenerate = f"scorecard alertmanager -s {file} -o {output_path} {_given_options()}".strip()
         write_or_check({output_path: text.encode()}, True, regenerate)
@@ -239,7 +326,8 @@ def alertmanager_command(scorecard_path: Path, output_path: Path, webhook_url: s
     if not write_document(output_path, text.encode()):
         return
     teams = rules.owner_teams(scorecard)
-    echo(f"wrote {output_path}: {plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+    what = "a route fragment with " if fragment else ""
+    echo(f"wrote {output_path}: {what}{plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
 
 
 def _whole(seconds: float) -> float:
@@ -259,6 +347,10 @@ def _given_options() -> str:
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
             continue
         value = ctx.params[name]
-        text = format_duration(value) if isinstance(param.type, Duration) else str(value)
-        words.append(f"{param.opts[-1]} {shlex.quote(text)}")
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(param.opts[-1])
+            continue
+        for item in value if isinstance(value, tuple) else (value,):  # a repeatable option: once per value
+            text = format_duration(item) if isinstance(param.type, Duration) else str(item)
+            words.append(f"{param.opts[-1]} {shlex.quote(text)}")
     return " ".join(words)

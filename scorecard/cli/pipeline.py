@@ -372,8 +372,11 @@ def simulate_command(
 
 
 def _cannot_send(destination: str, error: Exception, *, to_kafka: bool) -> NoReturn:
-    """Kafka unreachable: ``EXIT_UNAVAILABLE``; the -o file not writable: ``EXIT_FAILED``. One line either way."""
-    if to_kafka:
+    """Kafka unreachable: ``EXIT_UNAVAILABLE``; the -o file not writable, or a topic that does not fit the settings
+    (``TopicError``, whose message says the fix): ``EXIT_FAILED``. One line either way."""
+    from streams.topics import TopicError
+
+    if to_kafka and not isinstance(error, TopicError):
         unavailable(f"cannot send to {destination}: {kafka_reason(error)}")
     message = f"cannot send to {destination}: {error}"
     echo(message, err=True)

@@ -83,9 +83,16 @@ from scorecard.core.definition import Kpi, Perspective, Scorecard
 from scorecard.core.scoring import SCORE_GOAL, SCORE_MAX, SCORE_RED_FLAG
 
 DATASOURCE_UID = "scorecard-prometheus"
+"""The uid of the provisioned datasource (deploy/grafana/provisioning): the ``datasource`` variable's default."""
+DATASOURCE_VARIABLE = "datasource"
+DATASOURCE_INPUT = "DS_PROMETHEUS"
+"""The ``__inputs`` entry of the boards for Grafana's Import: the datasource chosen there replaces
+``${DS_PROMETHEUS}``."""
+GRAFANA_VERSION = "11.2.0"
 TAG = "scorecard"
 
-DATASOURCE = model.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+# Every panel, target and query variable reads the datasource the `datasource` variable selects.
+DATASOURCE = model.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
 
 # scorecard_kpi_status encodes the status as a number (no sample means no data); amber is Grafana's "orange".
 STATUS_TEXT = {
@@ -117,6 +124,13 @@ def _query(expr: str, legend: str = "", ref: str = "A") -> prometheus.Dataquery:
     """A Prometheus range query; the legend is Grafana's ``legendFormat`` (``{{label}}`` placeholders)."""
     target = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DATASOURCE).range()
     return target.legend_format(legend) if legend else target
+
+
+def _merged(selector: str) -> str:
+    """One series per identity however many exporters serve it: replicas of the exporter serve the same series,
+    told apart only by the ``job`` and ``instance`` Prometheus adds, so those are dropped (``max``: the replicas agree,
+    and ``sum`` would double every value)."""
+    return f"max without (job, instance) ({selector})"
 
 
 def _score_thresholds() -> dashboard_builders.ThresholdsConfig:
@@ -234,6 +248,16 @@ def _quantiles(histogram: str, quantiles: Iterable[float]) -> list[Builder[Dataq
     ]
 
 
+def _datasource_variable() -> dashboard_builders.DatasourceVariable:
+    """The Prometheus datasource every panel reads; the provisioned one by default, any other can be picked."""
+    return (
+        dashboard_builders.DatasourceVariable(DATASOURCE_VARIABLE)
+        .label("Data source")
+        .type("prometheus")
+        .current(model.VariableOption(selected=True, text=DATASOURCE_UID, value=DATASOURCE_UID))
+    )
+
+
 def _unit_variable(scorecard: Scorecard) -> dashboard_builders.QueryVariable:
     """The units the exporter publishes (``export.max_depth`` may leave deep units out), the root selected."""
     root = scorecard.org.id
@@ -271,6 +295,7 @@ def _dashboard(uid: str, title: str, description: str, time_from: str, refresh: 
         .timezone("browser")
         .tooltip(model.DashboardCursorSync.CROSSHAIR)
         .link(_links())
+        .with_variable(_datasource_variable())
     )
 
 
@@ -312,8 +337,8 @@ def _kpi_stat(scorecard: Scorecard, kpi: Kpi) -> stat.Panel:
         .title(kpi.label)
         .description(_kpi_description(scorecard, kpi))
         .datasource(DATASOURCE)
-        .with_target(_query(f"{KPI_STATUS}{{{selector}}}", "status", "A"))
-        .with_target(_query(f"{KPI_VALUE}{{{selector}}}", "value", "B"))
+        .with_target(_query(_merged(f"{KPI_STATUS}{{{selector}}}"), "status", "A"))
+        .with_target(_query(_merged(f"{KPI_VALUE}{{{selector}}}"), "value", "B"))
         .unit(_display_unit(kpi))
         .override_by_query(
             "A",
@@ -359,10 +384,10 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
     ).with_variable(_unit_variable(scorecard))
     perspective_scores = bargauge.Panel().title("Perspective scores").datasource(DATASOURCE)
     for index, perspective in enumerate(scorecard.perspectives):
-        expr = f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}'
+        expr = _merged(f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}')
         perspective_scores = perspective_scores.with_target(_query(expr, perspective.label, chr(ord("A") + index)))
     board = (
-        board.with_panel(_score_panel("Overall score", f'{UNIT_SCORE}{{unit="$unit"}}').height(7).span(6))
+        board.with_panel(_score_panel("Overall score", _merged(f'{UNIT_SCORE}{{unit="$unit"}}')).height(7).span(6))
         .with_panel(
             perspective_scores.min(0)
             .max(SCORE_MAX)
@@ -379,7 +404,7 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
             stat.Panel()
             .title("Unit")
             .datasource(DATASOURCE)
-            .with_target(_query(f'{UNIT_INFO}{{unit="$unit"}}', "{{name}} (owner: {{owner}})"))
+            .with_target(_query(_merged(f'{UNIT_INFO}{{unit="$unit"}}'), "{{name}} (owner: {{owner}})"))
             .text_mode(common.BigValueTextMode.NAME)
             .color_mode(common.BigValueColorMode.NONE)
             .graph_mode(common.BigValueGraphMode.NONE)
@@ -404,10 +429,10 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
         _time_series("Score history")
         .min(0)
         .max(SCORE_MAX)
-        .with_target(_query(f'{UNIT_SCORE}{{unit="$unit"}}', "overall", "A"))
+        .with_target(_query(_merged(f'{UNIT_SCORE}{{unit="$unit"}}'), "overall", "A"))
     )
     for index, perspective in enumerate(scorecard.perspectives, start=1):
-        expr = f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}'
+        expr = _merged(f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}')
         history = history.with_target(_query(expr, perspective.label, chr(ord("A") + index)))
     board = board.with_row(_row("History")).with_panel(history.height(9).span(24))
     return _finish(board)
@@ -431,7 +456,10 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
     here = 'unit="$unit",kpi="$kpi"'
     # Children of the selected unit: every KPI series joined with the unit info of units whose parent is $unit;
     # group_left(name) keeps the KPI labels and adds the child's display name (unit_info is 1, so values stay).
-    children = f'on(unit) group_left(name) {UNIT_INFO}{{parent="$unit"}}'
+    # Both sides are merged over exporter replicas first: two info series per unit would make the join many-to-many.
+    unit_children = _merged(f'{UNIT_INFO}{{parent="$unit"}}')
+    children = f"on(unit) group_left(name) {unit_children}"
+    this_kpi = '{kpi="$kpi"}'
     board = (
         _dashboard(
             KPI_BOARD_UID,
@@ -447,7 +475,9 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .title("KPI")
             .datasource(DATASOURCE)
             .with_target(
-                _query(f'{KPI_INFO}{{kpi="$kpi"}}', "{{name}} ({{polarity}}, owner: {{owner}}) {{display_unit}}")
+                _query(
+                    _merged(f'{KPI_INFO}{{kpi="$kpi"}}'), "{{name}} ({{polarity}}, owner: {{owner}}) {{display_unit}}"
+                )
             )
             .text_mode(common.BigValueTextMode.NAME)
             .color_mode(common.BigValueColorMode.NONE)
@@ -456,14 +486,14 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .height(5)
             .span(8)
         )
-        .with_panel(_status_stat("Status", f"{KPI_STATUS}{{{here}}}").height(5).span(4))
+        .with_panel(_status_stat("Status", _merged(f"{KPI_STATUS}{{{here}}}")).height(5).span(4))
         .with_panel(
             stat.Panel()
             .title("Value, goal and red flag")
             .datasource(DATASOURCE)
-            .with_target(_query(f"{KPI_VALUE}{{{here}}}", "value", "A"))
-            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal", "B"))
-            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag", "C"))
+            .with_target(_query(_merged(f"{KPI_VALUE}{{{here}}}"), "value", "A"))
+            .with_target(_query(_merged(f"{KPI_GOAL}{{{here}}}"), "goal", "B"))
+            .with_target(_query(_merged(f"{KPI_RED_FLAG}{{{here}}}"), "red flag", "C"))
             .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
             .color_mode(common.BigValueColorMode.NONE)
             .graph_mode(common.BigValueGraphMode.NONE)
@@ -472,12 +502,12 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .height(5)
             .span(8)
         )
-        .with_panel(_score_panel("Score", f"{KPI_SCORE}{{{here}}}").height(5).span(4))
+        .with_panel(_score_panel("Score", _merged(f"{KPI_SCORE}{{{here}}}")).height(5).span(4))
         .with_panel(
             _time_series("Value against goal and red flag")
-            .with_target(_query(f"{KPI_VALUE}{{{here}}}", "value", "A"))
-            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal", "B"))
-            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag", "C"))
+            .with_target(_query(_merged(f"{KPI_VALUE}{{{here}}}"), "value", "A"))
+            .with_target(_query(_merged(f"{KPI_GOAL}{{{here}}}"), "goal", "B"))
+            .with_target(_query(_merged(f"{KPI_RED_FLAG}{{{here}}}"), "red flag", "C"))
             .override_by_query("B", _dashed("green"))
             .override_by_query("C", _dashed("red"))
             .height(9)
@@ -488,7 +518,7 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .min(0)
             .max(SCORE_MAX)
             .thresholds(_score_thresholds())
-            .with_target(_query(f"{KPI_SCORE}{{{here}}}", "score"))
+            .with_target(_query(_merged(f"{KPI_SCORE}{{{here}}}"), "score"))
             .height(8)
             .span(12)
         )
@@ -496,18 +526,20 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             statetimeline.Panel()
             .title("Status over time")
             .datasource(DATASOURCE)
-            .with_target(_query(f"{KPI_STATUS}{{{here}}}", "status"))
+            .with_target(_query(_merged(f"{KPI_STATUS}{{{here}}}"), "status"))
             .mappings(_status_mappings())
             .height(8)
             .span(12)
         )
         .with_row(_row("Line of sight: the children of $unit"))
         .with_panel(
-            _status_stat("Children status", f'{KPI_STATUS}{{kpi="$kpi"}} * {children}', "{{name}}").height(5).span(24)
+            _status_stat("Children status", f"{_merged(KPI_STATUS + this_kpi)} * {children}", "{{name}}")
+            .height(5)
+            .span(24)
         )
         .with_panel(
             _time_series("Children values")
-            .with_target(_query(f'{KPI_VALUE}{{kpi="$kpi"}} * {children}', "{{name}}"))
+            .with_target(_query(f"{_merged(KPI_VALUE + this_kpi)} * {children}", "{{name}}"))
             .height(9)
             .span(12)
         )
@@ -515,7 +547,7 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             bargauge.Panel()
             .title("Children scores")
             .datasource(DATASOURCE)
-            .with_target(_query(f'{KPI_SCORE}{{kpi="$kpi"}} * {children}', "{{name}}"))
+            .with_target(_query(f"{_merged(KPI_SCORE + this_kpi)} * {children}", "{{name}}"))
             .min(0)
             .max(SCORE_MAX)
             .decimals(1)
@@ -559,7 +591,7 @@ def pipeline_board() -> dict[str, Any]:
         )
         .with_panel(
             _time_series("Freshness: age of the newest event per unit", "s")
-            .with_target(_query(f"time() - {LAST_EVENT_TIMESTAMP}", "{{unit}}"))
+            .with_target(_query(f"time() - {_merged(LAST_EVENT_TIMESTAMP)}", "{{unit}}"))
             .height(8)
             .span(12)
         )
@@ -601,7 +633,8 @@ def pipeline_board() -> dict[str, Any]:
         .with_row(_row("Kafka and exporter"))
         .with_panel(
             _time_series("Consumer lag (messages)")
-            .with_target(_query(PIPELINE_CONSUMER_LAG, "{{topic}} [{{partition}}]"))
+            # Each partition once: during a rebalance two worker replicas may report the same partition.
+            .with_target(_query(f"max by (topic, partition) ({PIPELINE_CONSUMER_LAG})", "{{topic}} [{{partition}}]"))
             .height(8)
             .span(12)
         )
@@ -651,9 +684,43 @@ def pipeline_board() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ boards on disk
 
 
-def build_boards(scorecard: Scorecard) -> list[dict[str, Any]]:
-    """The three boards, in the order the CLI lists them."""
-    return [overview_board(scorecard), kpi_board(scorecard), pipeline_board()]
+def build_boards(scorecard: Scorecard, *, for_import: bool = False) -> list[dict[str, Any]]:
+    """The three boards, in the order the CLI lists them; ``for_import``: as ``importable`` makes them."""
+    boards = [overview_board(scorecard), kpi_board(scorecard), pipeline_board()]
+    return [importable(board) for board in boards] if for_import else boards
+
+
+def importable(board: Mapping[str, Any]) -> dict[str, Any]:
+    """The board for Grafana's Import (Dashboards > New > Import) into a Grafana with datasources of its own.
+
+    Provisioned boards select the datasource with the fixed uid ``scorecard-prometheus`` that our provisioning
+    creates; another Grafana has no such datasource. Here the ``datasource`` variable's selection is
+    ``${DS_PROMETHEUS}``, declared in ``__inputs``: Grafana's import asks which Prometheus to use and replaces that
+    text everywhere in the board with the chosen datasource's uid, which the panels then read through the variable.
+    ``__requires`` tells the import which Grafana and plugins the board needs.
+    """
+    data: dict[str, Any] = json.loads(json.dumps(board))
+    for variable in data["templating"]["list"]:
+        if variable["name"] == DATASOURCE_VARIABLE:
+            placeholder = f"${{{DATASOURCE_INPUT}}}"
+            variable["current"] = {"selected": True, "text": placeholder, "value": placeholder}
+    return {
+        "__inputs": [
+            {
+                "name": DATASOURCE_INPUT,
+                "label": "Prometheus",
+                "description": "The Prometheus that scrapes the scorecard exporter and worker",
+                "type": "datasource",
+                "pluginId": "prometheus",
+                "pluginName": "Prometheus",
+            }
+        ],
+        "__requires": [
+            {"type": "grafana", "id": "grafana", "name": "Grafana", "version": GRAFANA_VERSION},
+            {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"},
+        ],
+        **data,
+    }
 
 
 def board_json(board: Mapping[str, Any]) -> str:
@@ -684,22 +751,22 @@ class WrittenBoard:
     panels: int
 
 
-def write_boards(scorecard: Scorecard, directory: Path) -> list[WrittenBoard]:
+def write_boards(scorecard: Scorecard, directory: Path, *, for_import: bool = False) -> list[WrittenBoard]:
     """Write every board as ``<uid>.json`` into ``directory`` (created if missing)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for board in build_boards(scorecard):
+    for board in build_boards(scorecard, for_import=for_import):
         path = board_path(directory, board)
         path.write_text(board_json(board), encoding="utf-8")
         written.append(WrittenBoard(path, board["uid"], board["title"], len(panels(board))))
     return written
 
 
-def stale_boards(scorecard: Scorecard, directory: Path) -> list[Path]:
+def stale_boards(scorecard: Scorecard, directory: Path, *, for_import: bool = False) -> list[Path]:
     """The board files in ``directory`` that are missing or differ from what the definition generates now."""
     return [
         board_path(directory, board)
-        for board in build_boards(scorecard)
+        for board in build_boards(scorecard, for_import=for_import)
         if not board_path(directory, board).is_file()
         or board_path(directory, board).read_text(encoding="utf-8") != board_json(board)
     ]

@@ -34,6 +34,7 @@ from typing import Any, Final, NamedTuple, TypeAlias
 import msgspec
 import orjson
 import redis
+from redis.sentinel import MasterNotFoundError
 
 from scorecard.config import RedisOptions
 from scorecard.core.updates import Counts, CountsUpdate, OwnUpdate, check_ops
@@ -398,6 +399,11 @@ class RedisStore:
             if message.startswith("SC_CONFLICT"):
                 raise StoreConflictError(f"{doing}: {message.removeprefix('SC_CONFLICT ')}") from None
             raise StoreError(f"Redis at {self.url}: {doing} failed: {message.removeprefix('SC_ERROR ')}") from error
+        except MasterNotFoundError as error:  # its text holds the whole client's repr: said plainly instead
+            raise StoreError(
+                f"Redis at {self.url}: {doing} failed: no Sentinel answered with a reachable primary (are the Sentinels"
+                " up, and do they monitor that service name?)"
+            ) from error
         except redis.RedisError as error:
             raise StoreError(f"Redis at {self.url}: {doing} failed: {error}") from error
 

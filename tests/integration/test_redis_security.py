@@ -9,8 +9,10 @@ so the test can look at what the user must not touch). It is stopped with ``down
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from scorecard.config import RedisOptions, Settings
 from scorecard.redis.client import connect
@@ -105,6 +108,12 @@ def test_the_pipeline_runs_over_tls_with_a_client_certificate_as_an_acl_user(
         assert deployment.status_json(at) == expected
         assert worker.alive()
         assert PASSWORD not in worker.log_path.read_text(errors="replace")
+        # The exporter makes its client in its own way (short timeouts, no retries): the same settings reach it.
+        samples = scrape_exporter(
+            {**deployment.env(), "SCORECARD_REDIS_PASSWORD": "", "SCORECARD_REDIS_PASSWORD_FILE": str(password_file)}
+        )
+        assert samples["scorecard_exporter_redis_up"] == [1.0]
+        assert len(samples["scorecard_unit_info"]) == 12
     finally:
         deployment.close()
 
@@ -169,3 +178,24 @@ def scorecard(command: str, secure: SecureRedis, options: RedisOptions, *args: s
         text=True,
         timeout=60,
     )
+
+
+def scrape_exporter(env: dict[str, str]) -> dict[str, list[float]]:
+    """Start ``scorecard exporter`` with ``env``, scrape /metrics once, stop it: the sample values by name."""
+    command = [sys.executable, "-m", "scorecard", "exporter", "--scorecard", str(ACME), "--host", "127.0.0.1"]
+    process = subprocess.Popen(command, env={**env, "SCORECARD_EXPORTER_PORT": "0"}, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # "serving http://127.0.0.1:PORT/metrics"
+        found = re.search(r"http://\S+/metrics", line)
+        assert found, line
+        with urllib.request.urlopen(found.group(0), timeout=30) as response:
+            text = response.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    samples: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(sample.value)
+    return samples

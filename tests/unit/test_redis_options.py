@@ -69,6 +69,11 @@ def test_tls_files_need_rediss_and_unix_sockets_no_sentinel() -> None:
     with pytest.raises(SettingError, match="not rediss://"):
         RedisOptions(ca_file="/ca").check_url("redis://h:6379/0")
     RedisOptions(ca_file="/ca").check_url("REDISS://h:6379/0")
+    for url in ("redis://h:1/2", "redis://h:1?db=3"):
+        with pytest.raises(SettingError, match="only database 0"):
+            RedisOptions(cluster=True).check_url(url)
+    RedisOptions(cluster=True).check_url("redis://h:1")
+    RedisOptions(cluster=True).check_url("redis://h:1/0")
     with pytest.raises(SettingError, match="unix://"):
         RedisOptions(cluster=True).check_url("unix:///run/redis.sock")
 
@@ -83,6 +88,7 @@ def test_parse_sentinels_skips_empty_items() -> None:
         (["--redis-ca-file", ACME], "not rediss://"),
         (["--redis-sentinels", "nope"], "--redis-sentinels: expected host:port"),
         (["--redis-sentinels", "h:1", "--redis-cluster"], "exclusive"),
+        (["--redis-url", "redis://h:1/5", "--redis-cluster"], "only database 0"),
         (["--redis-password", SECRET, "--redis-password-file", ACME], "--redis-password and --redis-password-file"),
     ],
 )

@@ -120,6 +120,16 @@ def test_3_redis_unreachable_is_one_line(closed_port: int, command: str) -> None
     )
 
 
+def test_3_no_sentinel_answering_is_one_short_line(closed_port: int) -> None:
+    result = run("status", "-s", str(ACME), "--redis-sentinels", f"127.0.0.1:{closed_port}")
+    assert result.returncode == EXIT_UNAVAILABLE, result.stderr
+    line = one_line(result.stderr)
+    assert line.startswith(
+        f"cannot read the live scorecard: Redis at primary 'mymaster' of Sentinels 127.0.0.1:{closed_port}"
+    )
+    assert "no Sentinel answered with a reachable primary" in line and len(line) < 300
+
+
 # ------------------------------------------------------------------------------------------------------------- 70
 def test_70_the_worker_stopping_without_its_commit() -> None:
     code = "\n".join(

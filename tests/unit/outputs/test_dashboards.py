@@ -86,18 +86,25 @@ def test_the_three_contract_uids_and_titles(boards: dict[str, dict[str, Any]]) -
     assert all("scorecard" in b["tags"] for b in boards.values())
 
 
-def test_every_panel_and_target_uses_the_provisioned_datasource(board: dict[str, Any]) -> None:
+def test_every_panel_and_target_reads_the_datasource_variable_defaulting_to_the_provisioned_one(
+    board: dict[str, Any],
+) -> None:
     provisioned = yaml.safe_load((REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
     uid = provisioned["datasources"][0]["uid"]
     assert uid == dashboards.DATASOURCE_UID == "scorecard-prometheus"
+    variables = _variables(board)
+    chooser = variables.pop("datasource")
+    assert (chooser["type"], chooser["query"], chooser["current"]["value"]) == ("datasource", "prometheus", uid)
+    assert "__inputs" not in board  # the provisioned boards: nothing to resolve at import
+    via_variable = {"type": "prometheus", "uid": "${datasource}"}
     assert dashboards.panels(board)
     for panel in dashboards.panels(board):
-        assert panel["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+        assert panel["datasource"] == via_variable, panel["title"]
         assert panel["targets"], f"{panel['title']}: a panel without a query"
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == uid, panel["title"]
-    for variable in _variables(board).values():
-        assert variable["datasource"]["uid"] == uid
+            assert target["datasource"] == via_variable, panel["title"]
+    for variable in variables.values():
+        assert variable["datasource"] == via_variable
 
 
 def test_panel_ids_are_unique_and_targets_have_distinct_ref_ids(board: dict[str, Any]) -> None:
@@ -138,7 +145,9 @@ def test_variables_exist_and_every_variable_is_used(board: dict[str, Any]) -> No
     for panel in dashboards.panels(board):
         texts = [
             panel["title"],
+            panel["datasource"]["uid"],
             *(t["expr"] for t in panel["targets"]),
+            *(t["datasource"]["uid"] for t in panel["targets"]),
             *(link["url"] for link in panel.get("links", [])),
         ]
         for text in texts:
@@ -150,12 +159,12 @@ def test_variables_exist_and_every_variable_is_used(board: dict[str, Any]) -> No
 
 def test_board_variables_follow_the_contract(boards: dict[str, dict[str, Any]], acme: Scorecard) -> None:
     overview, kpi = _variables(boards["scorecard-overview"]), _variables(boards["scorecard-kpi"])
-    assert set(overview) == {"unit"} and set(kpi) == {"unit", "kpi"}
+    assert list(overview) == ["datasource", "unit"] and list(kpi) == ["datasource", "unit", "kpi"]
     assert overview["unit"]["query"] == "label_values(scorecard_unit_info, unit)"
     assert kpi["kpi"]["query"] == "label_values(scorecard_kpi_info, kpi)"
     assert overview["unit"]["current"]["value"] == acme.org.id
     assert kpi["kpi"]["current"]["value"] == acme.kpis[0].id
-    assert _variables(boards["scorecard-pipeline"]) == {}
+    assert list(_variables(boards["scorecard-pipeline"])) == ["datasource"]
 
 
 def test_queries_use_contract_metric_names_only(board: dict[str, Any]) -> None:
@@ -178,6 +187,11 @@ def _kpi_panels(overview: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def merged(selector: str) -> str:
+    """A selector merged over exporter replicas, as every scorecard panel queries it."""
+    return f"max without (job, instance) ({selector})"
+
+
 def test_every_kpi_of_the_definition_has_a_status_and_value_stat(
     boards: dict[str, dict[str, Any]], acme: Scorecard
 ) -> None:
@@ -188,8 +202,8 @@ def test_every_kpi_of_the_definition_has_a_status_and_value_stat(
         assert panel["type"] == "stat" and panel["title"] == kpi.label
         exprs = {t["refId"]: t["expr"] for t in panel["targets"]}
         assert exprs == {
-            "A": f'scorecard_kpi_status{{unit="$unit",kpi="{kpi.id}"}}',
-            "B": f'scorecard_kpi_value{{unit="$unit",kpi="{kpi.id}"}}',
+            "A": merged(f'scorecard_kpi_status{{unit="$unit",kpi="{kpi.id}"}}'),
+            "B": merged(f'scorecard_kpi_value{{unit="$unit",kpi="{kpi.id}"}}'),
         }
         assert f"var-kpi={kpi.id}" in panel["links"][0]["url"]
 
@@ -242,12 +256,12 @@ def test_perspective_scores_and_history_cover_every_perspective(
     boards: dict[str, dict[str, Any]], acme: Scorecard
 ) -> None:
     by_title = {p["title"]: p for p in dashboards.panels(boards["scorecard-overview"])}
-    expected = {f'scorecard_perspective_score{{unit="$unit",perspective="{p.id}"}}' for p in acme.perspectives}
+    expected = {merged(f'scorecard_perspective_score{{unit="$unit",perspective="{p.id}"}}') for p in acme.perspectives}
     assert {t["expr"] for t in by_title["Perspective scores"]["targets"]} == expected
     history = {t["expr"] for t in by_title["Score history"]["targets"]}
-    assert history == expected | {'scorecard_unit_score{unit="$unit"}'}
+    assert history == expected | {merged('scorecard_unit_score{unit="$unit"}')}
     assert by_title["Overall score"]["type"] == "gauge"
-    assert by_title["Overall score"]["targets"][0]["expr"] == 'scorecard_unit_score{unit="$unit"}'
+    assert by_title["Overall score"]["targets"][0]["expr"] == merged('scorecard_unit_score{unit="$unit"}')
 
 
 def test_a_kpi_without_an_objective_still_appears() -> None:
@@ -278,16 +292,15 @@ def test_kpi_board_line_of_sight_joins_the_children_of_the_unit(boards: dict[str
         ("Children scores", "scorecard_kpi_score"),
     ]:
         (target,) = by_title[title]["targets"]
-        assert (
-            target["expr"]
-            == f'{metric}{{kpi="$kpi"}} * on(unit) group_left(name) scorecard_unit_info{{parent="$unit"}}'
-        )
+        children = merged('scorecard_unit_info{parent="$unit"}')
+        this_kpi = merged(metric + '{kpi="$kpi"}')
+        assert target["expr"] == f"{this_kpi} * on(unit) group_left(name) {children}"
         assert target["legendFormat"] == "{{name}}"
     against = {t["refId"]: t["expr"] for t in by_title["Value against goal and red flag"]["targets"]}
     assert against == {
-        "A": 'scorecard_kpi_value{unit="$unit",kpi="$kpi"}',
-        "B": 'scorecard_kpi_goal{unit="$unit",kpi="$kpi"}',
-        "C": 'scorecard_kpi_red_flag{unit="$unit",kpi="$kpi"}',
+        "A": merged('scorecard_kpi_value{unit="$unit",kpi="$kpi"}'),
+        "B": merged('scorecard_kpi_goal{unit="$unit",kpi="$kpi"}'),
+        "C": merged('scorecard_kpi_red_flag{unit="$unit",kpi="$kpi"}'),
     }
 
 
@@ -315,10 +328,12 @@ def test_panel_queries_substitute_every_variable(board: dict[str, Any]) -> None:
 def test_panel_queries_use_the_default_selection_or_the_given_values(boards: dict[str, dict[str, Any]]) -> None:
     kpi_board = boards["scorecard-kpi"]
     queries = dict(dashboards.panel_queries(kpi_board))
-    assert queries["Score"] == 'scorecard_kpi_score{unit="acme",kpi="revenue"}'
+    assert queries["Score"] == merged('scorecard_kpi_score{unit="acme",kpi="revenue"}')
     given = dict(dashboards.panel_queries(kpi_board, {"unit": "sales", "kpi": "nps"}))
     assert given["Children values"] == (
-        'scorecard_kpi_value{kpi="nps"} * on(unit) group_left(name) scorecard_unit_info{parent="sales"}'
+        merged('scorecard_kpi_value{kpi="nps"}')
+        + " * on(unit) group_left(name) "
+        + merged('scorecard_unit_info{parent="sales"}')
     )
     pipeline = dict(dashboards.panel_queries(boards["scorecard-pipeline"]))
     assert pipeline["Redis errors"] == "sum(rate(scorecard_pipeline_redis_errors_total[1m]))"
