@@ -1,6 +1,6 @@
 """Worker memory per unit: the ACME KPIs on generated orgs of several sizes, filled with weeks of events in process.
 
-    .venv/bin/python bench/bench_units.py              # ~3 min; no services needed
+    .venv/bin/python bench/bench_units.py              # a few minutes (10 on a loaded 2-core machine); no services
     .venv/bin/python bench/bench_units.py --no-write
 
 Per size, ACME's definition gets N teams under each of its eight leaves (as ``bench_exporter.py`` does), the

@@ -7,7 +7,8 @@ process started first. With ``--kafka-wait`` above 0, ``create_topics_when_reach
 ``ensure_topics`` with a
 back-off of 1 s doubling to 5 s, logs one line when it starts waiting and one every 30 s while it waits (with the
 reason), one when Kafka answered, and after ``wait`` seconds raises ``KafkaUnreachable`` with a one-line message.
-A topic of the wrong shape (``TopicError``) is not retried: waiting cannot fix it. aiokafka's own line per refused
+A topic of the wrong shape (``TopicError``) is not retried, nor a broker that refuses the login or the certificate
+(``kafka_client.KafkaAccessError``): waiting cannot fix them. aiokafka's own line per refused
 connection is held back by the caller (``streams.worker``) meanwhile.
 """
 
@@ -22,6 +23,7 @@ from typing import Final
 from aiokafka.errors import KafkaError
 
 from scorecard.config import Settings
+from streams.kafka_client import KafkaAccessError, KafkaUnreachableError
 from streams.topics import TopicNames, ensure_topics
 
 __all__ = ["KafkaUnreachable", "create_topics_when_reachable"]
@@ -75,6 +77,8 @@ async def _retry(
         try:
             await ensure(settings, names)
         except KafkaError as error:
+            if isinstance(error, KafkaAccessError) and not isinstance(error, KafkaUnreachableError):
+                raise  # the broker answered and refused the login or the certificate: waiting cannot fix it
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             waited = clock() - started
             if waited >= wait:

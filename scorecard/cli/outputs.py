@@ -138,21 +138,28 @@ def _interrupt(signum: int, frame: object) -> None:
     "Folder for the board JSON files, e.g. deploy/grafana/dashboards (the folder Grafana provisions from)"
 )
 @check_option
-def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool) -> None:
+@click.option(
+    "--for-import",
+    is_flag=True,
+    help="Boards for Grafana's Import page: it asks which Prometheus to use (__inputs) instead of the provisioned"
+    " datasource uid scorecard-prometheus.",
+)
+def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool, for_import: bool) -> None:
     """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard (-s FILE, or FILE)."""
     from scorecard.outputs.dashboards import stale_boards, write_boards
 
     file, output = scorecard_path, output_dir
     scorecard = load_or_exit(file)
     if check:
-        stale = stale_boards(scorecard, output)
+        stale = stale_boards(scorecard, output, for_import=for_import)
+        again = f"scorecard dashboards -s {file} -o {output}" + (" --for-import" if for_import else "")
         for path in stale:
-            click.echo(f"{path} is missing or stale; run `scorecard dashboards -s {file} -o {output}`", err=True)
+            click.echo(f"{path} is missing or stale; run `{again}`", err=True)
         if stale:
             sys.exit(EXIT_FAILED)
         click.echo(f"{output}: boards are up to date with {file}")
         return
-    written = write_boards(scorecard, output)
+    written = write_boards(scorecard, output, for_import=for_import)
     for board in written:
         echo(f"{board.uid:<20} {plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
     click.echo(f"{plural(len(written), 'board')} written to {output}")

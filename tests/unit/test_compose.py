@@ -352,4 +352,5 @@ def test_application_commands_parse_with_the_real_cli(compose: dict[str, Any]) -
         )
         cli_command = main.commands.get(command)
         assert cli_command is not None, f"{name}: `scorecard {command}` does not exist"
-        cli_command.make_context(command, list(args))  # raises click.UsageError on an unknown or bad flag
+        group = main.make_context("scorecard", [command, *args])  # the group's settings (-h) reach the command
+        cli_command.make_context(command, list(args), parent=group)  # raises click.UsageError on a bad flag

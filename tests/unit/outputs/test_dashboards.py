@@ -86,18 +86,25 @@ def test_the_three_contract_uids_and_titles(boards: dict[str, dict[str, Any]]) -
     assert all("scorecard" in b["tags"] for b in boards.values())
 
 
-def test_every_panel_and_target_uses_the_provisioned_datasource(board: dict[str, Any]) -> None:
+def test_every_panel_and_target_reads_the_datasource_variable_defaulting_to_the_provisioned_one(
+    board: dict[str, Any],
+) -> None:
     provisioned = yaml.safe_load((REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
     uid = provisioned["datasources"][0]["uid"]
     assert uid == dashboards.DATASOURCE_UID == "scorecard-prometheus"
+    variables = _variables(board)
+    chooser = variables.pop("datasource")
+    assert (chooser["type"], chooser["query"], chooser["current"]["value"]) == ("datasource", "prometheus", uid)
+    assert "__inputs" not in board  # the provisioned boards: nothing to resolve at import
+    via_variable = {"type": "prometheus", "uid": "${datasource}"}
     assert dashboards.panels(board)
     for panel in dashboards.panels(board):
-        assert panel["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+        assert panel["datasource"] == via_variable, panel["title"]
         assert panel["targets"], f"{panel['title']}: a panel without a query"
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == uid, panel["title"]
-    for variable in _variables(board).values():
-        assert variable["datasource"]["uid"] == uid
+            assert target["datasource"] == via_variable, panel["title"]
+    for variable in variables.values():
+        assert variable["datasource"] == via_variable
 
 
 def test_panel_ids_are_unique_and_targets_have_distinct_ref_ids(board: dict[str, Any]) -> None:
@@ -138,7 +145,9 @@ def test_variables_exist_and_every_variable_is_used(board: dict[str, Any]) -> No
     for panel in dashboards.panels(board):
         texts = [
             panel["title"],
+            panel["datasource"]["uid"],
             *(t["expr"] for t in panel["targets"]),
+            *(t["datasource"]["uid"] for t in panel["targets"]),
             *(link["url"] for link in panel.get("links", [])),
         ]
         for text in texts:
@@ -150,12 +159,12 @@ def test_variables_exist_and_every_variable_is_used(board: dict[str, Any]) -> No
 
 def test_board_variables_follow_the_contract(boards: dict[str, dict[str, Any]], acme: Scorecard) -> None:
     overview, kpi = _variables(boards["scorecard-overview"]), _variables(boards["scorecard-kpi"])
-    assert set(overview) == {"unit"} and set(kpi) == {"unit", "kpi"}
+    assert list(overview) == ["datasource", "unit"] and list(kpi) == ["datasource", "unit", "kpi"]
     assert overview["unit"]["query"] == "label_values(scorecard_unit_info, unit)"
     assert kpi["kpi"]["query"] == "label_values(scorecard_kpi_info, kpi)"
     assert overview["unit"]["current"]["value"] == acme.org.id
     assert kpi["kpi"]["current"]["value"] == acme.kpis[0].id
-    assert _variables(boards["scorecard-pipeline"]) == {}
+    assert list(_variables(boards["scorecard-pipeline"])) == ["datasource"]
 
 
 def test_queries_use_contract_metric_names_only(board: dict[str, Any]) -> None:
