@@ -1,8 +1,9 @@
 """The names the exporter, the worker's metrics, the alert rules and the Grafana boards must agree on.
 
 A rule or a panel that queries a series nobody exports is silently empty, so every name that crosses from one of them
-to another is spelled once, here: the metric names, the status codes of ``scorecard_kpi_status``, the board uids the
-alert links point to, the counts key of events that name no known unit, and which units are exported at all.
+to another is spelled once, here: the metric names, the scrape job names, the status codes of
+``scorecard_kpi_status``, the board uids the alert links point to, the counts key of events that name no known unit,
+and which units are exported at all.
 docs/metrics.md documents the same names for people (tests/integration/test_metrics_doc.py keeps it complete).
 
 Metric names are the family names given to the Prometheus client; a counter's samples add ``_total``
@@ -18,6 +19,7 @@ from scorecard.core.definition import Scorecard
 from scorecard.core.hierarchy import OrgTree
 
 __all__ = [
+    "EXPORTER_JOB",
     "EXPORTER_REDIS_UP",
     "EXPORTER_SCRAPE_DURATION",
     "EXPORTER_SCRAPE_ERRORS",
@@ -49,6 +51,7 @@ __all__ = [
     "STATUS_CODES",
     "UNIT_INFO",
     "UNIT_SCORE",
+    "WORKER_JOB",
     "exported_units",
 ]
 
@@ -93,6 +96,12 @@ PIPELINE_CASCADE_BATCH_SIZE: Final = "scorecard_pipeline_cascade_batch_size"  # 
 PIPELINE_CASCADE_DURATION: Final = "scorecard_pipeline_cascade_duration_seconds"  # a histogram
 PIPELINE_REDIS_ERRORS: Final = "scorecard_pipeline_redis_errors"  # a counter
 PIPELINE_CONSUMER_LAG: Final = "scorecard_pipeline_consumer_lag"  # a gauge, by topic and partition
+
+# ------------------------------------------------------------------------------------------ Prometheus scrape jobs
+EXPORTER_JOB: Final = "scorecard-exporter"
+"""The ``job`` label Prometheus gives the exporter's series (deploy/prometheus/*.yml name their scrape jobs so)."""
+WORKER_JOB: Final = "scorecard-worker"
+"""The ``job`` label of the workers' pipeline metrics."""
 
 # ------------------------------------------------------------------------------------------------- Grafana boards
 OVERVIEW_BOARD_UID: Final = "scorecard-overview"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from scorecard.cli.common import definition_option, echo, load_or_exit, plural
+from scorecard.cli.common import definition_option, echo, load_or_exit, output_file_option, plural
 from scorecard.core.definition import Scorecard
 from scorecard.core.definition.schema import definition_reference, definition_schema
 from scorecard.core.definition.starter import starter_definition
@@ -39,15 +39,7 @@ _SHOWN_UNITS = 6
     show_default=True,
     help="json: the JSON Schema for editors and validators; markdown: the field reference (docs/definition.md).",
 )
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
-    default="-",
-    show_default=True,
-    help="Where to write it (- for stdout).",
-)
+@output_file_option("Where to write it")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when the -o file is missing or stale.")
 def schema_command(output_format: str, output_path: Path, check: bool) -> None:
     """Print the JSON Schema of a scorecard definition (or its Markdown field reference)."""

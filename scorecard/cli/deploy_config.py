@@ -12,7 +12,14 @@ from pathlib import Path
 import click
 
 from scorecard.cli.common import Duration, check_option, definition_option, output_dir_option
-from scorecard.cli.outputs import alertmanager_command, dashboards_command, rules_command
+from scorecard.cli.outputs import (
+    DEFAULT_FOR,
+    DEFAULT_GRAFANA_URL,
+    DEFAULT_STALE_AFTER,
+    alertmanager_command,
+    dashboards_command,
+    rules_command,
+)
 
 RULES_DIR = "rules"
 ALERTMANAGER_FILE = "alertmanager.yml"
@@ -22,16 +29,16 @@ DASHBOARDS_DIR = "dashboards"
 @click.command("deploy-config")
 @definition_option(positional=True)
 @output_dir_option(f"Folder to write {RULES_DIR}/, {ALERTMANAGER_FILE} and {DASHBOARDS_DIR}/ into")
-@click.option("--for", "pending", type=Duration(), default="5m", show_default=True, help="As `rules --for`.")
+@click.option("--for", "pending", type=Duration(), default=DEFAULT_FOR, show_default=True, help="As `rules --for`.")
 @click.option(
     "--stale-after",
     "stale_after",
     type=Duration(whole_seconds=True),
-    default="2h",
+    default=DEFAULT_STALE_AFTER,
     show_default=True,
     help="As `rules --stale-after`.",
 )
-@click.option("--grafana-url", default="http://localhost:3000", show_default=True, help="As `rules --grafana-url`.")
+@click.option("--grafana-url", default=DEFAULT_GRAFANA_URL, show_default=True, help="As `rules --grafana-url`.")
 @click.option("--webhook-url", metavar="URL", help="As `alertmanager --webhook-url`.")
 @check_option
 @click.pass_context

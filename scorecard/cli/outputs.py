@@ -32,6 +32,13 @@ from scorecard.cli.web import load_web_config_or_exit, web_config_option
 from scorecard.config import RedisOptions
 from scorecard.core.timeutil import format_duration
 
+DEFAULT_FOR = "5m"
+"""``rules --for`` when not given (``deploy-config --for`` too)."""
+DEFAULT_STALE_AFTER = "2h"
+"""``rules --stale-after`` when not given (``deploy-config --stale-after`` too)."""
+DEFAULT_GRAFANA_URL = "http://localhost:3000"
+"""``rules --grafana-url`` when not given: the Docker stack's Grafana."""
+
 
 @click.command("exporter")
 @scorecard_option
@@ -165,7 +172,7 @@ def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool, for_
     "--for",
     "pending",
     type=Duration(),
-    default="5m",
+    default=DEFAULT_FOR,
     show_default=True,
     help="How long a KPI status (unless the KPI sets alert.for) or a pipeline failure must last before its alert"
     " fires (e.g. 90s, 1h30m, 500ms).",
@@ -174,13 +181,13 @@ def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool, for_
     "--stale-after",
     "stale_after",
     type=Duration(whole_seconds=True),
-    default="2h",
+    default=DEFAULT_STALE_AFTER,
     show_default=True,
     help="ScorecardStale fires for a unit with no accepted event for longer than this.",
 )
 @click.option(
     "--grafana-url",
-    default="http://localhost:3000",
+    default=DEFAULT_GRAFANA_URL,
     show_default=True,
     help="Grafana base URL of the KPI board links in the alert annotations.",
 )

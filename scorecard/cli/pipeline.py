@@ -95,9 +95,9 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 @env_option(
     "--kafka-wait",
     "SCORECARD_KAFKA_WAIT",
-    "Seconds to keep retrying at start while Kafka is not reachable (a stack starting together, as in compose), "
+    "How long to keep retrying at start while Kafka is not reachable (a stack starting together, as in compose), "
     "then exit 3; 0 tries once.",
-    type=click.FloatRange(min=0),
+    type=Duration(zero=True),
 )
 @click.option(
     "--loglevel",

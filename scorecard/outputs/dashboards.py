@@ -54,6 +54,7 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
 from scorecard.contract import (
+    EXPORTER_JOB,
     EXPORTER_REDIS_UP,
     EXPORTER_SCRAPE_DURATION,
     EXPORTER_SCRAPE_ERRORS,
@@ -81,6 +82,7 @@ from scorecard.contract import (
     STATUS_CODES,
     UNIT_INFO,
     UNIT_SCORE,
+    WORKER_JOB,
 )
 from scorecard.core.definition import Kpi, Perspective, Scorecard
 from scorecard.core.scoring import SCORE_GOAL, SCORE_MAX, SCORE_RED_FLAG
@@ -691,7 +693,7 @@ def pipeline_board() -> dict[str, Any]:
             stat.Panel()
             .title("Scrape targets")
             .datasource(DATASOURCE)
-            .with_target(_query('up{job=~"scorecard-exporter|scorecard-worker"}', "{{job}} {{instance}}"))
+            .with_target(_query(f'up{{job=~"{EXPORTER_JOB}|{WORKER_JOB}"}}', "{{job}} {{instance}}"))
             .mappings(_up_mappings("up", "down"))
             .color_mode(common.BigValueColorMode.BACKGROUND)
             .graph_mode(common.BigValueGraphMode.NONE)

@@ -21,13 +21,12 @@ from rich.text import Text
 
 from scorecard.core.definition import Scorecard
 from scorecard.core.hierarchy import OrgTree
-from scorecard.outputs.table import STATUS_STYLES, events_line
-from scorecard.outputs.terminal import plain, printable
+from scorecard.outputs.table import STATUS_STYLES, events_line, status_text, unit_text
+from scorecard.outputs.terminal import plain
 
 __all__ = ["format_number", "kpi_table", "print_kpi_report"]
 
 _NO_VALUE: Final = "-"
-_INDENT: Final = "  "
 _HUGE: Final = 1e15
 
 
@@ -64,24 +63,16 @@ def kpi_table(scorecard: Scorecard, report: Mapping[str, Any], tree: OrgTree | N
                 value += f" {kpi.unit}"
             score = result.get("score")
             table.add_row(
-                _unit_text(scorecard, org, unit_id) if index == 0 else Text(""),
+                unit_text(scorecard, org, unit_id) if index == 0 else Text(""),
                 plain(kpi.label),
                 plain(value),
                 Text(format_number(result.get("goal"))),
                 Text(format_number(result.get("red_flag"))),
                 Text(_NO_VALUE if score is None else f"{score:.1f}", style=STATUS_STYLES.get(status, "")),
-                Text(status.replace("_", " "), style=STATUS_STYLES.get(status, "")),
+                status_text(status),
                 end_section=index == len(rows) - 1 and position < len(shown) - 1,
             )
     return table
-
-
-def _unit_text(scorecard: Scorecard, tree: OrgTree, unit_id: str) -> Text:
-    label = scorecard.unit(unit_id).label
-    text = Text(_INDENT * tree.depth(unit_id) + printable(label))
-    if label != unit_id:
-        text.append(f"  {unit_id}", style="dim")
-    return text
 
 
 def print_kpi_report(console: Console, scorecard: Scorecard, report: Mapping[str, Any]) -> None:

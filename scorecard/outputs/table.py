@@ -28,7 +28,7 @@ from scorecard.core.hierarchy import OrgTree
 from scorecard.core.scoring import status_from_score
 from scorecard.outputs.terminal import plain, printable
 
-__all__ = ["STATUS_STYLES", "events_line", "print_report", "render_text", "scorecard_table"]
+__all__ = ["STATUS_STYLES", "events_line", "print_report", "render_text", "scorecard_table", "status_text", "unit_text"]
 
 STATUS_STYLES: Final[dict[str, str]] = {
     "green": "bold green",
@@ -47,11 +47,13 @@ def _score_text(score: float | None) -> Text:
     return Text(f"{score:.1f}", style=STATUS_STYLES[status_from_score(score)])
 
 
-def _status_text(status: str) -> Text:
+def status_text(status: str) -> Text:
+    """A status (``no_data`` as 'no data') in its status colour."""
     return Text(status.replace("_", " "), style=STATUS_STYLES.get(status, ""))
 
 
-def _unit_text(scorecard: Scorecard, tree: OrgTree, unit_id: str) -> Text:
+def unit_text(scorecard: Scorecard, tree: OrgTree, unit_id: str) -> Text:
+    """The unit's label indented by its depth in the tree, and its id (dim) when the label differs."""
     label = scorecard.unit(unit_id).label
     text = Text(_INDENT * tree.depth(unit_id) + printable(label))
     if label != unit_id:
@@ -75,9 +77,9 @@ def scorecard_table(scorecard: Scorecard, report: Mapping[str, Any], tree: OrgTr
             continue
         perspectives = result.get("perspectives", {})
         table.add_row(
-            _unit_text(scorecard, org, unit_id),
+            unit_text(scorecard, org, unit_id),
             _score_text(result.get("score")),
-            _status_text(result.get("status", "no_data")),
+            status_text(result.get("status", "no_data")),
             *(_score_text(perspectives.get(p.id)) for p in scorecard.perspectives),
         )
     return table

@@ -194,6 +194,9 @@ def test_duration_bounds_are_said() -> None:
         ("worker", "--session-timeout"),
         ("worker", "--commit-interval"),
         ("worker", "--stop-timeout"),
+        ("worker", "--kafka-wait"),
+        ("deploy-config", "--for"),
+        ("deploy-config", "--stale-after"),
     ],
 )
 def test_every_duration_option_takes_the_one_format(command: str, option: str) -> None:
