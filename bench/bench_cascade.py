@@ -41,7 +41,7 @@ from typing import Any
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
-from bench.common import machine, write_block
+from bench.common import machine, report
 from scorecard.config import env
 from scorecard.core.aggregates import Aggregation
 from scorecard.core.definition import Unit
@@ -50,7 +50,6 @@ from scorecard.core.updates import OwnUpdate
 from scorecard.redis.store import RedisStore
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_cascade:start -->", "<!-- bench_cascade:end -->"
 KPIS: dict[str, Aggregation] = {
     "revenue": Aggregation("sum"),
@@ -292,10 +291,7 @@ def main() -> int:
     rows = measure(args.repeat, against)
     server = redis.Redis.from_url(env("SCORECARD_REDIS_URL")).info("server")["redis_version"]
     text = section(rows, machine(), args.repeat, args.against, server)
-    print(text)
-    if not args.no_write:
-        write_block(text, START, END)
-        print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    report(text, START, END, write=not args.no_write)
     return 0
 
 

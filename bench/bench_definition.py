@@ -27,11 +27,10 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
-from bench.common import machine, write_block
+from bench.common import machine, report
 from scorecard.core.definition import MAX_FILE_BYTES, MAX_NODES, DefinitionError, load_scorecard, loading
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_definition:start -->", "<!-- bench_definition:end -->"
 RUNS = 3
 
@@ -204,10 +203,7 @@ def main() -> int:
             print(f"{name}: {row['seconds']:.2f} s, {row['peak_mb']:.0f} MB, {row['outcome']}", file=sys.stderr)
             rows.append(row)
     text = section(rows, machine())
-    print(text)
-    if not args.no_write:
-        write_block(text, START, END)
-        print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    report(text, START, END, write=not args.no_write)
     return 0
 
 

@@ -33,7 +33,7 @@ import msgspec
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
-from bench.common import machine, write_block
+from bench.common import machine, report
 from scorecard.config import env
 from scorecard.core.definition import Scorecard, load_scorecard
 from scorecard.core.engine import Engine
@@ -43,7 +43,6 @@ from scorecard.simulator import generate_events
 from streams.processor import BatchProcessor, Item, routing_key
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_exporter:start -->", "<!-- bench_exporter:end -->"
 EVENT_START = "2026-11-16T00:00:00Z"
 DAYS = 7
@@ -222,10 +221,7 @@ def main() -> int:
     if args.profile:
         return 0
     text = section(rows, machine())
-    print(text)
-    if not args.no_write:
-        write_block(text, START, END)
-        print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    report(text, START, END, write=not args.no_write)
     return 0
 
 

@@ -33,14 +33,13 @@ import msgspec
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common, when run as a script
-from bench.common import machine, write_block
+from bench.common import machine, report
 from scorecard.core.definition import Scorecard, validate_scorecard
 from scorecard.core.replay import replay
 from scorecard.core.timeutil import parse_time
 from scorecard.simulator import generate_events
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_replay:start -->", "<!-- bench_replay:end -->"
 TEAMS_PER_LEAF = 5
 TARGET = 200_000
@@ -170,10 +169,7 @@ def main() -> int:
         return 0
     figures = measure(scorecard, lines, args.repeat)
     text = section(figures, machine(), scorecard)
-    print(text)
-    if not args.no_write:
-        write_block(text, START, END)
-        print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    report(text, START, END, write=not args.no_write)
     return 0
 
 

@@ -10,6 +10,7 @@ import datetime
 import os
 import platform
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,3 +46,11 @@ def write_block(block: str, start: str, end: str, docs: Path = DOCS) -> None:
     else:
         updated = current.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
     docs.write_text(updated)
+
+
+def report(block: str, start: str, end: str, *, write: bool, docs: Path = DOCS) -> None:
+    """Print a script's section and, unless ``write`` is false (``--no-write``), put it into ``docs``."""
+    print(block)
+    if write:
+        write_block(block, start, end, docs)
+        print(f"updated {docs.relative_to(ROOT)}", file=sys.stderr)

@@ -58,7 +58,7 @@ from typing import Any, Final
 
 import msgspec
 
-from scorecard.core.timeutil import TimeFormatError, format_time, parse_time
+from scorecard.core.timeutil import EVENT_TIME_END, EVENT_TIME_MIN, TimeFormatError, format_time, parse_time
 
 
 class Reason(StrEnum):
@@ -89,9 +89,9 @@ class Reason(StrEnum):
 REASONS: Final[tuple[str, ...]] = tuple(reason.value for reason in Reason)
 
 _EXAMPLE_TIME: Final = "2026-11-27T10:15:00Z"
-# 1000-01-01T00:00:00Z and 9998-01-01T00:00:00Z: every calendar period (and the next) fits in datetime's range.
-_MIN_EPOCH: Final = -30610224000.0
-_MAX_EPOCH: Final = 253339228800.0
+# The event-time range of scorecard.core.timeutil, as floats for the decoder's comparisons.
+_MIN_EPOCH: Final = float(EVENT_TIME_MIN)
+_MAX_EPOCH: Final = float(EVENT_TIME_END)
 
 DEFAULT_MAX_BYTES: Final = 1_048_576
 """Default cap on one event's size in bytes (the definition's ``limits.event_bytes``)."""

@@ -223,6 +223,13 @@ def test_decoder_never_raises_anything_but_invalid_event() -> None:
 
     @FUZZ
     @given(st.one_of(lines, st.binary(max_size=400)))
+    # Fixed refusals besides the draws, so that the count of refusal kinds asserted below is certain, not likely:
+    @example(SAMPLE[9])  # too_deep
+    @example(SAMPLE[10])  # too_large
+    @example(SAMPLE[11])  # not_json
+    @example(b"[1]")  # not_object
+    @example(b'{"type": "order", "unit": "a", "time": 1, "fields": {}}')  # missing_id
+    @example(b'{"id": "t", "type": "order", "unit": "a", "time": "noon", "fields": {}}')  # bad_time
     def decode(raw: bytes) -> None:
         for text in (raw, raw.decode("utf-8", "replace"), bytearray(raw), memoryview(raw)):
             try:
