@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -119,6 +120,13 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
     click.echo(f"{plural(len(written), 'board')} written to {output}")
 
 
+def _finite(value: float, expected: str) -> float:
+    """Click's float ranges let ``nan`` through (every comparison with it is false); refuse it by name."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"expected {expected}, got {value!r}")
+    return value
+
+
 @click.command("rules")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -151,7 +159,31 @@ def dashboards_command(file: Path, output: Path, check: bool) -> None:
     show_default=True,
     help="Grafana base URL of the KPI board links in the alert annotations.",
 )
-def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: str, grafana_url: str) -> None:
+@click.option(
+    "--drop-points",
+    type=click.FloatRange(min=0, min_open=True, max=10),
+    callback=lambda ctx, param, value: _finite(value, "a number of points, more than 0 and at most 10"),
+    default=1.0,
+    show_default=True,
+    help="ScorecardUnitScoreDropped fires when a unit's score (0-10) falls by more than this ...",
+)
+@click.option(
+    "--drop-window",
+    "drop_text",
+    default="1h",
+    show_default=True,
+    metavar="DURATION",
+    help="... within this time.",
+)
+def rules_command(
+    file: Path,
+    output_dir: Path,
+    pending_text: str,
+    stale_text: str,
+    grafana_url: str,
+    drop_points: float,
+    drop_text: str,
+) -> None:
     """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
     from scorecard.outputs import rules
 
@@ -160,7 +192,13 @@ def rules_command(file: Path, output_dir: Path, pending_text: str, stale_text: s
         url = rules.check_grafana_url(grafana_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--grafana-url") from None
-    options = rules.RuleOptions(duration_param(pending_text, "--for"), duration_param(stale_text, "--stale-after"), url)
+    options = rules.RuleOptions(
+        duration_param(pending_text, "--for"),
+        duration_param(stale_text, "--stale-after"),
+        url,
+        drop_points,
+        duration_param(drop_text, "--drop-window"),
+    )
     output_dir.mkdir(parents=True, exist_ok=True)
     header = rules.rules_header(file.name, scorecard, options)
     for name, document in rules.rule_files(scorecard, options).items():

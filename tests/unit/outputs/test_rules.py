@@ -20,6 +20,7 @@ from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
 from scorecard.outputs.rules import (
     FILE_HEALTH,
     FILE_KPIS,
+    FILE_UNITS,
     OWNER_STATUS_RECORD,
     PLACEHOLDER_WEBHOOK,
     RuleOptions,
@@ -167,7 +168,7 @@ def test_committed_files_are_what_the_generator_makes(tmp_path: Path, example_pa
         "stale; regenerate with `scorecard rules examples/acme.yaml -o deploy/prometheus/rules/` and "
         "`scorecard alertmanager examples/acme.yaml -o deploy/alertmanager/alertmanager.yml`"
     )
-    for name in (FILE_KPIS, FILE_HEALTH):
+    for name in (FILE_KPIS, FILE_HEALTH, FILE_UNITS):
         committed = REPO / "deploy" / "prometheus" / "rules" / name
         assert committed.read_text() == (tmp_path / "rules" / name).read_text(), f"{committed} is {regenerate}"
     committed = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
@@ -180,6 +181,7 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"wrote {tmp_path / 'new' / FILE_KPIS}: 4 alerting rules, 1 recording rule",
         f"wrote {tmp_path / 'new' / FILE_HEALTH}: 3 alerting rules, 1 recording rule",
+        f"wrote {tmp_path / 'new' / FILE_UNITS}: 1 alerting rule, 0 recording rules",
         "2 KPIs, owners routed by `scorecard alertmanager`: 2 teams; a running Prometheus loads new rules on reload"
         " (POST /-/reload)",
     ]
@@ -192,6 +194,9 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
         (["--for", "5x"], "Invalid value for --for: expected a duration like"),
         (["--stale-after", "0s"], "Invalid value for --stale-after: expected a positive duration"),
         (["--grafana-url", "grafana:3000"], "Invalid value for --grafana-url: expected an http(s) base URL"),
+        (["--drop-points", "0"], "Invalid value for '--drop-points': 0.0 is not in the range 0<x<=10"),
+        (["--drop-points", "nan"], "Invalid value for '--drop-points': expected a number of points"),
+        (["--drop-window", "1y"], "Invalid value for --drop-window: expected a duration like"),
     ],
 )
 def test_rules_command_rejects_bad_options_by_name(tmp_path: Path, args: list[str], message: str) -> None:
