@@ -206,7 +206,8 @@ def check_every_rule_expression(prometheus: PrivatePrometheus, report: dict[str,
     alert would fire, so its watched series (the left side of the comparison) must return data, and the whole
     expression must parse. A KPI alert watches the KPI's statuses: they exist exactly where the replay has a status
     (a daily KPI has none anywhere when no event came today), so the check is both ways. ``ScorecardExporterDown``
-    watches the exporter's absence: the test stops it at the end.
+    watches the exporter's absence: the test stops it at the end. ``ScorecardUnitScoreDropped`` compares the score
+    with its value an hour earlier, older than this Prometheus: its expression is checked without the ``offset``.
     """
     with_status = {k for unit in report.values() for k, r in unit["kpis"].items() if r["status"] != "no_data"}
     assert len(with_status) >= 10, with_status
@@ -222,6 +223,8 @@ def check_every_rule_expression(prometheus: PrivatePrometheus, report: dict[str,
                     continue
                 match = COMPARISON.match(expr)
                 watched = match.group("series") if "alert" in rule and match else expr
+                if name == "ScorecardUnitScoreDropped":  # compares with the score a --drop-window ago: this
+                    watched = re.sub(r" offset \w+", "", watched)  # Prometheus has minutes of history, not hours
                 kpi = rule.get("labels", {}).get("kpi")
                 expected = kpi is None or kpi in with_status
                 got = bool(prometheus.query(watched))
