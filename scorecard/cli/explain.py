@@ -39,7 +39,10 @@ from scorecard.core.movers import Explanation, explain
 from scorecard.outputs.explain_view import explanation_tree
 from scorecard.outputs.terminal import printable
 
-__all__ = ["explain_command", "explanation_document"]
+__all__ = ["DEFAULT_TOP", "explain_command", "explain_units", "explanation_document", "prometheus_history_reports"]
+
+DEFAULT_TOP = 5
+"""KPIs, and child units per level, that ``explain`` and ``report --since`` show by default."""
 
 
 @click.command("explain")
@@ -74,7 +77,7 @@ __all__ = ["explain_command", "explanation_document"]
 @click.option(
     "--top",
     type=click.IntRange(min=0),
-    default=5,
+    default=DEFAULT_TOP,
     show_default=True,
     help="How many KPIs, and child units per level, to show (0: every move).",
 )
@@ -137,7 +140,6 @@ def _live_reports(
     match: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Prometheus' history at ``since``, Redis at ``at`` (default now), both cut to the exported units."""
-    from scorecard.outputs.prometheus_history import PrometheusError, report_at
     from scorecard.redis.live import live_report
     from scorecard.redis.store import RedisStore, StoreError
 
@@ -148,14 +150,31 @@ def _live_reports(
     except StoreError as error:
         click.echo(f"cannot read the live scorecard: {error}", err=True)
         sys.exit(1)
-    try:
-        before = report_at(scorecard, prometheus_url, since, match)
-    except PrometheusError as error:
-        click.echo(printable(error), err=True)
-        sys.exit(1)
+    before = prometheus_history_reports(scorecard, prometheus_url, since, match)
     exported = set(exported_units(scorecard))
     after["units"] = {u: r for u, r in after["units"].items() if u in exported}
     return before, after
+
+
+def prometheus_history_reports(scorecard: Scorecard, prometheus_url: str, since: float, match: str) -> dict[str, Any]:
+    """The scorecard at ``since`` from Prometheus' history, or exit 1 with the one-line reason."""
+    from scorecard.outputs.prometheus_history import PrometheusError, report_at
+
+    try:
+        return report_at(scorecard, prometheus_url, since, match)
+    except PrometheusError as error:
+        click.echo(printable(error), err=True)
+        sys.exit(1)
+
+
+def explain_units(
+    scorecard: Scorecard, tree: OrgTree, before: dict[str, Any], after: dict[str, Any], top: int = DEFAULT_TOP
+) -> dict[str, Explanation]:
+    """The top movers of every unit present in both reports (``report --since``)."""
+    was = contributions(scorecard, tree, scores_from_report(before))
+    now = contributions(scorecard, tree, scores_from_report(after))
+    units = [u for u in tree.units if u in before["units"] and u in after["units"]]
+    return {u: explain(was, now, u).top(top) for u in units}
 
 
 def explain_reports(

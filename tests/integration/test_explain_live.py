@@ -213,6 +213,15 @@ def test_live_explain_equals_the_replay(deployment: Deployment, request: pytest.
         live = explain(deployment, "--unit", unit, *times, "--prometheus-url", prometheus)
         assert live == replayed, (unit, live.decode(), replayed.decode())
 
+    pages = []  # `report --since`: the same "What moved" sections live and from the replay
+    for source in (["--events", str(all_events)], ["--prometheus-url", prometheus]):
+        command = [sys.executable, "-m", "scorecard", "report", "--scorecard", str(deployment.scorecard_path)]
+        command += ["--since", format_time(since), "--at", format_time(at), *source]
+        done = subprocess.run(command, env=deployment.env(), capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        pages.append([part.split("</table>", 1)[0] for part in done.stdout.decode().split("What moved since")[1:]])
+    assert pages[0] == pages[1] and len(pages[0]) == 3
+
     document = orjson.loads(replayed)  # the south store: something moved, for reasons the test can name
     assert document["delta"] != 0
     reasons = {r for p in document["perspectives"] for k in p["kpis"] for r in k["reasons"]}
