@@ -5,5 +5,5 @@ COPY pyproject.toml README.md ./
 COPY scorecard ./scorecard
 COPY streams ./streams
 COPY examples ./examples
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[worker]'
 ENTRYPOINT ["scorecard"]

@@ -43,7 +43,7 @@ The packages, from the ground up (each imports only from the ones above it; test
 - ``scorecard.redis`` (the live store) and ``scorecard.simulator`` (realistic events for any definition);
 - ``scorecard.outputs``: everything the scorecard is turned into, and the HTTP server of the metrics;
 - ``streams``: the Faust application (a sibling package: ``streams.faust_fixes`` holds its workarounds of Faust
-  and aiokafka internals);
+  and aiokafka internals; Faust, aiokafka and uvloop come with the ``worker`` extra);
 - ``scorecard.cli``: the ``scorecard`` command.
 """
 

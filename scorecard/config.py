@@ -13,7 +13,8 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 # Environment variable -> default. The CLI documents these in --help; docs/ lists them too.
 ENV_DEFAULTS: dict[str, str] = {
@@ -30,6 +31,14 @@ ENV_DEFAULTS: dict[str, str] = {
     "SCORECARD_STOP_TIMEOUT": "15",
     "SCORECARD_EXPORTER_HOST": "0.0.0.0",
     "SCORECARD_EXPORTER_PORT": "9108",
+    # Redis security and high availability (``RedisOptions``); "" means not set.
+    "SCORECARD_REDIS_CA_FILE": "",
+    "SCORECARD_REDIS_CERT_FILE": "",
+    "SCORECARD_REDIS_KEY_FILE": "",
+    "SCORECARD_REDIS_USERNAME": "",
+    "SCORECARD_REDIS_SENTINELS": "",
+    "SCORECARD_REDIS_SENTINEL_SERVICE": "mymaster",
+    "SCORECARD_REDIS_CLUSTER": "false",
 }
 
 
@@ -80,6 +89,7 @@ class Settings:
     topic: str
     app_id: str
     partitions: int
+    redis_options: RedisOptions = dataclasses.field(default_factory=lambda: RedisOptions())
 
     def __repr__(self) -> str:
         fields = (f"{f.name}={_redacted(getattr(self, f.name))!r}" for f in dataclasses.fields(self))
@@ -102,8 +112,151 @@ class Settings:
             topic=env("SCORECARD_TOPIC"),
             app_id=env("SCORECARD_APP_ID"),
             partitions=int(partitions),
+            redis_options=RedisOptions.from_env(),
         )
 
 
 def _redacted(value: object) -> object:
     return redact_url(value) if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------------------------------------- Redis options
+class SettingError(ValueError):
+    """A setting that cannot be used; the message names the variable or flag and says what it expects."""
+
+
+def secret(name: str) -> str | None:
+    """A secret from ``name`` (e.g. SCORECARD_REDIS_PASSWORD) or read from the file ``name``_FILE names.
+
+    The file form keeps the secret out of ``ps`` and the environment of child processes; one trailing newline is
+    dropped (``echo pw > file``). Setting both is refused: which one wins would be a guess.
+    """
+    value, path = os.environ.get(name), os.environ.get(f"{name}_FILE")
+    if value and path:
+        raise SettingError(f"{name} and {name}_FILE are both set; keep one")
+    return read_secret_file(path, f"{name}_FILE") if path else value or None
+
+
+def read_secret_file(path: str, what: str) -> str:
+    """The secret held in ``path`` without its trailing newline; a one-line error naming ``what`` when unreadable."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingError(f"{what}: cannot read {path} ({getattr(error, 'strerror', None) or error})") from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def parse_sentinels(text: str, what: str = "SCORECARD_REDIS_SENTINELS") -> tuple[tuple[str, int], ...]:
+    """``host:port,host:port`` as pairs; a one-line error naming ``what`` for anything else."""
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        host, colon, port = item.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingError(f"{what}: expected host:port[,host:port...], got {item!r}")
+        pairs.append((host.strip("[]"), int(port)))
+    return tuple(pairs)
+
+
+def parse_flag(text: str, what: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise SettingError(f"{what}: expected true or false, got {text!r}")
+
+
+@dataclass(frozen=True, repr=False)
+class RedisOptions:
+    """How to reach Redis beyond its URL: TLS files, an ACL user, a Sentinel or a Cluster (``repr`` hides secrets).
+
+    ``scorecard.redis.client.connect`` turns the URL and these into a client. The URL keeps saying where (host,
+    port, database, ``rediss://`` for TLS); a ``username`` or ``password`` here overrides one in the URL. With
+    ``sentinels``, the URL's host and port are not used: the Sentinels name the primary of ``sentinel_service``.
+    """
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    username: str | None = None
+    password: str | None = None
+    sentinels: tuple[tuple[str, int], ...] = ()
+    sentinel_service: str = "mymaster"
+    sentinel_password: str | None = None
+    cluster: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sentinels and self.cluster:
+            raise SettingError(
+                "Redis Sentinel and Redis Cluster are exclusive: set SCORECARD_REDIS_SENTINELS or "
+                "SCORECARD_REDIS_CLUSTER, not both"
+            )
+        if self.key_file and not self.cert_file:
+            raise SettingError(
+                "a Redis client key (SCORECARD_REDIS_KEY_FILE) needs its certificate (SCORECARD_REDIS_CERT_FILE)"
+            )
+
+    def __repr__(self) -> str:
+        shown = {
+            f.name: REDACTED if f.name.endswith("password") and getattr(self, f.name) else getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != f.default
+        }
+        return f"RedisOptions({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    @property
+    def tls_files(self) -> bool:
+        return bool(self.ca_file or self.cert_file)
+
+    def check_url(self, url: str) -> None:
+        """Refuse a URL these options cannot work with (``SettingError`` saying what to change)."""
+        scheme = url.partition("://")[0].lower()
+        if self.tls_files and scheme != "rediss":
+            raise SettingError(
+                "a Redis CA or client certificate is set but SCORECARD_REDIS_URL is not rediss://; use "
+                "rediss://host:port for TLS"
+            )
+        if scheme == "unix" and (self.sentinels or self.cluster):
+            raise SettingError("a unix:// Redis URL cannot be used with Sentinel or Cluster; use redis:// or rediss://")
+        if self.cluster and _url_db(url) not in ("", "0"):
+            raise SettingError("Redis Cluster has only database 0; drop the /db from SCORECARD_REDIS_URL")
+
+    @classmethod
+    def from_env(cls) -> RedisOptions:
+        return cls(
+            ca_file=env("SCORECARD_REDIS_CA_FILE") or None,
+            cert_file=env("SCORECARD_REDIS_CERT_FILE") or None,
+            key_file=env("SCORECARD_REDIS_KEY_FILE") or None,
+            username=env("SCORECARD_REDIS_USERNAME") or None,
+            password=secret("SCORECARD_REDIS_PASSWORD"),
+            sentinels=parse_sentinels(env("SCORECARD_REDIS_SENTINELS")),
+            sentinel_service=env("SCORECARD_REDIS_SENTINEL_SERVICE"),
+            sentinel_password=secret("SCORECARD_REDIS_SENTINEL_PASSWORD"),
+            cluster=parse_flag(env("SCORECARD_REDIS_CLUSTER"), "SCORECARD_REDIS_CLUSTER"),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that give these options to a child process (secrets included: pass them privately)."""
+        out = {
+            "SCORECARD_REDIS_CA_FILE": self.ca_file or "",
+            "SCORECARD_REDIS_CERT_FILE": self.cert_file or "",
+            "SCORECARD_REDIS_KEY_FILE": self.key_file or "",
+            "SCORECARD_REDIS_USERNAME": self.username or "",
+            "SCORECARD_REDIS_SENTINELS": ",".join(f"{host}:{port}" for host, port in self.sentinels),
+            "SCORECARD_REDIS_SENTINEL_SERVICE": self.sentinel_service,
+            "SCORECARD_REDIS_CLUSTER": "true" if self.cluster else "false",
+        }
+        if self.password:
+            out["SCORECARD_REDIS_PASSWORD"] = self.password
+        if self.sentinel_password:
+            out["SCORECARD_REDIS_SENTINEL_PASSWORD"] = self.sentinel_password
+        return out
+
+
+def _url_db(url: str) -> str:
+    """The database a Redis URL names (path ``/N`` or ``?db=N``), as text; "" when it names none."""
+    parsed = urlsplit(url)
+    query = dict(parse_qsl(parsed.query))
+    return query.get("db", parsed.path.strip("/"))

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 import faust
-import redis
 
 from scorecard.config import Settings
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import Engine, definition_hash
+from scorecard.redis.client import connect, describe
 from scorecard.redis.store import RedisStore, StoreError
 from streams.faust_fixes.runner import EXIT_WITHOUT_COMMIT
 from streams.headers import (
@@ -77,8 +77,16 @@ class Pipeline:
         self.metrics = metrics if metrics is not None else PipelineMetrics()
         self.processor = BatchProcessor(self.engine, table, retention_ms(self.engine))
         # Short timeouts: the sync client blocks the event loop, and Kafka heartbeats must not wait for a dead Redis.
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
-        self.store = RedisStore(client, settings.app_id, definition_hash=definition_hash(scorecard))
+        # No silent retry on a new connection: after a Sentinel or Cluster failover the new primary may lack the
+        # last writes the old one acknowledged, so every lost connection must fail the flush and end in a resync.
+        options = settings.redis_options
+        client = connect(settings.redis_url, options, timeout=5, connect_timeout=2, retries=False)
+        self.store = RedisStore(
+            client,
+            settings.app_id,
+            definition_hash=definition_hash(scorecard),
+            url=describe(settings.redis_url, options),
+        )
         self.epoch: str | None = None
         self.resync_after = 0.0
         self.lock = asyncio.Lock()

@@ -4,6 +4,7 @@ Faust (through ``faust_fixes.runner.ScorecardWorker``) until a stop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import mode.loop
 
@@ -35,7 +36,13 @@ def run_worker(
     metrics = PipelineMetrics()
     if metrics_port:
         metrics.serve(metrics_port, metrics_host)
-    asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings)))
+    aiokafka_log = logging.getLogger("aiokafka")
+    level = aiokafka_log.level
+    aiokafka_log.setLevel(logging.CRITICAL)  # Kafka unreachable at start: the caller says so in one line
+    try:
+        asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings)))
+    finally:
+        aiokafka_log.setLevel(level)
     # uvloop: Faust's per-message machinery (queues, futures, tasks) is most of a worker's CPU; uvloop cuts it.
     mode.loop.use("uvloop")
     app, _pipeline = create_app(

@@ -1,11 +1,13 @@
 """The ``scorecard`` command line: one click group, its commands grouped by what they work on.
 
 - ``define``: ``validate``;
+- ``author``: ``schema``, ``init``, ``events`` (writing a definition, and the events it reads);
 - ``read``: ``replay``, ``status``, ``report`` (the scorecard from a replay or from Redis);
 - ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
-- ``common``: the shared options, errors, time options and progress bars.
+- ``common``: the shared options and shape (definition, -o, durations, --check, exit codes), errors, time options and
+  progress bars.
 """
 
 from __future__ import annotations
@@ -13,19 +15,27 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import define, explain, outputs, pipeline, read
+from scorecard.cli import author, define, explain, outputs, pipeline, read
+from scorecard.cli.common import CONTEXT_SETTINGS, ScorecardGroup
 
 __all__ = ["main"]
 
 
-@click.group()
+@click.group(cls=ScorecardGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="scorecard")
 def main() -> None:
-    """Live balanced scorecard: definitions, streaming and scores."""
+    """Live balanced scorecard: definitions, streaming and scores.
+
+    Every command takes the definition as -s FILE (or SCORECARD_DEFINITION); exit codes: 0 done, 1 failed (invalid
+    input, stale files), 2 bad command line, 3 Kafka or Redis unreachable (docs/cli.md).
+    """
 
 
 for command in (
     define.validate,
+    author.schema_command,
+    author.init_command,
+    author.events_command,
     read.replay_command,
     read.status_command,
     read.report_command,

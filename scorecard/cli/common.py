@@ -6,20 +6,43 @@ Errors are one line on stderr and an exit status (1, or click's 2 for a bad opti
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import functools
+import logging
+import math
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 
-from scorecard.config import ENV_DEFAULTS, Settings
+from scorecard.config import (
+    ENV_DEFAULTS,
+    RedisOptions,
+    SettingError,
+    Settings,
+    parse_sentinels,
+    read_secret_file,
+    redact_url,
+)
 from scorecard.core.definition import DefinitionError, Scorecard, load_scorecard
-from scorecard.core.timeutil import TimeFormatError, check_event_time, parse_duration, parse_time_text
+from scorecard.core.timeutil import (
+    DurationRangeError,
+    TimeFormatError,
+    check_event_time,
+    duration_milliseconds,
+    format_duration,
+    parse_duration,
+    parse_time_text,
+    short_value,
+)
 from scorecard.outputs.terminal import printable
 
 if TYPE_CHECKING:
@@ -55,9 +78,143 @@ def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str) -> 
     return value
 
 
-redis_option = env_option(
+_redis_url_option = env_option(
     "--redis-url", "SCORECARD_REDIS_URL", "Redis holding the live scorecard.", callback=_check_redis_url
 )
+
+
+def _file_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+    return click.option(
+        name,
+        envvar=envvar,
+        show_envvar=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help=help_text,
+    )
+
+
+def _secret_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+    """A secret flag, never shown as a default; a ``-file`` twin (``_file_option``) reads it from a file instead."""
+    return click.option(name, envvar=envvar, show_envvar=True, show_default=False, help=help_text)
+
+
+_REDIS_OPTIONS = (
+    _redis_url_option,
+    _file_option(
+        "--redis-ca-file",
+        "SCORECARD_REDIS_CA_FILE",
+        "CA certificates that sign Redis's TLS certificate (with rediss://).  [default: the system's]",
+    ),
+    _file_option(
+        "--redis-cert-file",
+        "SCORECARD_REDIS_CERT_FILE",
+        "Client certificate for Redis TLS (with rediss://, when Redis asks for one).",
+    ),
+    _file_option("--redis-key-file", "SCORECARD_REDIS_KEY_FILE", "Private key of --redis-cert-file (if not in it)."),
+    click.option(
+        "--redis-username",
+        envvar="SCORECARD_REDIS_USERNAME",
+        show_envvar=True,
+        help="Redis ACL user (overrides one in the URL).",
+    ),
+    _secret_option(
+        "--redis-password",
+        "SCORECARD_REDIS_PASSWORD",
+        "Redis password of the ACL user or of requirepass (overrides one in the URL); visible in `ps` as a flag: "
+        "prefer the variable or --redis-password-file.",
+    ),
+    _file_option("--redis-password-file", "SCORECARD_REDIS_PASSWORD_FILE", "File holding the Redis password."),
+    click.option(
+        "--redis-sentinels",
+        envvar="SCORECARD_REDIS_SENTINELS",
+        show_envvar=True,
+        metavar="HOST:PORT,...",
+        help="Redis Sentinels to ask for the primary (the URL's host and port are then not used).",
+    ),
+    env_option(
+        "--redis-sentinel-service", "SCORECARD_REDIS_SENTINEL_SERVICE", "Name the Sentinels monitor the primary under."
+    ),
+    _secret_option(
+        "--redis-sentinel-password",
+        "SCORECARD_REDIS_SENTINEL_PASSWORD",
+        "Password of the Sentinels themselves, if they require one (prefer the variable or "
+        "--redis-sentinel-password-file).",
+    ),
+    _file_option(
+        "--redis-sentinel-password-file",
+        "SCORECARD_REDIS_SENTINEL_PASSWORD_FILE",
+        "File holding the Sentinels' password.",
+    ),
+    click.option(
+        "--redis-cluster/--no-redis-cluster",
+        envvar="SCORECARD_REDIS_CLUSTER",
+        show_envvar=True,
+        default=False,
+        show_default=True,
+        help="Redis is a Redis Cluster; the URL names any one node.",
+    ),
+)
+_REDIS_PARAMS = (
+    "redis_ca_file",
+    "redis_cert_file",
+    "redis_key_file",
+    "redis_username",
+    "redis_password",
+    "redis_password_file",
+    "redis_sentinels",
+    "redis_sentinel_service",
+    "redis_sentinel_password",
+    "redis_sentinel_password_file",
+    "redis_cluster",
+)
+
+
+def redis_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--redis-url`` and the Redis security and HA options; ``command`` gets ``redis_url`` and ``redis_options``.
+
+    Each has its SCORECARD_REDIS_* variable; the passwords also come from a file (``--redis-password-file``,
+    ``SCORECARD_REDIS_PASSWORD_FILE``) and are never printed. Bad combinations are one-line usage errors.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _REDIS_PARAMS}
+        kwargs["redis_options"] = options = _redis_options(values)
+        try:
+            options.check_url(kwargs["redis_url"])
+        except SettingError as error:
+            raise click.UsageError(str(error)) from None
+        return command(*args, **kwargs)
+
+    for option in reversed(_REDIS_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _redis_options(values: dict[str, Any]) -> RedisOptions:
+    """The options from the flags' values, or a usage error (exit 2) naming the flag and what it expects."""
+    try:
+        return RedisOptions(
+            ca_file=values["redis_ca_file"],
+            cert_file=values["redis_cert_file"],
+            key_file=values["redis_key_file"],
+            username=values["redis_username"] or None,
+            password=_one_secret(values, "redis_password"),
+            sentinels=parse_sentinels(values["redis_sentinels"] or "", "--redis-sentinels"),
+            sentinel_service=values["redis_sentinel_service"],
+            sentinel_password=_one_secret(values, "redis_sentinel_password"),
+            cluster=values["redis_cluster"],
+        )
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _one_secret(values: dict[str, Any], name: str) -> str | None:
+    flag = "--" + name.replace("_", "-")
+    value, path = values[name], values[f"{name}_file"]
+    if value and path:
+        raise SettingError(f"{flag} and {flag}-file are both given (flags or variables); keep one")
+    return read_secret_file(path, f"{flag}-file") if path else value or None
 
 
 topic_option = env_option("--topic", "SCORECARD_TOPIC", "Input topic; the dead-letter topic is TOPIC.dlq.")
@@ -76,13 +233,9 @@ partitions_option = env_option(
 )
 
 
-scorecard_option = click.option(
-    "--scorecard",
-    "scorecard_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Scorecard definition (YAML).",
-)
+def scorecard_option(function: Any) -> Any:
+    """``-s/--scorecard FILE`` or ``$SCORECARD_DEFINITION`` (``definition_option``), as ``scorecard_path``."""
+    return definition_option()(function)
 
 
 def make_settings(
@@ -92,8 +245,17 @@ def make_settings(
     topic: str = ENV_DEFAULTS["SCORECARD_TOPIC"],
     app_id: str = ENV_DEFAULTS["SCORECARD_APP_ID"],
     partitions: int = int(ENV_DEFAULTS["SCORECARD_PARTITIONS"]),
+    redis_options: RedisOptions | None = None,
 ) -> Settings:
-    return Settings(kafka_bootstrap, redis_url, ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"], topic, app_id, partitions)
+    return Settings(
+        kafka_bootstrap,
+        redis_url,
+        ENV_DEFAULTS["SCORECARD_PROMETHEUS_URL"],
+        topic,
+        app_id,
+        partitions,
+        redis_options or RedisOptions(),
+    )
 
 
 # -------------------------------------------------------------------------------------------------- errors, output
@@ -119,6 +281,28 @@ def require_live(store: RedisStore, app_id: str, hint: str = "") -> None:
         click.echo(
             f"no live scorecard for app id {app_id!r} in {store!r} yet: is a worker running with the same "
             f"SCORECARD_APP_ID and SCORECARD_REDIS_URL?{hint}",
+            err=True,
+        )
+        sys.exit(1)
+
+
+WORKER_EXTRA: Final = "streaming-scorecard[worker]"
+WORKER_PACKAGES: Final = frozenset({"faust", "mode", "aiokafka", "uvloop"})
+"""The import names of the worker extra's packages (faust-streaming and its mode-streaming, aiokafka, uvloop)."""
+
+
+@contextmanager
+def worker_extra(command: str) -> Iterator[None]:
+    """Around the imports of a command that talks to Kafka: without the worker extra installed, a one-line error
+    naming the extra and exit 1, instead of a traceback (the definition tools install without it)."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").partition(".")[0]
+        if missing not in WORKER_PACKAGES:
+            raise
+        click.echo(
+            f"scorecard {command} needs the worker extra (no module named {missing!r}): pip install '{WORKER_EXTRA}'",
             err=True,
         )
         sys.exit(1)
@@ -174,3 +358,249 @@ def duration_param(text: str, option: str) -> int:
         return parse_duration(text)
     except TimeFormatError as err:
         raise click.BadParameter(str(err), param_hint=option) from None
+
+
+# --------------------------------------------------------------------------------------------------- one CLI shape
+# The shape every command shares (docs/cli.md): the definition as -s/--scorecard FILE or SCORECARD_DEFINITION, -o as
+# where generated output goes, durations in Prometheus's syntax, -h for help, --check on every generator, and the exit
+# codes below. New commands take these decorators and helpers rather than declaring their own variants.
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+"""The command ran and the answer is no: an invalid definition or events (``--fail-on-invalid``), stale generated
+files (``--check``), balance warnings (``validate --strict``), nothing live in Redis, a port taken."""
+EXIT_USAGE: Final = 2
+"""Click's status for a bad command line: unknown command or option, bad option value, missing definition."""
+DEFINITION_ENV: Final = "SCORECARD_DEFINITION"
+CONTEXT_SETTINGS: Final[dict[str, Any]] = {"help_option_names": ["-h", "--help"]}
+
+_DEFINITION_PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class ScorecardGroup(click.Group):
+    """The command group: a mistyped command gets the closest names (``valdate`` -> did you mean validate)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else f"; `{ctx.command_path} -h` lists them"
+            ctx.fail(f"no command '{printable(name)}'{hint}")
+        return super().resolve_command(ctx, args)
+
+
+def definition_option(positional: bool = False) -> Callable[[_F], _F]:
+    """``-s/--scorecard FILE`` (or ``$SCORECARD_DEFINITION``), passed to the command as ``scorecard_path``.
+
+    ``positional`` also accepts the definition as the first argument (``scorecard validate FILE``, the older form of
+    the definition commands). A definition given twice, differently, is a usage error; none at all is one too.
+    """
+
+    def decorate(function: _F) -> _F:
+        @functools.wraps(function)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            given = kwargs.pop("definition_argument", None)
+            kwargs["scorecard_path"] = resolve_definition(kwargs.pop("scorecard_path"), given)
+            return function(*args, **kwargs)
+
+        wrapped: Any = command
+        if positional:
+            wrapped = click.argument("definition_argument", metavar="[FILE]", required=False, type=_DEFINITION_PATH)(
+                wrapped
+            )
+        return cast(_F, definition_flag(positional)(wrapped))
+
+    return decorate
+
+
+def definition_flag(positional: bool = False) -> Callable[[_F], _F]:
+    """The bare ``-s/--scorecard`` option (``scorecard_path``, None when not given) of ``definition_option``, for a
+    command that resolves it with ``resolve_definition`` itself (``replay``, whose FILE precedes EVENTS)."""
+    more = " May be given as the first argument instead." if positional else ""
+    return click.option(
+        "-s",
+        "--scorecard",
+        "scorecard_path",
+        envvar=DEFINITION_ENV,
+        show_envvar=True,
+        type=_DEFINITION_PATH,
+        metavar="FILE",
+        help=f"Scorecard definition (YAML).{more}",
+    )
+
+
+def resolve_definition(option: Path | None, argument: Path | None) -> Path:
+    """The definition from ``-s``/``$SCORECARD_DEFINITION`` or the positional FILE; a usage error when neither or two
+    different ones are given on the command line (a positional FILE wins over the variable)."""
+    ctx = click.get_current_context()
+    from_command_line = ctx.get_parameter_source("scorecard_path") is click.core.ParameterSource.COMMANDLINE
+    if argument is not None:
+        if option is not None and from_command_line and option.resolve() != argument.resolve():
+            raise click.UsageError(f"two definitions given ({option} with -s, {argument} as FILE); give one")
+        return argument
+    if option is None:
+        raise click.UsageError(f"no scorecard definition: give -s FILE (or set {DEFINITION_ENV})")
+    return option
+
+
+class Duration(click.ParamType):
+    """A duration option: Prometheus's syntax (``500ms``, ``90s``, ``1h30m``, ``2w``) or a plain number of seconds,
+    converted to seconds (a float). ``zero`` allows ``0`` (the option says what it means); ``minimum`` is in seconds.
+    """
+
+    name = "duration"
+
+    def __init__(self, *, zero: bool = False, minimum: float = 0.0, whole_seconds: bool = False) -> None:
+        self.zero = zero
+        self.minimum = minimum
+        self.whole_seconds = whole_seconds
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            text = str(value).strip()
+            try:
+                seconds = float(text) if _PLAIN_SECONDS.match(text) else duration_milliseconds(text) / 1000
+            except DurationRangeError as err:
+                self._fail(str(err), param, ctx)
+            except TimeFormatError:
+                self._fail(
+                    f"expected a duration like 30s, 1h30m or 500ms, or seconds; got {short_value(text)}", param, ctx
+                )
+        shown = short_value(str(value))
+        if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not self.zero):
+            self._fail(f"expected a positive duration, got {shown}", param, ctx)
+        if 0 < seconds < self.minimum:
+            self._fail(f"expected at least {format_duration(self.minimum)}, got {shown}", param, ctx)
+        if self.whole_seconds and seconds != int(seconds):
+            self._fail(f"expected whole seconds, got {shown}", param, ctx)
+        return seconds
+
+    @staticmethod
+    def _fail(message: str, param: click.Parameter | None, ctx: click.Context | None) -> NoReturn:
+        """A usage error naming the option as typed (``Invalid value for --for: ...``)."""
+        hint = " / ".join(param.opts) if param is not None and param.opts else None
+        raise click.BadParameter(printable(message), ctx=ctx, param_hint=hint)
+
+
+_PLAIN_SECONDS = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,9})?$")
+
+
+def output_file_option(help_text: str) -> Callable[[_F], _F]:
+    """``-o/--output FILE`` (``-``, the default, is stdout), as ``output_path``: commands writing one document."""
+    return click.option(
+        "-o",
+        "--output",
+        "output_path",
+        type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+        default="-",
+        show_default=True,
+        metavar="FILE",
+        help=f"{help_text} (- for stdout).",
+    )
+
+
+def output_dir_option(help_text: str) -> Callable[[_F], _F]:
+    """``-o/--output DIR``, required (no folder is made relative to wherever the command runs), passed as
+    ``output_dir``: commands writing several files. The folder is created when missing."""
+    return click.option(
+        "-o",
+        "--output",
+        "output_dir",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
+        help=f"{help_text} (created when missing).",
+    )
+
+
+check_option = click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 when the files on disk differ from what would be generated (for CI).",
+)
+
+
+def write_or_check(files: dict[Path, bytes], check: bool, regenerate: str) -> None:
+    """Write generated ``files`` (creating folders), or with ``check`` compare them with the disk: each missing or
+    different file is a line on stderr naming ``regenerate``, the command that updates it, and the exit code is 1."""
+    if not check:
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return
+    stale = [path for path, data in files.items() if not path.is_file() or path.read_bytes() != data]
+    for path in stale:
+        echo(f"{path} is {'stale' if path.exists() else 'missing'}; run `{regenerate}`", err=True)
+    if stale:
+        sys.exit(EXIT_FAILED)
+    echo(f"{plural(len(files), 'file')} up to date")
+
+
+def write_document(output_path: Path, data: bytes) -> bool:
+    """Write one generated document to ``output_path`` or stdout (``-``); True when it went to a file."""
+    if str(output_path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return False
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    output_path.write_bytes(data)
+    return True
+
+
+# ------------------------------------------------------------------------------------------------ service errors
+EXIT_UNAVAILABLE: Final = 3
+"""Kafka or Redis cannot be reached or refuses: retrying later may work, changing the input will not."""
+
+
+def unavailable(message: str) -> NoReturn:
+    """Exit ``EXIT_UNAVAILABLE`` after one line on stderr: a service cannot be reached or refused."""
+    echo(message, err=True)
+    sys.exit(EXIT_UNAVAILABLE)
+
+
+@contextlib.contextmanager
+def kafka_errors(kafka_bootstrap: str, doing: str, quiet: bool = True) -> Iterator[None]:
+    """Turn Kafka being unreachable or refusing (``doing`` it, e.g. "publish to topic t") into one line on stderr and
+    ``EXIT_UNAVAILABLE``, instead of aiokafka's traceback. ``quiet`` holds back aiokafka's own log lines meanwhile (the
+    one line says it all); a long-running command keeps them. Imports aiokafka: only for commands that use Kafka."""
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import TopicError
+
+    try:
+        with quiet_logger("aiokafka") if quiet else contextlib.nullcontext():
+            yield
+    except TopicError as error:  # Kafka answers, but its topics do not fit the settings: the message says the fix
+        echo(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+    except (KafkaError, ConnectionError, TimeoutError) as error:  # not OSError: a port taken is not Kafka
+        unavailable(f"cannot {doing} at Kafka {redact_url(kafka_bootstrap)}: {kafka_reason(error)}")
+
+
+def kafka_reason(error: BaseException) -> str:
+    """What went wrong with Kafka, said for the person who set the bootstrap servers."""
+    from aiokafka.errors import KafkaConnectionError
+
+    if isinstance(error, KafkaConnectionError | ConnectionError):
+        return "no broker reachable there (is Kafka running? --kafka-bootstrap, SCORECARD_KAFKA_BOOTSTRAP)"
+    return str(error)
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str) -> Iterator[None]:
+    """Hold back a library's log records below CRITICAL meanwhile: the command reports the failure itself."""
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from scorecard.cli.common import echo, plural
+from scorecard.cli.common import definition_option, echo, plural
 from scorecard.core.definition import (
     AGGREGATIONS,
     CalendarSpec,
@@ -29,10 +29,11 @@ from scorecard.outputs.terminal import printable
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@definition_option(positional=True)
 @click.option("--strict", is_flag=True, help="Also exit 1 when there are balance warnings.")
-def validate(file: Path, strict: bool) -> None:
-    """Check the scorecard definition FILE and summarise it."""
+def validate(scorecard_path: Path, strict: bool) -> None:
+    """Check the scorecard definition (-s FILE, or FILE) and summarise it."""
+    file = scorecard_path
     try:
         scorecard = load_scorecard(file)
     except DefinitionError as err:

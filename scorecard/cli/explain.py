@@ -29,8 +29,10 @@ from scorecard.cli.common import (
     scorecard_option,
     terminal_console,
     time_param,
+    unavailable,
 )
 from scorecard.cli.read import _replay_file
+from scorecard.config import RedisOptions
 from scorecard.contract import exported_units
 from scorecard.core.contributions import contributions, scores_from_report
 from scorecard.core.definition import Scorecard
@@ -38,6 +40,7 @@ from scorecard.core.hierarchy import OrgTree
 from scorecard.core.movers import Explanation, explain
 from scorecard.outputs.explain_view import explanation_tree
 from scorecard.outputs.terminal import printable
+from scorecard.redis.store import RedisStore
 
 __all__ = ["DEFAULT_TOP", "explain_command", "explain_units", "explanation_document", "prometheus_history_reports"]
 
@@ -89,6 +92,7 @@ def explain_command(
     at_text: str | None,
     events_path: Path | None,
     redis_url: str,
+    redis_options: RedisOptions,
     app_id: str,
     prometheus_url: str,
     prometheus_match: str,
@@ -107,7 +111,8 @@ def explain_command(
     since = time_param(since_text, "--since")
     at = parse_at(at_text)
     if events_path is None:
-        before, after = _live_reports(scorecard, since, at, redis_url, app_id, prometheus_url, prometheus_match)
+        store = RedisStore.from_url(redis_url, app_id, options=redis_options)
+        before, after = _live_reports(scorecard, since, at, store, app_id, prometheus_url, prometheus_match)
     else:
         before, after = _replayed_reports(scorecard, events_path, since, at)
     explanation = explain_reports(scorecard, tree, before, after, unit_id)
@@ -134,22 +139,20 @@ def _live_reports(
     scorecard: Scorecard,
     since: float,
     at: float | None,
-    redis_url: str,
+    store: RedisStore,
     app_id: str,
     prometheus_url: str,
     match: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Prometheus' history at ``since``, Redis at ``at`` (default now), both cut to the exported units."""
     from scorecard.redis.live import live_report
-    from scorecard.redis.store import RedisStore, StoreError
+    from scorecard.redis.store import StoreError
 
-    store = RedisStore.from_url(redis_url, app_id)
     try:
         require_live(store, app_id, " (or give --events FILE to explain a replay)")
         after = live_report(scorecard, store, at if at is not None else time.time())
     except StoreError as error:
-        click.echo(f"cannot read the live scorecard: {error}", err=True)
-        sys.exit(1)
+        unavailable(f"cannot read the live scorecard: {error}")
     before = prometheus_history_reports(scorecard, prometheus_url, since, match)
     exported = set(exported_units(scorecard))
     after["units"] = {u: r for u, r in after["units"].items() if u in exported}
@@ -157,12 +160,14 @@ def _live_reports(
 
 
 def prometheus_history_reports(scorecard: Scorecard, prometheus_url: str, since: float, match: str) -> dict[str, Any]:
-    """The scorecard at ``since`` from Prometheus' history, or exit 1 with the one-line reason."""
+    """The scorecard at ``since`` from Prometheus' history; else one line and exit 3 (Prometheus unreachable) or 1."""
     from scorecard.outputs.prometheus_history import PrometheusError, report_at
 
     try:
         return report_at(scorecard, prometheus_url, since, match)
     except PrometheusError as error:
+        if error.unreachable:
+            unavailable(str(error))
         click.echo(printable(error), err=True)
         sys.exit(1)
 

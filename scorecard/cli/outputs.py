@@ -5,22 +5,32 @@
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
 from scorecard.cli.common import (
+    EXIT_FAILED,
+    Duration,
     app_id_option,
-    duration_param,
+    check_option,
+    definition_option,
     echo,
     env_option,
     load_or_exit,
+    output_dir_option,
+    output_file_option,
     plural,
     redis_option,
     scorecard_option,
     terminal_console,
+    write_document,
+    write_or_check,
 )
+from scorecard.config import RedisOptions
+from scorecard.core.timeutil import format_duration
 
 
 @click.command("exporter")
@@ -34,7 +44,9 @@ from scorecard.cli.common import (
     type=click.IntRange(min=0, max=65535),
 )
 @env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
-def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: int, host: str) -> None:
+def exporter_command(
+    scorecard_path: Path, redis_url: str, redis_options: RedisOptions, app_id: str, port: int, host: str
+) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.outputs.exporter import run_exporter
     from scorecard.outputs.webserver import ListenError
@@ -42,7 +54,13 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
     scorecard = load_or_exit(scorecard_path)
     try:
         run_exporter(
-            scorecard, redis_url, app_id, host, port, announce=lambda url: click.echo(f"serving {url}", err=True)
+            scorecard,
+            redis_url,
+            app_id,
+            host,
+            port,
+            announce=lambda url: click.echo(f"serving {url}", err=True),
+            options=redis_options,
         )
     except ListenError as error:  # the port is taken, or the address is not ours
         click.echo(str(error), err=True)
@@ -51,9 +69,7 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
 
 @click.command("board")
 @scorecard_option
-@click.option(
-    "--refresh", type=click.FloatRange(min=0.2), default=2.0, show_default=True, help="Seconds between redraws."
-)
+@click.option("--refresh", type=Duration(minimum=0.2), default="2s", show_default=True, help="Time between redraws.")
 @redis_option
 @app_id_option
 @click.option(
@@ -64,11 +80,18 @@ def exporter_command(scorecard_path: Path, redis_url: str, app_id: str, port: in
 )
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Stop after this many seconds.  [default: until Ctrl-C]",
+    type=Duration(zero=True),
+    default="0",
+    help="Stop after this long (e.g. 30s, 10m; a plain number is seconds); 0 runs until Ctrl-C.  [default: 0]",
 )
 def board_command(
-    scorecard_path: Path, refresh: float, redis_url: str, app_id: str, metrics_url: str, duration: float | None
+    scorecard_path: Path,
+    refresh: float,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    metrics_url: str,
+    duration: float | None,
 ) -> None:
     """Show the live scorecard from Redis on a refreshing terminal board (plain text frames when not a terminal)."""
     import signal
@@ -77,11 +100,13 @@ def board_command(
     from scorecard.redis.store import RedisStore
 
     scorecard = load_or_exit(scorecard_path)
-    store = RedisStore.from_url(redis_url, app_id)
+    store = RedisStore.from_url(redis_url, app_id, options=redis_options)
     console = terminal_console()
     signal.signal(signal.SIGTERM, _interrupt)  # leave the terminal as Ctrl-C would (cursor shown again)
     try:
-        run_board(scorecard, store, console, refresh=refresh, metrics_url=metrics_url or None, duration=duration)
+        run_board(
+            scorecard, store, console, refresh=refresh, metrics_url=metrics_url or None, duration=duration or None
+        )
     except KeyboardInterrupt:
         console.print("board stopped")
 
@@ -91,27 +116,23 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 @click.command("dashboards")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("deploy/grafana/dashboards"),
-    show_default=True,
-    help="Folder for the board JSON files (the folder Grafana provisions from).",
+@definition_option(positional=True)
+@output_dir_option(
+    "Folder for the board JSON files, e.g. deploy/grafana/dashboards (the folder Grafana provisions from)"
 )
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the files in the folder are stale.")
-def dashboards_command(file: Path, output: Path, check: bool) -> None:
-    """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard FILE."""
+@check_option
+def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool) -> None:
+    """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard (-s FILE, or FILE)."""
     from scorecard.outputs.dashboards import stale_boards, write_boards
 
+    file, output = scorecard_path, output_dir
     scorecard = load_or_exit(file)
     if check:
         stale = stale_boards(scorecard, output)
         for path in stale:
-            click.echo(f"{path} is missing or stale; run `scorecard dashboards {file} -o {output}`", err=True)
+            click.echo(f"{path} is missing or stale; run `scorecard dashboards -s {file} -o {output}`", err=True)
         if stale:
-            sys.exit(1)
+            sys.exit(EXIT_FAILED)
         click.echo(f"{output}: boards are up to date with {file}")
         return
     written = write_boards(scorecard, output)
@@ -128,29 +149,23 @@ def _finite(value: float, expected: str) -> float:
 
 
 @click.command("rules")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for the rule files (created when missing), e.g. deploy/prometheus/rules.",
-)
+@definition_option(positional=True)
+@output_dir_option("Folder for the rule files, e.g. deploy/prometheus/rules")
 @click.option(
     "--for",
-    "pending_text",
+    "pending",
+    type=Duration(),
     default="5m",
     show_default=True,
-    metavar="DURATION",
-    help="How long a KPI status or an exporter failure must last before its alert fires.",
+    help="How long a KPI status (unless the KPI sets alert.for) or a pipeline failure must last before its alert"
+    " fires (e.g. 90s, 1h30m, 500ms).",
 )
 @click.option(
     "--stale-after",
-    "stale_text",
+    "stale_after",
+    type=Duration(whole_seconds=True),
     default="2h",
     show_default=True,
-    metavar="DURATION",
     help="ScorecardStale fires for a unit with no accepted event for longer than this.",
 )
 @click.option(
@@ -158,6 +173,21 @@ def _finite(value: float, expected: str) -> float:
     default="http://localhost:3000",
     show_default=True,
     help="Grafana base URL of the KPI board links in the alert annotations.",
+)
+@click.option(
+    "--max-lag",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="ScorecardConsumerLagHigh fires when more messages than this wait in a topic (all partitions) for --for.",
+)
+@click.option(
+    "--dead-letter-share",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="ScorecardDeadLetterSurge fires when one dead-letter reason takes more than this share of the input events"
+    " within 10m.",
 )
 @click.option(
     "--drop-points",
@@ -169,41 +199,93 @@ def _finite(value: float, expected: str) -> float:
 )
 @click.option(
     "--drop-window",
-    "drop_text",
+    type=Duration(whole_seconds=True),
     default="1h",
     show_default=True,
-    metavar="DURATION",
     help="... within this time.",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["files", "prometheusrule"]),
+    default="files",
+    show_default=True,
+    help="files: one rule file per group, for rule_files; prometheusrule: one Kubernetes PrometheusRule resource"
+    " (scorecard-prometheusrule.yml) for the Prometheus Operator.",
+)
+@click.option("--namespace", help="Namespace of the PrometheusRule (--format prometheusrule).  [default: none]")
+@click.option(
+    "--resource-label",
+    "resource_labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A label of the PrometheusRule, e.g. release=kube-prometheus-stack for its ruleSelector (repeatable).",
+)
+@check_option
 def rules_command(
-    file: Path,
+    scorecard_path: Path,
     output_dir: Path,
-    pending_text: str,
-    stale_text: str,
+    pending: float,
+    stale_after: float,
     grafana_url: str,
+    max_lag: int,
+    dead_letter_share: float,
     drop_points: float,
-    drop_text: str,
+    drop_window: float,
+    output_format: str,
+    namespace: str | None,
+    resource_labels: tuple[str, ...],
+    check: bool,
 ) -> None:
-    """Write the Prometheus alert and recording rules of the scorecard FILE (see docs/alerts.md)."""
+    """Write the Prometheus alert and recording rules of the scorecard (-s FILE, or FILE; see docs/alerts.md)."""
     from scorecard.outputs import rules
 
+    file = scorecard_path
     scorecard = load_or_exit(file)
     try:
         url = rules.check_grafana_url(grafana_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--grafana-url") from None
+    if output_format == "files" and (namespace or resource_labels):
+        raise click.UsageError("--namespace and --resource-label apply to --format prometheusrule only")
+    try:
+        labels = dict(rules.check_resource_label(text) for text in resource_labels)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--resource-label") from None
+    try:
+        namespace = rules.check_namespace(namespace) if namespace is not None else None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--namespace") from None
     options = rules.RuleOptions(
-        duration_param(pending_text, "--for"),
-        duration_param(stale_text, "--stale-after"),
+        _whole(pending),
+        int(stale_after),
         url,
-        drop_points,
-        duration_param(drop_text, "--drop-window"),
+        max_lag=max_lag,
+        dead_letter_share=dead_letter_share,
+        drop_points=drop_points,
+        drop_window=int(drop_window),
     )
-    output_dir.mkdir(parents=True, exist_ok=True)
     header = rules.rules_header(file.name, scorecard, options)
-    for name, document in rules.rule_files(scorecard, options).items():
+    regenerate = f"scorecard rules -s {file} -o {output_dir} {_given_options()}".strip()
+    if output_format == "prometheusrule":
+        resource = rules.prometheus_rule(scorecard, options, namespace, labels)
+        path = output_dir / rules.FILE_PROMETHEUS_RULE
+        write_or_check({path: rules.to_yaml(resource, header).encode()}, check, regenerate)
+        if check:
+            return
+        alerting, recording = rules.count_rules(resource["spec"])
+        echo(
+            f"wrote {path}: PrometheusRule {resource['metadata']['name']} with {plural(alerting, 'alerting rule')},"
+            f" {plural(recording, 'recording rule')}"
+        )
+        return
+    documents = rules.rule_files(scorecard, options)
+    files = {output_dir / name: rules.to_yaml(document, header).encode() for name, document in documents.items()}
+    write_or_check(files, check, regenerate)
+    if check:
+        return
+    for name, document in documents.items():
         path = output_dir / name
-        path.write_text(rules.to_yaml(document, header), encoding="utf-8")
         alerting, recording = rules.count_rules(document)
         click.echo(f"wrote {path}: {plural(alerting, 'alerting rule')}, {plural(recording, 'recording rule')}")
     click.echo(
@@ -214,37 +296,74 @@ def rules_command(
 
 
 @click.command("alertmanager")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    default="-",
-    show_default=True,
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Alertmanager config to write (- for stdout), e.g. deploy/alertmanager/alertmanager.yml.",
-)
+@definition_option(positional=True)
+@output_file_option("Alertmanager config to write, e.g. deploy/alertmanager/alertmanager.yml")
 @click.option(
     "--webhook-url",
     metavar="URL",
     help="Webhook of every receiver; {team} becomes the owner team (URL-quoted), 'default' for the default one."
     "  [default: the placeholder http://alert-webhook.invalid/scorecard/{team}]",
 )
-def alertmanager_command(file: Path, output_path: Path, webhook_url: str | None) -> None:
-    """Write an Alertmanager config routing the scorecard FILE's alerts to one receiver per owner team."""
+@click.option(
+    "--fragment",
+    is_flag=True,
+    help="Write a route subtree and its receivers to merge into an existing Alertmanager config instead of a whole"
+    " config.",
+)
+@check_option
+def alertmanager_command(
+    scorecard_path: Path, output_path: Path, webhook_url: str | None, fragment: bool, check: bool
+) -> None:
+    """Write an Alertmanager config routing the scorecard's (-s FILE, or FILE) alerts to one receiver per team."""
     from scorecard.outputs import rules
 
+    file = scorecard_path
+    if check and str(output_path) == "-":
+        raise click.UsageError("--check compares with a file: give it with -o FILE")
     scorecard = load_or_exit(file)
     webhook_url = webhook_url or rules.PLACEHOLDER_WEBHOOK
+    make, header = (
+        (rules.alertmanager_fragment, rules.fragment_header)
+        if fragment
+        else (rules.alertmanager_config, rules.alertmanager_header)
+    )
     try:
-        config = rules.alertmanager_config(scorecard, webhook_url)
+        config = make(scorecard, webhook_url)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--webhook-url") from None
-    text = rules.to_yaml(config, rules.alertmanager_header(file.name, scorecard, webhook_url))
-    if str(output_path) == "-":
-        click.echo(text, nl=False)
+    text = rules.to_yaml(config, header(file.name, scorecard, webhook_url))
+    if check:
+        regenerate = f"scorecard alertmanager -s {file} -o {output_path} {_given_options()}".strip()
+        write_or_check({output_path: text.encode()}, True, regenerate)
         return
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    output_path.write_text(text, encoding="utf-8")
+    if not write_document(output_path, text.encode()):
+        return
     teams = rules.owner_teams(scorecard)
-    echo(f"wrote {output_path}: {plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+    what = "a route fragment with " if fragment else ""
+    echo(f"wrote {output_path}: {what}{plural(len(teams), 'team receiver')} ({', '.join(teams)}) and default")
+
+
+def _whole(seconds: float) -> float:
+    """Whole seconds as an int, so generated files say ``300``, never ``300.0``."""
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def _given_options() -> str:
+    """The options given on the command line apart from the definition, -o and --check, as text for a hint that
+    repeats the command (the --check failure names the command that brings the files up to date)."""
+    ctx = click.get_current_context()
+    words = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        if name in ("scorecard_path", "definition_argument", "output_dir", "output_path", "check"):
+            continue
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[name]
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(param.opts[-1])
+            continue
+        for item in value if isinstance(value, tuple) else (value,):  # a repeatable option: once per value
+            text = format_duration(item) if isinstance(param.type, Duration) else str(item)
+            words.append(f"{param.opts[-1]} {shlex.quote(text)}")
+    return " ".join(words)

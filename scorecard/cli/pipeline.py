@@ -1,7 +1,8 @@
 """``scorecard worker``, ``publish`` and ``simulate``: the commands that run or feed the streaming pipeline.
 
-Kafka, Faust and the simulator are imported inside the commands: they are slow to import and the other commands
-never need them.
+Kafka, Faust and the simulator are imported inside the commands: they are slow to import, the other commands never
+need them, and Faust, aiokafka and uvloop come with the ``worker`` extra only (``common.worker_extra`` turns their
+absence into a one-line error naming it).
 """
 
 from __future__ import annotations
@@ -10,30 +11,39 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.progress import MofNCompleteColumn, TaskProgressColumn
 
 from scorecard.cli.common import (
+    EXIT_FAILED,
+    Duration,
     app_id_option,
-    duration_param,
     echo,
     env_option,
+    kafka_errors,
     kafka_option,
+    kafka_reason,
     load_or_exit,
     make_settings,
     partitions_option,
     progress_bar,
+    quiet_logger,
     redis_option,
     scorecard_option,
     time_param,
     topic_option,
+    unavailable,
+    worker_extra,
 )
-from scorecard.config import redact_url
+from scorecard.config import RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
 from scorecard.outputs.terminal import markup
+
+if TYPE_CHECKING:
+    from streams.publisher import PublishStats
 
 
 def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], Any]:
@@ -62,21 +72,21 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 @env_option(
     "--session-timeout",
     "SCORECARD_SESSION_TIMEOUT",
-    "Seconds before a silent worker's partitions move to the others (failover time).",
-    type=click.FloatRange(min=6.0),
+    "How long before a silent worker's partitions move to the others (failover time).",
+    type=Duration(minimum=6.0),
 )
 @env_option(
     "--commit-interval",
     "SCORECARD_COMMIT_INTERVAL",
-    "Seconds between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
-    type=click.FloatRange(min=0.1),
+    "Time between commits of consumed offsets: what a restarted worker re-reads (and skips) after a crash.",
+    type=Duration(minimum=0.1),
 )
 @env_option(
     "--stop-timeout",
     "SCORECARD_STOP_TIMEOUT",
-    "Seconds a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
+    "How long a stop (SIGTERM, Ctrl-C) may take before the worker exits without a final commit (status 70), as it "
     "must while Kafka is unreachable; a second signal exits at once.",
-    type=click.FloatRange(min=1.0),
+    type=Duration(minimum=1.0),
 )
 @click.option(
     "--loglevel",
@@ -89,6 +99,7 @@ def worker_command(
     scorecard_path: Path,
     kafka_bootstrap: str,
     redis_url: str,
+    redis_options: RedisOptions,
     topic: str,
     app_id: str,
     partitions: int,
@@ -101,23 +112,31 @@ def worker_command(
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from scorecard.outputs.webserver import ListenError
-    from streams.worker import run_worker  # Faust is slow to import; only this command needs it
+
+    with worker_extra("worker"):
+        from streams.worker import run_worker  # Faust is slow to import; only this command needs it
 
     load_or_exit(scorecard_path)
     settings = make_settings(
-        kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic=topic, app_id=app_id, partitions=partitions
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        topic=topic,
+        app_id=app_id,
+        partitions=partitions,
+        redis_options=redis_options,
     )
     try:
-        run_worker(
-            settings,
-            str(scorecard_path),
-            loglevel=loglevel,
-            metrics_port=metrics_port,
-            metrics_host=metrics_host,
-            session_timeout=session_timeout,
-            commit_interval=commit_interval,
-            stop_timeout=stop_timeout,
-        )
+        with kafka_errors(kafka_bootstrap, f"start the worker on topic {topic}", quiet=False):
+            run_worker(
+                settings,
+                str(scorecard_path),
+                loglevel=loglevel,
+                metrics_port=metrics_port,
+                metrics_host=metrics_host,
+                session_timeout=session_timeout,
+                commit_interval=commit_interval,
+                stop_timeout=stop_timeout,
+            )
     except ListenError as error:  # the metrics port is taken, or the address is not ours
         click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
         sys.exit(1)
@@ -139,11 +158,18 @@ def publish_command(
     events: Path, kafka_bootstrap: str, topic: str, partitions: int, key: bool, rate: float | None
 ) -> None:
     """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
+    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+    with worker_extra("publish"), kafka_errors(kafka_bootstrap, f"publish to topic {topic}"):  # both import aiokafka
+        stats = _publish(settings, events, key, rate)
+    click.echo(stats.summary())
+
+
+def _publish(settings: Settings, events: Path, key: bool, rate: float | None) -> PublishStats:
+    """Publish the file (or stdin), with a progress bar on stderr when a person watches it."""
     import asyncio
 
     from streams.publisher import MAX_MESSAGE_BYTES, publish_lines
 
-    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
     if str(events) == "-":
         stats = asyncio.run(
             publish_lines(settings, read_lines(sys.stdin.buffer, MAX_MESSAGE_BYTES), keyed=key, rate=rate)
@@ -168,7 +194,7 @@ def publish_command(
                             progress=lambda sent: progress.update(task, completed=sent),
                         )
                     )
-    click.echo(stats.summary())
+    return stats
 
 
 @click.command("simulate")
@@ -182,14 +208,16 @@ def publish_command(
 )
 @click.option(
     "--duration",
-    "duration_text",
+    "duration_seconds",
+    type=Duration(zero=True),
     default="10m",
     show_default=True,
-    help="Live phase length (30s, 10m, 2h...); 0 runs until Ctrl-C or SIGTERM.",
+    help="Live phase length (30s, 10m, 1h30m...); 0 runs until Ctrl-C or SIGTERM.",
 )
 @click.option(
     "--backfill",
-    "backfill_text",
+    "backfill_seconds",
+    type=Duration(zero=True, whole_seconds=True),
     default="0",
     show_default=True,
     help="History sent first, as fast as possible: event times over this span (e.g. 30d) up to the start.",
@@ -209,10 +237,13 @@ def publish_command(
     help="End of the backfill and start of the live phase (RFC 3339 or epoch seconds).  [default: now]",
 )
 @click.option(
+    "-o",
+    "--output",
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka.",
+    metavar="FILE",
+    help="Write JSON Lines to this file (paced the same way) instead of publishing to Kafka (--out: the older name).",
 )
 @_share_option("--duplicate-rate", 0.005, "Share of events sent again (same id) a few events later.")
 @_share_option("--late-rate", 0.002, "Share of events dated 1-6 h before their type's lateness grace.")
@@ -234,8 +265,8 @@ def publish_command(
 def simulate_command(
     scorecard_path: Path,
     rate: float,
-    duration_text: str,
-    backfill_text: str,
+    duration_seconds: float,
+    backfill_seconds: float,
     events_per_day: float,
     seed: int,
     start_text: str | None,
@@ -260,8 +291,10 @@ def simulate_command(
     import functools
     import math
 
-    from aiokafka.errors import KafkaError
+    with worker_extra("simulate"):
+        from aiokafka.errors import KafkaError
 
+        from streams.topics import TopicError
     from scorecard.simulator import Simulation, Trouble, generate_batch
     from scorecard.simulator.pacing import (
         batch_summary_lines,
@@ -271,12 +304,11 @@ def simulate_command(
         summary_lines,
         trend_text,
     )
-    from streams.topics import TopicError
 
     _check_simulate_mode(click.get_current_context(), days)
     scorecard = load_or_exit(scorecard_path)
-    duration = None if duration_text.strip() == "0" else float(duration_param(duration_text, "--duration"))
-    backfill = 0 if backfill_text.strip() == "0" else duration_param(backfill_text, "--backfill")
+    duration = duration_seconds or None
+    backfill = int(backfill_seconds)
     start = time_param(start_text, "--start") if start_text is not None else float(math.floor(time.time()))
     if out_path is not None:
         sink, destination = file_sink(out_path), str(out_path)
@@ -290,10 +322,10 @@ def simulate_command(
         )
         echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {days:g} days of events", err=True)
         try:
-            stats = asyncio.run(run_batch(batch, sink))
+            with quiet_logger("aiokafka"):
+                stats = asyncio.run(run_batch(batch, sink))
         except (OSError, KafkaError, TopicError) as error:
-            click.echo(f"cannot send to {destination}: {error}", err=True)
-            sys.exit(1)
+            _cannot_send(destination, error, to_kafka=out_path is None)
         echo("\n".join(batch_summary_lines(stats, days=days, start=start, destination=destination)))
         return
     simulation = Simulation(
@@ -305,31 +337,43 @@ def simulate_command(
         trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
     )
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
-    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {duration_text}"
+    until = "until Ctrl-C or SIGTERM" if duration is None else f"for {format_duration(duration)}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
     echo(f"simulating {scorecard.name} (seed {seed}) to {destination}: {history}{live}", err=True)
     echo(f"trend: {trend_text(simulation)}", err=True)
     run = functools.partial(run_simulation, simulation, sink, rate=rate, duration=duration)
     try:
-        if backfill and sys.stderr.isatty():
-            with progress_bar("backfill {task.description}", TaskProgressColumn()) as progress:
-                task = progress.add_task(format_duration(backfill), total=backfill)
-                stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
-        else:
-            stats = asyncio.run(run())
+        with quiet_logger("aiokafka"):  # a failure is said once, below
+            if backfill and sys.stderr.isatty():
+                with progress_bar("backfill {task.description}", TaskProgressColumn()) as progress:
+                    task = progress.add_task(format_duration(backfill), total=backfill)
+                    stats = asyncio.run(run(progress=lambda seconds: progress.update(task, completed=seconds)))
+            else:
+                stats = asyncio.run(run())
     except (OSError, KafkaError, TopicError) as error:
-        click.echo(f"cannot send to {destination}: {error}", err=True)
-        sys.exit(1)
+        _cannot_send(destination, error, to_kafka=out_path is None)
     echo("\n".join(summary_lines(simulation, stats, rate=rate, destination=destination)))
 
 
-_LIVE_ONLY = ("rate", "duration_text", "backfill_text")
+def _cannot_send(destination: str, error: Exception, *, to_kafka: bool) -> NoReturn:
+    """Kafka unreachable: ``EXIT_UNAVAILABLE``; the -o file not writable, or a topic that does not fit the settings
+    (``TopicError``, whose message says the fix): ``EXIT_FAILED``. One line either way."""
+    from streams.topics import TopicError
+
+    if to_kafka and not isinstance(error, TopicError):
+        unavailable(f"cannot send to {destination}: {kafka_reason(error)}")
+    message = f"cannot send to {destination}: {error}"
+    echo(message, err=True)
+    sys.exit(EXIT_FAILED)
+
+
+_LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds")
 
 
 def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
     """--days (a fixed batch) and the live options (--rate, --duration, --backfill) exclude each other."""
     given = [
-        f"--{name.removesuffix('_text')}"
+        f"--{name.removesuffix('_seconds')}"
         for name in _LIVE_ONLY
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     ]

@@ -1,8 +1,9 @@
 """``scorecard replay``, ``status`` and ``report``: the scorecard from a replay of events or from Redis.
 
 ``replay FILE EVENTS`` feeds a JSON Lines event file (``-`` for stdin) through the engine in file order and prints
-the whole scorecard at ``--at`` (default: the newest accepted event time), as a table (``scorecard.outputs.table``) or
-as the JSON report (``--format json``, the shape ``status`` prints too). Invalid events are listed on stderr, a few
+the whole scorecard at ``--at`` (default: the newest accepted event time), as a table (``scorecard.outputs.table``;
+``--kpis``: by KPI, ``kpi_table``), as CSV (``--format csv``, ``csv_report``) or as the JSON report (``--format json``);
+``status`` prints the same shapes. Invalid events are listed on stderr, a few
 with their line number and reason; ``--errors FILE`` writes them all as JSON Lines, as they come (the replay keeps
 only the first 1,000 in memory). ``--received-at`` is the time the events count as received, for the
 ``time_in_future`` rule (default: now; give the publish time to replay old files as the stream judged them). A
@@ -21,40 +22,69 @@ import click
 from rich.progress import DownloadColumn, Progress, TaskID
 
 from scorecard.cli.common import (
+    EXIT_FAILED,
     app_id_option,
+    definition_flag,
     echo,
     env_option,
     load_or_exit,
+    output_file_option,
     parse_at,
     plural,
     progress_bar,
     redis_option,
     require_live,
+    resolve_definition,
     scorecard_option,
     terminal_console,
+    unavailable,
+    write_document,
 )
+from scorecard.config import RedisOptions
 from scorecard.core.definition import Scorecard
 from scorecard.core.evaluation import dumps
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.lines import read_lines
 from scorecard.core.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
+from scorecard.outputs.csv_report import kpis_csv, units_csv
+from scorecard.outputs.kpi_table import print_kpi_report
 from scorecard.outputs.table import print_report
 from scorecard.outputs.terminal import markup
 
 _SHOWN_INVALID = 10
+table_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table: for people; json: the whole report; csv: for spreadsheets (units x perspectives, or x KPIs).",
+)
+kpis_option = click.option(
+    "--kpis",
+    "show_kpis",
+    is_flag=True,
+    help="Table and CSV: one row per unit and KPI (value, goal, red flag, score, status) instead of perspectives.",
+)
 _PROGRESS_LINES = 20_000
 
 
 @click.command("replay")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("events", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@definition_flag(positional=True)
+@click.argument(
+    "paths",
+    nargs=-1,
+    metavar="[FILE] EVENTS",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+)
 @click.option(
     "--at",
     "at_text",
     metavar="TIME",
     help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: newest accepted event]",
 )
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@table_format_option
+@kpis_option
 @click.option(
     "--errors",
     "errors_path",
@@ -68,15 +98,26 @@ _PROGRESS_LINES = 20_000
     help="The time the events count as received (RFC 3339 or epoch seconds): an event timed more than the "
     "definition's max_ahead after it is invalid (time_in_future), as in the stream.  [default: now]",
 )
+@click.option(
+    "--fail-on-invalid",
+    is_flag=True,
+    help="Exit 1 when any event was invalid (after printing the scorecard), so a CI job fails on bad events.",
+)
 def replay_command(
-    file: Path,
-    events: Path,
+    scorecard_path: Path | None,
+    paths: tuple[Path, ...],
     at_text: str | None,
     output_format: str,
+    show_kpis: bool,
     errors_path: Path | None,
     received_text: str | None,
+    fail_on_invalid: bool,
 ) -> None:
-    """Replay the EVENTS file (JSON Lines, - for stdin) against the scorecard FILE and print the scorecard."""
+    """Replay the EVENTS file (JSON Lines, - for stdin) against the scorecard (-s FILE, or FILE) and print it."""
+    if len(paths) not in (1, 2) or (len(paths) == 2 and str(paths[0]) == "-"):
+        raise click.UsageError("expected [FILE] EVENTS: the events file, after the definition unless -s gives it")
+    events = paths[-1]
+    file = resolve_definition(scorecard_path, paths[0] if len(paths) == 2 else None)
     scorecard = load_or_exit(file)
     at = parse_at(at_text)
     received_at = parse_at(received_text, "--received-at")
@@ -90,8 +131,12 @@ def replay_command(
     _report_invalid(result, errors_path)
     if result.at is None:
         click.echo("no accepted event to evaluate at; give the time with --at", err=True)
-        sys.exit(1)
-    _print_document(scorecard, result.evaluate(), output_format)
+        sys.exit(EXIT_FAILED)
+    _print_document(scorecard, result.evaluate(), output_format, show_kpis)
+    invalid = result.counts.get("invalid", 0)
+    if fail_on_invalid and invalid:
+        click.echo(f"{plural(invalid, 'invalid event')}: failing (--fail-on-invalid)", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @click.command("status")
@@ -104,36 +149,36 @@ def replay_command(
     metavar="TIME",
     help="Evaluate at TIME (RFC 3339 or epoch seconds).  [default: now]",
 )
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def status_command(scorecard_path: Path, redis_url: str, app_id: str, at_text: str | None, output_format: str) -> None:
+@table_format_option
+@kpis_option
+def status_command(
+    scorecard_path: Path,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    at_text: str | None,
+    output_format: str,
+    show_kpis: bool,
+) -> None:
     """Print the live scorecard from Redis, in the table or JSON shape of `scorecard replay`."""
     from scorecard.redis.live import live_report
     from scorecard.redis.store import RedisStore, StoreError
 
     scorecard = load_or_exit(scorecard_path)
     at = parse_at(at_text)
-    store = RedisStore.from_url(redis_url, app_id)
+    store = RedisStore.from_url(redis_url, app_id, options=redis_options)
     try:
         require_live(store, app_id)
         document = live_report(scorecard, store, at if at is not None else time.time())
     except StoreError as error:
-        click.echo(f"cannot read the live scorecard: {error}", err=True)
-        sys.exit(1)
-    _print_document(scorecard, document, output_format)
+        unavailable(f"cannot read the live scorecard: {error}")
+    _print_document(scorecard, document, output_format, show_kpis)
 
 
 @click.command("report")
 @scorecard_option
 @click.option("--format", "output_format", type=click.Choice(["html", "json"]), default="html", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
-    default="-",
-    show_default=True,
-    help="Where to write the page (- for stdout).",
-)
+@output_file_option("Where to write the page")
 @click.option(
     "--events",
     "events_path",
@@ -183,6 +228,7 @@ def report_command(
     trend_windows: int,
     since_text: str | None,
     redis_url: str,
+    redis_options: RedisOptions,
     app_id: str,
     prometheus_url: str,
     prometheus_match: str,
@@ -210,15 +256,14 @@ def report_command(
         trends = replay_trends(result, result.at, trend_windows, document) if html else None
         source = f"replay of {events_path.name}"
     else:
-        store = RedisStore.from_url(redis_url, app_id)
+        store = RedisStore.from_url(redis_url, app_id, options=redis_options)
         when = at if at is not None else time.time()
         try:
             require_live(store, app_id, " (or give --events FILE to report from a replay)")
             document = live_report(scorecard, store, when)
             trends = live_trends(scorecard, store, when, min(trend_windows, 1), document) if html else None
         except StoreError as error:
-            click.echo(f"cannot read the live scorecard: {error}", err=True)
-            sys.exit(1)
+            unavailable(f"cannot read the live scorecard: {error}")
         source = f"live scorecard in Redis ({store.url}, app id {app_id})"
         if since is not None and html:
             from scorecard.cli.explain import prometheus_history_reports
@@ -235,23 +280,24 @@ def report_command(
         if html
         else dumps(document)
     )
-    if str(output_path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    output_path.write_bytes(data)
-    echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
+    if write_document(output_path, data):
+        echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
 
 
-def _print_document(scorecard: Scorecard, document: dict[str, Any], output_format: str) -> None:
-    """Print a report as JSON (exact bytes of ``dumps``) or as the terminal table."""
+def _print_document(scorecard: Scorecard, document: dict[str, Any], output_format: str, kpis: bool = False) -> None:
+    """Print a report as JSON (exact bytes of ``dumps``), CSV or the terminal table; ``kpis``: by KPI."""
     if output_format == "json":
         sys.stdout.buffer.write(dumps(document))
         sys.stdout.flush()
         return
+    if output_format == "csv":
+        terminal = sys.stdout.isatty()
+        text = (kpis_csv if kpis else units_csv)(scorecard, document, terminal=terminal)
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        return
     console = terminal_console()
-    print_report(console, scorecard, document)
+    (print_kpi_report if kpis else print_report)(console, scorecard, document)
 
 
 def _replay_file(

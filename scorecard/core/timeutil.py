@@ -11,7 +11,21 @@ import re
 from datetime import UTC, datetime
 from typing import Final
 
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+# Prometheus's duration syntax (model.ParseDuration): units from years to milliseconds, each at most once, largest
+# first, so `1h30m`, `90s` and `500ms` read as Prometheus reads them. A year is 365 days, as there.
+_DURATION_UNITS: Final = (
+    ("y", 365 * 86400_000),
+    ("w", 7 * 86400_000),
+    ("d", 86400_000),
+    ("h", 3600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+)
+_DURATION_RE = re.compile(
+    r"^\s*" + "".join(rf"(?:(?P<{unit}>[0-9]+){unit})?" for unit, _ms in _DURATION_UNITS) + r"\s*$"
+)
+_DURATION_EXAMPLES: Final = "30s, 15m, 1h30m, 7d or 2w"
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # More digits than this is no duration anyone means (10**12 s is 31,000 years), and reading a number of thousands
 # of digits costs time: refused before converting.
@@ -34,13 +48,13 @@ class DurationRangeError(TimeFormatError):
 
 
 def parse_duration(text: str | int) -> int:
-    """Return a duration such as ``15m``, ``1h``, ``7d`` or ``2w`` in whole seconds.
+    """Return a duration such as ``15m``, ``1h30m``, ``7d`` or ``2w`` (``duration_milliseconds``) in whole seconds.
 
     A bare integer counts as seconds. Durations are whole seconds because windows are aligned to the Unix epoch
     and every bucket boundary must be an exact integer.
     """
     if isinstance(text, bool):
-        raise TimeFormatError(f"expected a duration like 15m, 1h or 7d, got {text!r}")
+        raise TimeFormatError(f"expected a duration like {_DURATION_EXAMPLES}, got {text!r}")
     if isinstance(text, int):
         if text <= 0:
             raise TimeFormatError(f"expected a positive duration, got {text}")
@@ -50,19 +64,34 @@ def parse_duration(text: str | int) -> int:
             )
         return text
     if not isinstance(text, str):
-        raise TimeFormatError(f"expected a duration like 15m, 1h or 7d, got {short_value(text)}")
+        raise TimeFormatError(f"expected a duration like {_DURATION_EXAMPLES}, got {short_value(text)}")
+    milliseconds = duration_milliseconds(text)
+    if milliseconds <= 0:
+        raise TimeFormatError(f"expected a positive duration, got {short_value(text)}")
+    if milliseconds % 1000:
+        raise TimeFormatError(f"expected whole seconds here, got {short_value(text)}")
+    return milliseconds // 1000
+
+
+def duration_milliseconds(text: str) -> int:
+    """Return a Prometheus-style duration (``500ms``, ``90s``, ``1h30m``, ``2w``) in milliseconds; ``0s`` is 0.
+
+    The one reader of duration text: definitions (through ``parse_duration``, whole seconds) and every CLI option
+    taking a duration use it, so a duration Prometheus accepts means the same everywhere.
+    """
     match = _DURATION_RE.match(text)
-    if not match:
-        raise TimeFormatError(f"expected a duration like 30s, 15m, 1h, 7d or 2w, got {short_value(text)}")
-    digits = match.group(1).lstrip("0") or "0"
-    if len(digits) > _MAX_DURATION_DIGITS:
-        raise DurationRangeError(
-            f"expected a duration of at most {_MAX_DURATION_DIGITS} digits, got {short_value(text)}"
-        )
-    amount = int(digits)
-    if amount <= 0:
-        raise TimeFormatError(f"expected a positive duration, got {text!r}")
-    return amount * _UNIT_SECONDS[match.group(2)]
+    if not match or not any(match.groupdict().values()):
+        raise TimeFormatError(f"expected a duration like {_DURATION_EXAMPLES}, got {short_value(text)}")
+    total = 0
+    for unit, size in _DURATION_UNITS:
+        amount = match.group(unit)
+        if amount is None:
+            continue
+        digits = amount.lstrip("0") or "0"
+        if len(digits) > _MAX_DURATION_DIGITS:
+            raise DurationRangeError(_too_many_digits(text))
+        total += int(digits) * size
+    return total
 
 
 def _too_many_digits(value: object) -> str:
@@ -80,8 +109,11 @@ def short_value(value: object) -> str:
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
-def format_duration(seconds: int) -> str:
-    """Render seconds in the largest unit that divides them exactly (``86400`` -> ``1d``)."""
+def format_duration(seconds: float) -> str:
+    """Render seconds in the largest unit that divides them exactly (``86400`` -> ``1d``; ``0.5`` -> ``500ms``)."""
+    if seconds != int(seconds):
+        return f"{round(seconds * 1000)}ms"
+    seconds = int(seconds)
     for unit in ("w", "d", "h", "m"):
         size = _UNIT_SECONDS[unit]
         if seconds % size == 0:

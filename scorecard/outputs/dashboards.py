@@ -123,6 +123,13 @@ def _query(expr: str, legend: str = "", ref: str = "A") -> prometheus.Dataquery:
     return target.legend_format(legend) if legend else target
 
 
+def _merged(selector: str) -> str:
+    """One series per identity however many exporters serve it: replicas of the exporter serve the same series,
+    told apart only by the ``job`` and ``instance`` Prometheus adds, so those are dropped (``max``: the replicas agree,
+    and ``sum`` would double every value)."""
+    return f"max without (job, instance) ({selector})"
+
+
 def _score_thresholds() -> dashboard_builders.ThresholdsConfig:
     """Score colours matching ``scoring.status_from_score``: red below the red-flag score, green from the goal's."""
     return (
@@ -316,8 +323,8 @@ def _kpi_stat(scorecard: Scorecard, kpi: Kpi) -> stat.Panel:
         .title(kpi.label)
         .description(_kpi_description(scorecard, kpi))
         .datasource(DATASOURCE)
-        .with_target(_query(f"{KPI_STATUS}{{{selector}}}", "status", "A"))
-        .with_target(_query(f"{KPI_VALUE}{{{selector}}}", "value", "B"))
+        .with_target(_query(_merged(f"{KPI_STATUS}{{{selector}}}"), "status", "A"))
+        .with_target(_query(_merged(f"{KPI_VALUE}{{{selector}}}"), "value", "B"))
         .unit(_display_unit(kpi))
         .override_by_query(
             "A",
@@ -363,10 +370,10 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
     ).with_variable(_unit_variable(scorecard))
     perspective_scores = bargauge.Panel().title("Perspective scores").datasource(DATASOURCE)
     for index, perspective in enumerate(scorecard.perspectives):
-        expr = f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}'
+        expr = _merged(f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}')
         perspective_scores = perspective_scores.with_target(_query(expr, perspective.label, chr(ord("A") + index)))
     board = (
-        board.with_panel(_score_panel("Overall score", f'{UNIT_SCORE}{{unit="$unit"}}').height(7).span(6))
+        board.with_panel(_score_panel("Overall score", _merged(f'{UNIT_SCORE}{{unit="$unit"}}')).height(7).span(6))
         .with_panel(
             perspective_scores.min(0)
             .max(SCORE_MAX)
@@ -383,7 +390,7 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
             stat.Panel()
             .title("Unit")
             .datasource(DATASOURCE)
-            .with_target(_query(f'{UNIT_INFO}{{unit="$unit"}}', "{{name}} (owner: {{owner}})"))
+            .with_target(_query(_merged(f'{UNIT_INFO}{{unit="$unit"}}'), "{{name}} (owner: {{owner}})"))
             .text_mode(common.BigValueTextMode.NAME)
             .color_mode(common.BigValueColorMode.NONE)
             .graph_mode(common.BigValueGraphMode.NONE)
@@ -409,10 +416,10 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
         _time_series("Score history")
         .min(0)
         .max(SCORE_MAX)
-        .with_target(_query(f'{UNIT_SCORE}{{unit="$unit"}}', "overall", "A"))
+        .with_target(_query(_merged(f'{UNIT_SCORE}{{unit="$unit"}}'), "overall", "A"))
     )
     for index, perspective in enumerate(scorecard.perspectives, start=1):
-        expr = f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}'
+        expr = _merged(f'{PERSPECTIVE_SCORE}{{unit="$unit",perspective="{perspective.id}"}}')
         history = history.with_target(_query(expr, perspective.label, chr(ord("A") + index)))
     board = board.with_row(_row("History")).with_panel(history.height(9).span(24))
     return _finish(board)
@@ -516,7 +523,10 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
     here = 'unit="$unit",kpi="$kpi"'
     # Children of the selected unit: every KPI series joined with the unit info of units whose parent is $unit;
     # group_left(name) keeps the KPI labels and adds the child's display name (unit_info is 1, so values stay).
-    children = f'on(unit) group_left(name) {UNIT_INFO}{{parent="$unit"}}'
+    # Both sides are merged over exporter replicas first: two info series per unit would make the join many-to-many.
+    unit_children = _merged(f'{UNIT_INFO}{{parent="$unit"}}')
+    children = f"on(unit) group_left(name) {unit_children}"
+    this_kpi = '{kpi="$kpi"}'
     board = (
         _dashboard(
             KPI_BOARD_UID,
@@ -532,7 +542,9 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .title("KPI")
             .datasource(DATASOURCE)
             .with_target(
-                _query(f'{KPI_INFO}{{kpi="$kpi"}}', "{{name}} ({{polarity}}, owner: {{owner}}) {{display_unit}}")
+                _query(
+                    _merged(f'{KPI_INFO}{{kpi="$kpi"}}'), "{{name}} ({{polarity}}, owner: {{owner}}) {{display_unit}}"
+                )
             )
             .text_mode(common.BigValueTextMode.NAME)
             .color_mode(common.BigValueColorMode.NONE)
@@ -541,14 +553,14 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .height(5)
             .span(8)
         )
-        .with_panel(_status_stat("Status", f"{KPI_STATUS}{{{here}}}").height(5).span(4))
+        .with_panel(_status_stat("Status", _merged(f"{KPI_STATUS}{{{here}}}")).height(5).span(4))
         .with_panel(
             stat.Panel()
             .title("Value, goal and red flag")
             .datasource(DATASOURCE)
-            .with_target(_query(f"{KPI_VALUE}{{{here}}}", "value", "A"))
-            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal", "B"))
-            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag", "C"))
+            .with_target(_query(_merged(f"{KPI_VALUE}{{{here}}}"), "value", "A"))
+            .with_target(_query(_merged(f"{KPI_GOAL}{{{here}}}"), "goal", "B"))
+            .with_target(_query(_merged(f"{KPI_RED_FLAG}{{{here}}}"), "red flag", "C"))
             .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
             .color_mode(common.BigValueColorMode.NONE)
             .graph_mode(common.BigValueGraphMode.NONE)
@@ -557,12 +569,12 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .height(5)
             .span(8)
         )
-        .with_panel(_score_panel("Score", f"{KPI_SCORE}{{{here}}}").height(5).span(4))
+        .with_panel(_score_panel("Score", _merged(f"{KPI_SCORE}{{{here}}}")).height(5).span(4))
         .with_panel(
             _time_series("Value against goal and red flag")
-            .with_target(_query(f"{KPI_VALUE}{{{here}}}", "value", "A"))
-            .with_target(_query(f"{KPI_GOAL}{{{here}}}", "goal", "B"))
-            .with_target(_query(f"{KPI_RED_FLAG}{{{here}}}", "red flag", "C"))
+            .with_target(_query(_merged(f"{KPI_VALUE}{{{here}}}"), "value", "A"))
+            .with_target(_query(_merged(f"{KPI_GOAL}{{{here}}}"), "goal", "B"))
+            .with_target(_query(_merged(f"{KPI_RED_FLAG}{{{here}}}"), "red flag", "C"))
             .override_by_query("B", _dashed("green"))
             .override_by_query("C", _dashed("red"))
             .height(9)
@@ -573,7 +585,7 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             .min(0)
             .max(SCORE_MAX)
             .thresholds(_score_thresholds())
-            .with_target(_query(f"{KPI_SCORE}{{{here}}}", "score"))
+            .with_target(_query(_merged(f"{KPI_SCORE}{{{here}}}"), "score"))
             .height(8)
             .span(12)
         )
@@ -581,18 +593,20 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             statetimeline.Panel()
             .title("Status over time")
             .datasource(DATASOURCE)
-            .with_target(_query(f"{KPI_STATUS}{{{here}}}", "status"))
+            .with_target(_query(_merged(f"{KPI_STATUS}{{{here}}}"), "status"))
             .mappings(_status_mappings())
             .height(8)
             .span(12)
         )
         .with_row(_row("Line of sight: the children of $unit"))
         .with_panel(
-            _status_stat("Children status", f'{KPI_STATUS}{{kpi="$kpi"}} * {children}', "{{name}}").height(5).span(24)
+            _status_stat("Children status", f"{_merged(KPI_STATUS + this_kpi)} * {children}", "{{name}}")
+            .height(5)
+            .span(24)
         )
         .with_panel(
             _time_series("Children values")
-            .with_target(_query(f'{KPI_VALUE}{{kpi="$kpi"}} * {children}', "{{name}}"))
+            .with_target(_query(f"{_merged(KPI_VALUE + this_kpi)} * {children}", "{{name}}"))
             .height(9)
             .span(12)
         )
@@ -600,7 +614,7 @@ def kpi_board(scorecard: Scorecard) -> dict[str, Any]:
             bargauge.Panel()
             .title("Children scores")
             .datasource(DATASOURCE)
-            .with_target(_query(f'{KPI_SCORE}{{kpi="$kpi"}} * {children}', "{{name}}"))
+            .with_target(_query(f"{_merged(KPI_SCORE + this_kpi)} * {children}", "{{name}}"))
             .min(0)
             .max(SCORE_MAX)
             .decimals(1)
@@ -644,7 +658,7 @@ def pipeline_board() -> dict[str, Any]:
         )
         .with_panel(
             _time_series("Freshness: age of the newest event per unit", "s")
-            .with_target(_query(f"time() - {LAST_EVENT_TIMESTAMP}", "{{unit}}"))
+            .with_target(_query(f"time() - {_merged(LAST_EVENT_TIMESTAMP)}", "{{unit}}"))
             .height(8)
             .span(12)
         )
@@ -686,7 +700,8 @@ def pipeline_board() -> dict[str, Any]:
         .with_row(_row("Kafka and exporter"))
         .with_panel(
             _time_series("Consumer lag (messages)")
-            .with_target(_query(PIPELINE_CONSUMER_LAG, "{{topic}} [{{partition}}]"))
+            # Each partition once: during a rebalance two worker replicas may report the same partition.
+            .with_target(_query(f"max by (topic, partition) ({PIPELINE_CONSUMER_LAG})", "{{topic}} [{{partition}}]"))
             .height(8)
             .span(12)
         )

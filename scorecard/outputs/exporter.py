@@ -35,10 +35,8 @@ from typing import Final
 import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from scorecard.config import redact_url
+from scorecard.config import RedisOptions
 from scorecard.contract import (
     EXPORTER_REDIS_UP,
     EXPORTER_SCRAPE_DURATION,
@@ -64,6 +62,7 @@ from scorecard.core.evaluation import UnitResult, buckets_at, score_units
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.updates import Counts
 from scorecard.outputs.webserver import TEXT, Limits, RequestHandler, WebServer
+from scorecard.redis.client import Client, connect, describe
 from scorecard.redis.live import read_live
 from scorecard.redis.store import RedisStore, StoreError
 
@@ -454,11 +453,9 @@ def start_server(
     return ExporterServer(collector, host, port, limits=limits).start()
 
 
-def redis_client(url: str, timeout: float = REDIS_TIMEOUT) -> redis.Redis:
+def redis_client(url: str, timeout: float = REDIS_TIMEOUT, options: RedisOptions | None = None) -> Client:
     """A client that fails within ``timeout`` instead of retrying: a scrape must answer even when Redis is gone."""
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
-    )
+    return connect(url, options, timeout=timeout, connect_timeout=timeout, retries=False)
 
 
 def run_exporter(
@@ -469,12 +466,13 @@ def run_exporter(
     port: int,
     *,
     announce: Callable[[str], None] = lambda url: log.info("serving %s", url),
+    options: RedisOptions | None = None,
 ) -> None:
     """Serve in the calling thread until interrupted (Ctrl-C or SIGTERM): what ``scorecard exporter`` runs.
 
     Starts even when Redis is down (scrapes then say ``redis_up 0``): the exporter must not need Redis to start.
     """
-    store = RedisStore(redis_client(redis_url), app_id, url=redact_url(redis_url))
+    store = RedisStore(redis_client(redis_url, options=options), app_id, url=describe(redis_url, options))
     server = ExporterServer(ScorecardCollector(scorecard, store), host, port)
     announce(server.url)
     server.serve_forever()

@@ -44,7 +44,12 @@ _KPI_FIELDS: Final = {KPI_VALUE: "value", KPI_GOAL: "goal", KPI_RED_FLAG: "red_f
 
 
 class PrometheusError(Exception):
-    """Prometheus could not be asked, refused the query, or holds no scorecard at that time (a one-line reason)."""
+    """Prometheus could not be asked (``unreachable``), refused the query, or holds no scorecard at that time (a
+    one-line reason)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 def report_at(scorecard: Scorecard, url: str, at: float, match: str = "") -> dict[str, Any]:
@@ -121,8 +126,10 @@ def _get(address: str, url: str) -> dict[str, Any]:
         try:
             payload = json.load(error)
         except ValueError:
-            raise PrometheusError(f"Prometheus at {redact_url(url)} answered HTTP {error.code}") from None
+            raise PrometheusError(
+                f"Prometheus at {redact_url(url)} answered HTTP {error.code}", unreachable=True
+            ) from None
     except (OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
-        raise PrometheusError(f"cannot query Prometheus at {redact_url(url)}: {reason}") from None
+        raise PrometheusError(f"cannot query Prometheus at {redact_url(url)}: {reason}", unreachable=True) from None
     return payload

@@ -18,7 +18,9 @@ rather than silently dropping it.
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,9 @@ from scorecard.contract import (
     KPI_VALUE,
     LAST_EVENT_TIMESTAMP,
     OVERVIEW_BOARD_UID,
+    PIPELINE_CONSUMER_LAG,
+    PIPELINE_DEAD_LETTERS,
+    PIPELINE_EVENTS,
     STATUS_CODES,
     UNIT_INFO,
     UNIT_SCORE,
@@ -45,36 +50,61 @@ from scorecard.core.definition import Kpi, Scorecard
 from scorecard.core.timeutil import format_duration
 
 __all__ = [
+    "DEAD_LETTER_MIN",
+    "DEAD_LETTER_WINDOW",
     "DEFAULT_RECEIVER",
     "EVENT_AGE_RECORD",
     "EXPORTER_JOB",
     "FILE_HEALTH",
     "FILE_KPIS",
+    "FILE_PROMETHEUS_RULE",
     "FILE_UNITS",
+    "KPI_AMBER_ALERT",
+    "KPI_RED_ALERT",
     "OWNER_STATUS_RECORD",
     "PLACEHOLDER_WEBHOOK",
+    "SCORECARD_LABEL",
+    "WORKER_JOB",
     "RuleOptions",
     "alertmanager_config",
+    "alertmanager_fragment",
     "alertmanager_header",
     "check_grafana_url",
+    "check_namespace",
+    "check_resource_label",
     "count_rules",
+    "fragment_header",
     "grafana_kpi_url",
     "grafana_overview_url",
     "owner_of",
     "owner_teams",
+    "prometheus_rule",
     "rule_files",
     "rules_header",
+    "scorecard_slug",
     "team_receiver",
     "to_yaml",
 ]
 
 EXPORTER_JOB = "scorecard-exporter"
+WORKER_JOB = "scorecard-worker"
+DEAD_LETTER_WINDOW = 600
+"""The window of ScorecardDeadLetterSurge: the share of one reason's dead letters among the input events in it."""
+DEAD_LETTER_MIN = 10
+"""ScorecardDeadLetterSurge needs more dead letters of the reason than this in the window: a few bad events among few
+events are no surge."""
 FILE_KPIS = "scorecard-kpis.yml"
 FILE_HEALTH = "scorecard-health.yml"
+FILE_PROMETHEUS_RULE = "scorecard-prometheusrule.yml"
 FILE_UNITS = "scorecard-units.yml"
 OWNER_STATUS_RECORD = "scorecard:kpi_status:owner"
 EVENT_AGE_RECORD = "scorecard:unit_last_event_age_seconds"
 DEFAULT_RECEIVER = "default"
+KPI_RED_ALERT = "ScorecardKPIBreachedRedFlag"
+KPI_AMBER_ALERT = "ScorecardKPIBelowGoal"
+# Every rule carries the scorecard's name in this label, so alerts from several scorecards (or from other sources) in
+# one Prometheus and Alertmanager can be told apart, silenced and routed as a whole.
+SCORECARD_LABEL = "scorecard"
 # `.invalid` never resolves (RFC 2606): a placeholder that cannot page a stranger before the user fills it in.
 PLACEHOLDER_WEBHOOK = "http://alert-webhook.invalid/scorecard/{team}"
 
@@ -86,15 +116,19 @@ _SAME_EXPORTER = "job, instance"
 class RuleOptions:
     """Tunables of the generated rules.
 
-    ``pending`` is Prometheus's ``for`` (how long a condition must hold before the alert fires) for KPI statuses,
-    score drops and exporter health; ``stale_after`` is how long a unit may go without an accepted event before
-    ``ScorecardStale``; ``ScorecardUnitScoreDropped`` fires when a unit's score is more than ``drop_points`` below
-    what it was ``drop_window`` seconds earlier.
+    ``pending`` is Prometheus's ``for`` (how long a condition must hold before the alert fires) for KPI statuses and
+    the pipeline's health; ``stale_after`` is how long a unit may go without an accepted event before
+    ``ScorecardStale``; ``max_lag`` is how many messages may wait in the input topic (all partitions) before
+    ``ScorecardConsumerLagHigh``; ``dead_letter_share`` is the share of the input events one dead-letter reason may
+    take within ``DEAD_LETTER_WINDOW`` before ``ScorecardDeadLetterSurge``; ``ScorecardUnitScoreDropped`` fires when a
+    unit's score is more than ``drop_points`` below what it was ``drop_window`` seconds earlier.
     """
 
-    pending: int = 300
+    pending: float = 300
     stale_after: int = 7200
     grafana_url: str = "http://localhost:3000"
+    max_lag: int = 10_000
+    dead_letter_share: float = 0.05
     drop_points: float = 1.0
     drop_window: int = 3600
 
@@ -122,18 +156,87 @@ def rule_files(scorecard: Scorecard, options: RuleOptions) -> dict[str, dict[str
     """All rule files of a scorecard, by file name."""
     return {
         FILE_KPIS: {"groups": [_kpi_group(scorecard, options)]},
-        FILE_HEALTH: {"groups": [_health_group(options)]},
-        FILE_UNITS: {"groups": [_unit_group(options)]},
+        FILE_HEALTH: {"groups": [_health_group(scorecard, options)]},
+        FILE_UNITS: {"groups": [_unit_group(scorecard, options)]},
     }
+
+
+def prometheus_rule(
+    scorecard: Scorecard, options: RuleOptions, namespace: str | None = None, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The rule groups of ``rule_files`` as one Kubernetes ``PrometheusRule`` resource (the Prometheus Operator's).
+
+    Its name is the scorecard's slug; ``labels`` go to its metadata, where an operator's ``ruleSelector`` looks
+    (kube-prometheus-stack selects ``release: <its release>``).
+    """
+    metadata: dict[str, Any] = {"name": scorecard_slug(scorecard.name)}
+    if namespace:
+        metadata["namespace"] = namespace
+    metadata["labels"] = {"app.kubernetes.io/name": "streaming-scorecard", **(labels or {})}
+    groups = [group for document in rule_files(scorecard, options).values() for group in document["groups"]]
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata,
+        "spec": {"groups": groups},
+    }
+
+
+_K8S_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+_K8S_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_K8S_NAME}$")
+_K8S_LABEL_VALUE = re.compile(rf"^{_K8S_NAME}?$")
+_K8S_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def check_resource_label(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` as a Kubernetes label; ValueError naming what is wrong."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"expected KEY=VALUE like release=kube-prometheus-stack, got {text!r}")
+    if not _K8S_LABEL_KEY.match(key):
+        raise ValueError(
+            f"{key!r} is not a Kubernetes label key: an optional DNS prefix and '/', then up to 63 letters, digits,"
+            " '-', '_' or '.', starting and ending with a letter or digit"
+        )
+    if not _K8S_LABEL_VALUE.match(value):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes label value: up to 63 letters, digits, '-', '_' or '.', starting and"
+            " ending with a letter or digit"
+        )
+    return key, value
+
+
+def check_namespace(text: str) -> str:
+    """A Kubernetes namespace name (a DNS label); ValueError otherwise."""
+    if not _K8S_NAMESPACE.match(text):
+        raise ValueError(f"expected a namespace of up to 63 lowercase letters, digits and '-', got {text!r}")
+    return text
 
 
 def _kpi_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
     """The owner recording rule first: rules of a group run in order, so the alerts read this cycle's value."""
-    rules: list[dict[str, Any]] = [{"record": OWNER_STATUS_RECORD, "expr": _owner_status_expr()}]
+    rules: list[dict[str, Any]] = [
+        {"record": OWNER_STATUS_RECORD, "expr": _owner_status_expr(), "labels": _record_labels(scorecard)}
+    ]
     for kpi in scorecard.kpis:
         rules.append(_kpi_alert(scorecard, kpi, "red", options))
         rules.append(_kpi_alert(scorecard, kpi, "amber", options))
     return {"name": "scorecard-kpis", "rules": rules}
+
+
+def _record_labels(scorecard: Scorecard) -> dict[str, str]:
+    """The labels of a recording rule: the scorecard's name as written (recording rule labels are not templates)."""
+    return {SCORECARD_LABEL: scorecard.name}
+
+
+def _alert_labels(scorecard: Scorecard, **labels: str) -> dict[str, str]:
+    """An alert's labels and the scorecard's name (alert labels are Go templates: the name is escaped)."""
+    return {**labels, SCORECARD_LABEL: _literal(scorecard.name)}
+
+
+def _scorecard_selector(scorecard: Scorecard) -> str:
+    """The matcher that keeps a rule to the series this scorecard's recording rules wrote."""
+    return f"{SCORECARD_LABEL}={_promql_string(scorecard.name)}"
 
 
 def _owner_status_expr() -> str:
@@ -149,7 +252,7 @@ def _owner_status_expr() -> str:
 
 
 def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions) -> dict[str, Any]:
-    name = "KPIBreachedRedFlag" if status == "red" else "KPIBelowGoal"
+    name = KPI_RED_ALERT if status == "red" else KPI_AMBER_ALERT
     perspective = scorecard.perspective_of(kpi.id)
     label = _literal(kpi.label)
     where = f"{label} ({kpi.id}" + (f", {_literal(perspective.label)}" if perspective else "") + ")"
@@ -157,12 +260,21 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
         detail = f"worse than its red flag ({_direction(kpi)})"
     else:
         detail = f"between its red flag and its goal ({_direction(kpi)})"
+    selector = f'{_scorecard_selector(scorecard)},kpi="{kpi.id}"'
+    own = kpi.alert
+    pending = format_duration(own.pending or options.pending)
+    severity = own.severity if status == "red" else own.below_goal_severity
+    extra_labels = {name: _literal(value) for name, value in own.labels.items()}
+    # The definition's extra annotations and runbook come after the generated ones; they print as written.
+    extra_annotations = {name: _literal(value) for name, value in own.annotations.items()}
+    if own.runbook_url:
+        extra_annotations["runbook_url"] = _literal(own.runbook_url)
     return {
         "alert": name,
-        "expr": f'{OWNER_STATUS_RECORD}{{kpi="{kpi.id}"}} == {STATUS_CODES[status]}',
-        "for": format_duration(options.pending),
+        "expr": f"{OWNER_STATUS_RECORD}{{{selector}}} == {STATUS_CODES[status]}",
+        "for": pending,
         # kpi restates the series label: it keeps the rules distinct for `promtool check rules` (duplicate lint).
-        "labels": {"severity": "critical" if status == "red" else "warning", "kpi": kpi.id},
+        "labels": _alert_labels(scorecard, severity=severity, kpi=kpi.id, **extra_labels),
         "annotations": {
             "summary": (
                 f"{label} is {status} at {{{{ $labels.unit }}}}: {_number(KPI_VALUE, kpi)}"
@@ -170,15 +282,16 @@ def _kpi_alert(scorecard: Scorecard, kpi: Kpi, status: str, options: RuleOptions
             ),
             "description": (
                 f"{where} has been {detail} at unit {{{{ $labels.unit }}}} for at least"
-                f" {format_duration(options.pending)}. Owner: {{{{ with $labels.owner }}}}{{{{ . }}}}"
+                f" {pending}. Owner: {{{{ with $labels.owner }}}}{{{{ . }}}}"
                 "{{ else }}none (set owner on the unit or the KPI){{ end }}."
             ),
             "dashboard": grafana_kpi_url(options.grafana_url, "{{ $labels.unit }}", kpi.id),
+            **extra_annotations,
         },
     }
 
 
-def _unit_group(options: RuleOptions) -> dict[str, Any]:
+def _unit_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
     """``ScorecardUnitScoreDropped``: a unit's overall score fell by more than ``drop_points`` within ``drop_window``,
     with the unit's owner (when it has one) and the three KPIs whose contributions fell most."""
     window = format_duration(options.drop_window)
@@ -196,7 +309,7 @@ def _unit_group(options: RuleOptions) -> dict[str, Any]:
                     f"{dropped}\n"
                 ),
                 "for": format_duration(options.pending),
-                "labels": {"severity": "warning"},
+                "labels": _alert_labels(scorecard, severity="warning"),
                 "annotations": {
                     "summary": (
                         f'The score of unit {{{{ $labels.unit }}}} fell by {{{{ $value | printf "%.2f" }}}} points'
@@ -240,23 +353,28 @@ def _movers(window: str) -> str:
     )
 
 
-def _health_group(options: RuleOptions) -> dict[str, Any]:
+def _health_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
     stale = options.stale_after
     pending = format_duration(options.pending)
     up = f'up{{job="{EXPORTER_JOB}"}}'
+    age = f"{EVENT_AGE_RECORD}{{{_scorecard_selector(scorecard)}}}"
     return {
         "name": "scorecard-health",
         "rules": [
-            {"record": EVENT_AGE_RECORD, "expr": f"time() - {LAST_EVENT_TIMESTAMP}"},
+            {
+                "record": EVENT_AGE_RECORD,
+                "expr": f"time() - {LAST_EVENT_TIMESTAMP}",
+                "labels": _record_labels(scorecard),
+            },
             {
                 "alert": "ScorecardStale",
                 "expr": (
-                    f"(\n  ({EVENT_AGE_RECORD} > {stale})\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
+                    f"(\n  ({age} > {stale})\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
                     f'  {UNIT_INFO}{{owner!=""}}\n)\n'
                     f"or on({_SAME_EXPORTER}, unit)\n"
-                    f"{EVENT_AGE_RECORD} > {stale}\n"
+                    f"{age} > {stale}\n"
                 ),
-                "labels": {"severity": "warning"},
+                "labels": _alert_labels(scorecard, severity="warning"),
                 "annotations": {
                     "summary": "No event for unit {{ $labels.unit }} since {{ $value | humanizeDuration }}",
                     "description": (
@@ -269,7 +387,7 @@ def _health_group(options: RuleOptions) -> dict[str, Any]:
                 "alert": "ScorecardExporterDown",
                 "expr": f"{up} == 0 or absent({up})",
                 "for": pending,
-                "labels": {"severity": "critical"},
+                "labels": _alert_labels(scorecard, severity="critical"),
                 "annotations": {
                     "summary": "The scorecard exporter is down or not scraped",
                     "description": (
@@ -278,11 +396,12 @@ def _health_group(options: RuleOptions) -> dict[str, Any]:
                     ),
                 },
             },
+            *_worker_alerts(scorecard, options),
             {
                 "alert": "ScorecardExporterRedisDown",
                 "expr": f"{EXPORTER_REDIS_UP} == 0",
                 "for": pending,
-                "labels": {"severity": "critical"},
+                "labels": _alert_labels(scorecard, severity="critical"),
                 "annotations": {
                     "summary": "The scorecard exporter {{ $labels.instance }} cannot read Redis",
                     "description": f"{EXPORTER_REDIS_UP} has been 0 for {pending}: no KPI is served.",
@@ -290,6 +409,66 @@ def _health_group(options: RuleOptions) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _worker_alerts(scorecard: Scorecard, options: RuleOptions) -> list[dict[str, Any]]:
+    """The worker's health: scraped at all, keeping up with its input, and not dead-lettering a flood.
+
+    The lag is per partition and every worker replica reports the partitions it owns; during a rebalance two
+    replicas may briefly report the same partition, so each partition counts once (its highest report) before the
+    topic's partitions are added up.
+    """
+    pending = format_duration(options.pending)
+    up = f'up{{job="{WORKER_JOB}"}}'
+    window = format_duration(DEAD_LETTER_WINDOW)
+    dead = f"sum by (reason) (increase({PIPELINE_DEAD_LETTERS}_total[{window}]))"
+    return [
+        {
+            "alert": "ScorecardWorkerDown",
+            "expr": f"{up} == 0 or absent({up})",
+            "for": pending,
+            "labels": _alert_labels(scorecard, severity="critical"),
+            "annotations": {
+                "summary": "A scorecard worker is down or not scraped",
+                "description": (
+                    f"Prometheus has no successful scrape of job {WORKER_JOB}{{{{ with $labels.instance }}}}"
+                    f" at {{{{ . }}}}{{{{ end }}}} for {pending}: events may not be consumed, and the KPIs stop moving."
+                ),
+            },
+        },
+        {
+            "alert": "ScorecardConsumerLagHigh",
+            "expr": (f"sum by (topic) (max by (topic, partition) ({PIPELINE_CONSUMER_LAG})) > {options.max_lag}"),
+            "for": pending,
+            "labels": _alert_labels(scorecard, severity="warning"),
+            "annotations": {
+                "summary": "{{ $value }} messages of {{ $labels.topic }} wait for the scorecard workers",
+                "description": (
+                    f"More than {options.max_lag} messages of topic {{{{ $labels.topic }}}} have been waiting for"
+                    f" {pending}: the workers do not keep up (too few of them, Redis slow) or are stuck."
+                ),
+            },
+        },
+        {
+            "alert": "ScorecardDeadLetterSurge",
+            "expr": (
+                f"(\n  {dead}\n  / on() group_left()\n  sum(increase({PIPELINE_EVENTS}_total[{window}]))\n)"
+                f" > {options.dead_letter_share:g}\nand\n{dead} > {DEAD_LETTER_MIN}\n"
+            ),
+            "labels": _alert_labels(scorecard, severity="warning"),
+            "annotations": {
+                "summary": (
+                    "{{ $value | humanizePercentage }} of the events in the last " + window + " were dead letters"
+                    " ({{ $labels.reason }})"
+                ),
+                "description": (
+                    f"More than {options.dead_letter_share * 100:g}% of the input events of the last {window} went"
+                    " to the dead-letter topic as {{ $labels.reason }}: a producer probably sends broken or repeated"
+                    " events (the dead letters keep the original bytes and a header naming the reason)."
+                ),
+            },
+        },
+    ]
 
 
 def _number(metric: str, kpi: Kpi) -> str:
@@ -332,6 +511,11 @@ def _literal(text: str) -> str:
     return _BRACES.sub(lambda braces: f'{{{{ "{braces.group()}" }}}}', text)
 
 
+def _promql_string(text: str) -> str:
+    """``text`` as a double-quoted PromQL string literal (Go escapes; JSON's are a subset of them)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 # ----------------------------------------------------------------------------------------------------------- Grafana
 def check_grafana_url(url: str) -> str:
     """The Grafana base URL without a trailing slash; ValueError when it is not an absolute http(s) URL."""
@@ -342,7 +526,7 @@ def check_grafana_url(url: str) -> str:
 
 
 def grafana_overview_url(grafana_url: str, unit: str, window: str) -> str:
-    """The overview board for one unit over the last ``window`` (its "what moved" panel names the movers)."""
+    """The overview board for one unit over the last ``window`` (its "What moved" panels name the movers)."""
     return f"{check_grafana_url(grafana_url)}/d/{OVERVIEW_BOARD_UID}/?var-unit={unit}&from=now-{window}&to=now"
 
 
@@ -374,6 +558,32 @@ def alertmanager_config(scorecard: Scorecard, webhook_url: str = PLACEHOLDER_WEB
     }
 
 
+def alertmanager_fragment(scorecard: Scorecard, webhook_url: str = PLACEHOLDER_WEBHOOK) -> dict[str, Any]:
+    """The routing of ``alertmanager_config`` as a subtree to merge into an Alertmanager config that exists already.
+
+    ``route`` matches this scorecard's alerts by their ``scorecard`` label and sends them to the owner teams' receivers
+    (else to the scorecard's own default); placed first among the root route's ``routes``, it takes them before the
+    existing routes see them. ``receivers`` are added to the existing ones; their names start with the scorecard's
+    slug so that they cannot clash with receivers already there, nor with another scorecard's.
+    """
+    config = alertmanager_config(scorecard, webhook_url)
+    prefix = scorecard_slug(scorecard.name)
+    renamed = {receiver["name"]: f"{prefix}-{receiver['name']}" for receiver in config["receivers"]}
+    route = {"matchers": [f"{SCORECARD_LABEL}={_quoted(scorecard.name)}"], **config["route"]}
+    route["receiver"] = renamed[route["receiver"]]
+    route["routes"] = [{**child, "receiver": renamed[child["receiver"]]} for child in route["routes"]]
+    receivers = [{**receiver, "name": renamed[receiver["name"]]} for receiver in config["receivers"]]
+    return {"route": route, "receivers": receivers}
+
+
+def scorecard_slug(name: str) -> str:
+    """The scorecard's name as a lowercase DNS label (a-z, 0-9, '-', at most 40 characters): for resource and
+    receiver names; ``scorecard`` when nothing of the name is left."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()  # "Été" -> "Ete"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower())[:40].strip("-")
+    return slug or "scorecard"
+
+
 def team_receiver(team: str) -> str:
     """The receiver name of a team (prefixed, so a team called "default" cannot clash with the default receiver)."""
     return f"team-{team}"
@@ -398,6 +608,7 @@ def rules_header(source: str, scorecard: Scorecard, options: RuleOptions) -> str
     return (
         f"Generated from {source} ({scorecard.name}) by `scorecard rules` with --for {format_duration(options.pending)}"
         f" --stale-after {format_duration(options.stale_after)} --grafana-url {options.grafana_url}"
+        f" --max-lag {options.max_lag} --dead-letter-share {options.dead_letter_share:g}"
         f" --drop-points {_points(options.drop_points)} --drop-window {format_duration(options.drop_window)}.\n"
         "Do not edit: change the definition or the options and regenerate (see docs/alerts.md)."
     )
@@ -407,6 +618,19 @@ def alertmanager_header(source: str, scorecard: Scorecard, webhook_url: str) -> 
     lines = [
         f"Generated from {source} ({scorecard.name}) by `scorecard alertmanager` with --webhook-url {webhook_url}.",
         "Each alert goes to the receiver of its owner label (the unit's owner, else the KPI's), the rest to default.",
+        "Do not edit: change the definition or the options and regenerate (see docs/alerts.md).",
+    ]
+    if webhook_url == PLACEHOLDER_WEBHOOK:
+        lines.append("The webhook URLs are placeholders (.invalid never resolves): regenerate with your --webhook-url.")
+    return "\n".join(lines)
+
+
+def fragment_header(source: str, scorecard: Scorecard, webhook_url: str) -> str:
+    lines = [
+        f"Generated from {source} ({scorecard.name}) by `scorecard alertmanager --fragment` with --webhook-url"
+        f" {webhook_url}.",
+        "Merge into an existing Alertmanager config: put `route` first in the `routes` of your root route (it takes",
+        f'every alert labelled scorecard="{scorecard.name}") and add `receivers` to your receivers.',
         "Do not edit: change the definition or the options and regenerate (see docs/alerts.md).",
     ]
     if webhook_url == PLACEHOLDER_WEBHOOK:

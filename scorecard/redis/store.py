@@ -34,9 +34,11 @@ from typing import Any, Final, NamedTuple, TypeAlias
 import msgspec
 import orjson
 import redis
+from redis.sentinel import MasterNotFoundError
 
-from scorecard.config import redact_url
+from scorecard.config import RedisOptions
 from scorecard.core.updates import Counts, CountsUpdate, OwnUpdate, check_ops
+from scorecard.redis.client import Client, connect, describe
 
 __all__ = [
     "NUMERIC_LIMIT",
@@ -83,7 +85,8 @@ class StoreConflictError(StoreError):
     """What Redis holds contradicts the update (shrinking own state, other schema or definition, corrupt value).
 
     Retrying does not help: the stored states were written by something else, or the caller broke a contract.
-    ``scorecard ... --reset`` (``RedisStore.reset``) then a resync is the way out.
+    ``RedisStore.reset`` then a resync is the way out, which a worker started with the new definition does itself; the
+    message says what to do.
     """
 
 
@@ -180,11 +183,19 @@ _CASCADE_LUA: Final = resources.files(__package__).joinpath("cascade.lua").read_
 # Sets schema and definition, refusing a store written for other ones, and creates the epoch if there is none.
 _MARK_LUA: Final = r"""
 -- KEYS[1] meta; ARGV[1] schema, ARGV[2] definition hash, ARGV[3] a fresh epoch token. Returns the epoch in force.
+local fixes = {
+  -- Another store layout: its keys cannot be read, only dropped; the workers' tables still hold every state.
+  schema = 'another scorecard version wrote these keys; delete them (redis-cli --scan --pattern \''
+    .. string.sub(KEYS[1], 1, -5) .. '*\' | xargs redis-cli unlink) and restart the workers: they rebuild them',
+  -- A worker starting with a new definition rebuilds the store itself; a conflict means two definitions run at once.
+  definition = 'run every worker of this app id with the same definition (restarting them rebuilds Redis from their'
+    .. ' tables), or give the other definition its own SCORECARD_APP_ID',
+}
 for i, name in ipairs({'schema', 'definition'}) do
   local stored = redis.call('HGET', KEYS[1], name)
   if stored and stored ~= ARGV[i] then
     return redis.error_reply('SC_CONFLICT Redis holds ' .. name .. ' ' .. stored .. ', this process has ' .. ARGV[i]
-      .. ': reset the store (scorecard --reset) and resync')
+      .. ': ' .. fixes[name])
   end
 end
 redis.call('HSET', KEYS[1], 'schema', ARGV[1], 'definition', ARGV[2])
@@ -200,7 +211,7 @@ class RedisStore:
     Thread-safe as far as the redis-py client is (its pool hands each call its own connection).
     """
 
-    def __init__(self, client: redis.Redis, app_id: str, *, definition_hash: str = "", url: str | None = None) -> None:
+    def __init__(self, client: Client, app_id: str, *, definition_hash: str = "", url: str | None = None) -> None:
         self.keys = KeySpace(app_id)
         self.definition_hash = definition_hash
         self.url = url or _describe(client)
@@ -209,9 +220,12 @@ class RedisStore:
         self._mark = client.register_script(_MARK_LUA)
 
     @classmethod
-    def from_url(cls, url: str, app_id: str, *, definition_hash: str = "") -> RedisStore:
-        """A store on a new client for ``url`` (``Settings.redis_url``)."""
-        return cls(redis.Redis.from_url(url), app_id, definition_hash=definition_hash, url=redact_url(url))
+    def from_url(
+        cls, url: str, app_id: str, *, definition_hash: str = "", options: RedisOptions | None = None
+    ) -> RedisStore:
+        """A store on a new client for ``url`` (``Settings.redis_url``) and ``options`` (TLS, ACL, Sentinel,
+        Cluster), made by ``scorecard.redis.client.connect``."""
+        return cls(connect(url, options), app_id, definition_hash=definition_hash, url=describe(url, options))
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, app_id={self.keys.app_id!r})"
@@ -269,7 +283,8 @@ class RedisStore:
         return _text(epoch)
 
     def reset(self) -> int:
-        """Delete every key of this scorecard (and no other): for tests and ``--reset``. Returns how many went."""
+        """Delete every key of this scorecard (and no other), for the worker's rebuild after a definition change and
+        for tests. Returns how many went."""
         deleted = 0
         with self._errors("reset"):
             batch: list[Any] = []
@@ -384,6 +399,11 @@ class RedisStore:
             if message.startswith("SC_CONFLICT"):
                 raise StoreConflictError(f"{doing}: {message.removeprefix('SC_CONFLICT ')}") from None
             raise StoreError(f"Redis at {self.url}: {doing} failed: {message.removeprefix('SC_ERROR ')}") from error
+        except MasterNotFoundError as error:  # its text holds the whole client's repr: said plainly instead
+            raise StoreError(
+                f"Redis at {self.url}: {doing} failed: no Sentinel answered with a reachable primary (are the Sentinels"
+                " up, and do they monitor that service name?)"
+            ) from error
         except redis.RedisError as error:
             raise StoreError(f"Redis at {self.url}: {doing} failed: {error}") from error
 
@@ -466,9 +486,11 @@ def _split_versioned(raw: bytes | str) -> tuple[int, str]:
     return int(version), rest
 
 
-def _describe(client: redis.Redis) -> str:
+def _describe(client: Client) -> str:
     """A password-free URL for error messages, rebuilt from the client's connection settings."""
-    pool = client.connection_pool
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:  # a cluster client: the caller names it (``from_url``)
+        return "redis cluster"
     kwargs = pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"

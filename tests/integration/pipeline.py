@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -116,6 +115,7 @@ def own_settings(
         unique_name("events"),
         unique_name("app"),
         partitions,
+        base.redis_options,
     )
 
 
@@ -141,6 +141,7 @@ class Deployment:
             "SCORECARD_TOPIC": s.topic,
             "SCORECARD_APP_ID": s.app_id,
             "SCORECARD_PARTITIONS": str(s.partitions),
+            **s.redis_options.to_env(),
             "SCORECARD_SESSION_TIMEOUT": "8",
             "PYTHONUNBUFFERED": "1",
         }
@@ -165,7 +166,7 @@ class Deployment:
         return worker
 
     def store(self) -> RedisStore:
-        return RedisStore(redis.Redis.from_url(self.settings.redis_url), self.settings.app_id)
+        return RedisStore.from_url(self.settings.redis_url, self.settings.app_id, options=self.settings.redis_options)
 
     def publish(self, lines: Iterable[bytes], *, keyed: bool = True, rate: float | None = None) -> PublishStats:
         return asyncio.run(publish_lines(self.settings, lines, keyed=keyed, rate=rate))

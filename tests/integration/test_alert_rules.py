@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from scorecard.outputs.rules import (
     team_receiver,
     to_yaml,
 )
-from tests.paths import DEFINITIONS, REPO
+from tests.paths import ACME, DEFINITIONS, REPO
 
 RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
 ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
@@ -182,10 +183,38 @@ HEALTH_SERIES = [
     series("scorecard_exporter_redis_up", "1x3 0x300"),
 ]
 
+# Two worker replicas: a is scraped until minute 3, then down; during a rebalance both report partition 1 of the input
+# topic, so a sum over the replicas would count its 6000 messages twice (18000); each partition counts once (12000).
+WORKER_A = {"job": "scorecard-worker", "instance": "worker-a:9109"}
+WORKER_B = {"job": "scorecard-worker", "instance": "worker-b:9109"}
+
+
+def worker_series(metric: str, values: str, worker: dict[str, str], **labels: str) -> dict[str, str]:
+    inner = ",".join(f'{k}="{v}"' for k, v in {**worker, **labels}.items())
+    return {"series": f"{metric}{{{inner}}}", "values": values}
+
+
+LAG = "scorecard_pipeline_consumer_lag"
+WORKER_SERIES = [
+    worker_series("up", "1x3 0x300", WORKER_A),
+    worker_series("up", "1x300", WORKER_B),
+    worker_series(LAG, "6000x30", WORKER_A, topic="scorecard.events", partition="0"),
+    worker_series(LAG, "6000x30", WORKER_A, topic="scorecard.events", partition="1"),
+    worker_series(LAG, "6000x30", WORKER_B, topic="scorecard.events", partition="1"),
+    worker_series(LAG, "3000x30", WORKER_B, topic="other.events", partition="0"),  # below --max-lag
+    # 110 events a minute, 10 of them not JSON (9.1% > 5%) and 2 duplicates (1.8%, no surge).
+    worker_series("scorecard_pipeline_events_total", "0+98x30", WORKER_A, outcome="accepted"),
+    worker_series("scorecard_pipeline_events_total", "0+10x30", WORKER_A, outcome="invalid"),
+    worker_series("scorecard_pipeline_events_total", "0+2x30", WORKER_A, outcome="duplicate"),
+    worker_series("scorecard_pipeline_dead_letters_total", "0+10x30", WORKER_A, reason="not_json"),
+    worker_series("scorecard_pipeline_dead_letters_total", "0+2x30", WORKER_A, reason="duplicate"),
+]
+
 HQ_SALES = {"unit": "hq", "kpi": "sales", "perspective": "financial", "objective": "sell"}
 SHOP_SALES = {"unit": "shop", "kpi": "sales", "perspective": "financial", "objective": "sell"}
 SHOP_WAIT = {"unit": "shop", "kpi": "wait-time", "perspective": "customer", "objective": "serve"}
 EXPORTER_LABELS = {"job": "scorecard-exporter", "instance": "exporter:9108"}
+OWNERS_LABEL = {"scorecard": "Owners"}  # every rule names its scorecard
 
 
 GRAFANA = "http://grafana.example:3000/d/scorecard-kpi/"
@@ -224,16 +253,16 @@ EXPORTER_DOWN = {
 
 
 def kpi_cases() -> list[dict[str, Any]]:
-    red = {"severity": "critical", **EXPORTER_LABELS}
-    amber = {"severity": "warning", **EXPORTER_LABELS}
-    orphan = {**ORPHAN_LABELS, "severity": "critical", "job": "scorecard-exporter", "instance": "replica:9108"}
+    red = {"severity": "warning", **EXPORTER_LABELS, **OWNERS_LABEL}
+    amber = {"severity": "info", **EXPORTER_LABELS, **OWNERS_LABEL}
+    orphan = {**ORPHAN_LABELS, **red, "instance": "replica:9108"}
     return [
         # Before `for` (5m) has passed nothing fires.
-        {"eval_time": "4m", "alertname": "KPIBreachedRedFlag", "exp_alerts": []},
-        {"eval_time": "4m", "alertname": "KPIBelowGoal", "exp_alerts": []},
+        {"eval_time": "4m", "alertname": "ScorecardKPIBreachedRedFlag", "exp_alerts": []},
+        {"eval_time": "4m", "alertname": "ScorecardKPIBelowGoal", "exp_alerts": []},
         {
             "eval_time": "6m",
-            "alertname": "KPIBreachedRedFlag",
+            "alertname": "ScorecardKPIBreachedRedFlag",
             "exp_alerts": [
                 alert({**HQ_SALES, **red, "owner": "leadership"}, HQ_SALES_RED),
                 alert({**SHOP_WAIT, **red}, SHOP_WAIT_RED),
@@ -242,16 +271,24 @@ def kpi_cases() -> list[dict[str, Any]]:
         },
         {
             "eval_time": "10m",
-            "alertname": "KPIBelowGoal",
+            "alertname": "ScorecardKPIBelowGoal",
             "exp_alerts": [alert({**SHOP_SALES, **amber, "owner": "sales-team"}, SHOP_SALES_AMBER)],
         },
         # hq/sales turned green at minute 12: only the two other red ones remain.
         {
             "eval_time": "20m",
-            "alertname": "KPIBreachedRedFlag",
+            "alertname": "ScorecardKPIBreachedRedFlag",
             "exp_alerts": [alert({**SHOP_WAIT, **red}, SHOP_WAIT_RED), alert(orphan, ORPHAN_RED)],
         },
     ]
+
+
+def worker_down(where: str) -> dict[str, str]:
+    return {
+        "summary": "A scorecard worker is down or not scraped",
+        "description": f"Prometheus has no successful scrape of job scorecard-worker{where} for 5m: events may not be"
+        " consumed, and the KPIs stop moving.",
+    }
 
 
 def health_cases() -> list[dict[str, Any]]:
@@ -270,20 +307,61 @@ def health_cases() -> list[dict[str, Any]]:
             "eval_time": "3h",  # shop's last event (at 2h30m) is only 30m old
             "alertname": "ScorecardStale",
             "exp_alerts": [
-                alert({"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS}, stale)
+                alert(
+                    {"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS, **OWNERS_LABEL},
+                    stale,
+                )
             ],
         },
         {"eval_time": "4m", "alertname": "ScorecardExporterDown", "exp_alerts": []},
         {
             "eval_time": "6m",
             "alertname": "ScorecardExporterDown",
-            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS}, EXPORTER_DOWN)],
+            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS, **OWNERS_LABEL}, EXPORTER_DOWN)],
+        },
+        {"eval_time": "7m", "alertname": "ScorecardWorkerDown", "exp_alerts": []},  # worker a down since 3m
+        {
+            "eval_time": "9m",
+            "alertname": "ScorecardWorkerDown",
+            "exp_alerts": [
+                alert({"severity": "critical", **WORKER_A, **OWNERS_LABEL}, worker_down(" at worker-a:9109"))
+            ],
+        },
+        {"eval_time": "4m", "alertname": "ScorecardConsumerLagHigh", "exp_alerts": []},
+        {
+            "eval_time": "6m",
+            "alertname": "ScorecardConsumerLagHigh",
+            "exp_alerts": [
+                alert(
+                    {"topic": "scorecard.events", "severity": "warning", **OWNERS_LABEL},
+                    {
+                        "summary": "12000 messages of scorecard.events wait for the scorecard workers",
+                        "description": "More than 10000 messages of topic scorecard.events have been waiting for 5m:"
+                        " the workers do not keep up (too few of them, Redis slow) or are stuck.",
+                    },
+                )
+            ],
+        },
+        {
+            "eval_time": "15m",
+            "alertname": "ScorecardDeadLetterSurge",
+            "exp_alerts": [
+                alert(
+                    {"reason": "not_json", "severity": "warning", **OWNERS_LABEL},
+                    {
+                        "summary": "9.091% of the events in the last 10m were dead letters (not_json)",
+                        "description": "More than 5% of the input events of the last 10m went to the dead-letter"
+                        " topic as not_json: a producer probably sends broken or repeated events (the dead letters"
+                        " keep the original bytes and a header naming the reason).",
+                    },
+                )
+            ],
         },
         {"eval_time": "7m", "alertname": "ScorecardExporterRedisDown", "exp_alerts": []},  # down since 4m
         {
             "eval_time": "10m",
             "alertname": "ScorecardExporterRedisDown",
-            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS}, redis_down)],
+            "exp_alerts": [alert({"severity": "critical", **EXPORTER_LABELS, **OWNERS_LABEL}, redis_down)],
         },
     ]
 
@@ -292,10 +370,10 @@ def owners_tests() -> list[dict[str, Any]]:
     return [
         {
             "interval": "1m",
-            "input_series": [*UNIT_INFO, *KPI_INFO, *KPI_SERIES, ORPHAN, *HEALTH_SERIES],
+            "input_series": [*UNIT_INFO, *KPI_INFO, *KPI_SERIES, ORPHAN, *HEALTH_SERIES, *WORKER_SERIES],
             "alert_rule_test": kpi_cases() + health_cases(),
         },
-        {  # The exporter job is not scraped at all.
+        {  # Neither the exporter nor the worker is scraped at all.
             "interval": "1m",
             "input_series": [series("scorecard_unit_info", "1x10", unit="hq", owner="leadership")],
             "alert_rule_test": [
@@ -303,9 +381,28 @@ def owners_tests() -> list[dict[str, Any]]:
                 {
                     "eval_time": "6m",
                     "alertname": "ScorecardExporterDown",
-                    "exp_alerts": [alert({"severity": "critical", "job": "scorecard-exporter"}, EXPORTER_DOWN)],
+                    "exp_alerts": [
+                        alert({"severity": "critical", "job": "scorecard-exporter", **OWNERS_LABEL}, EXPORTER_DOWN)
+                    ],
+                },
+                {"eval_time": "4m", "alertname": "ScorecardWorkerDown", "exp_alerts": []},
+                {
+                    "eval_time": "6m",
+                    "alertname": "ScorecardWorkerDown",
+                    "exp_alerts": [
+                        alert({"severity": "critical", "job": "scorecard-worker", **OWNERS_LABEL}, worker_down(""))
+                    ],
                 },
             ],
+        },
+        {  # Few events: a third of them late is a share above 5%, but 5 dead letters in 10m are no surge.
+            "interval": "1m",
+            "input_series": [
+                worker_series("scorecard_pipeline_events_total", "0+1x30", WORKER_A, outcome="accepted"),
+                worker_series("scorecard_pipeline_events_total", "0+0.5x30", WORKER_A, outcome="late"),
+                worker_series("scorecard_pipeline_dead_letters_total", "0+0.5x30", WORKER_A, reason="late"),
+            ],
+            "alert_rule_test": [{"eval_time": "20m", "alertname": "ScorecardDeadLetterSurge", "exp_alerts": []}],
         },
     ]
 
@@ -368,11 +465,63 @@ def test_names_with_template_syntax_are_printed_as_written(promtool: str, tmp_pa
             "alert_rule_test": [
                 {
                     "eval_time": "6m",
-                    "alertname": "KPIBreachedRedFlag",
+                    "alertname": "ScorecardKPIBreachedRedFlag",
                     "exp_alerts": [
-                        alert({**HQ_SALES, "severity": "critical", **EXPORTER_LABELS, "owner": "leadership"}, expected)
+                        alert(
+                            {
+                                **HQ_SALES,
+                                "severity": "warning",
+                                **EXPORTER_LABELS,
+                                **OWNERS_LABEL,
+                                "owner": "leadership",
+                            },
+                            expected,
+                        )
                     ],
                 }
+            ],
+        }
+    ]
+    promtool_test(promtool, tmp_path, [FILE_KPIS], tests)
+
+
+ALERT_OPTIONS = """    alert:
+      for: 10m
+      severity: critical
+      labels: {channel: '#sales {{ x'}
+      annotations: {playbook: 'Call <b>{{ $value }}</b>'}
+      runbook_url: 'https://wiki.acme.test/run?kpi=sales&x=1'
+"""
+
+
+def test_a_kpis_alert_options_change_its_alerts_under_promtool(promtool: str, tmp_path: Path) -> None:
+    """sales waits 10m instead of 5m, is critical, and carries its label, annotation and runbook as written."""
+    definition = tmp_path / "options.yaml"
+    definition.write_text(OWNERS.read_text().replace("    red_flag: 2000\n", "    red_flag: 2000\n" + ALERT_OPTIONS, 1))
+    paths = write_rules(tmp_path, definition, OWNERS_OPTIONS)
+    result = run(promtool, "check", "rules", *map(str, paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+    labels = {**HQ_SALES, "severity": "critical", "channel": "#sales {{ x", "owner": "leadership"}
+    annotations = {
+        **HQ_SALES_RED,
+        "description": HQ_SALES_RED["description"].replace("at least 5m", "at least 10m"),
+        "playbook": "Call <b>{{ $value }}</b>",
+        "runbook_url": "https://wiki.acme.test/run?kpi=sales&x=1",
+    }
+    red_for_20m = kpi_series(
+        "hq", "sales", "financial", "sell", status="0x20", value="1500x20", goal="5000x20", red_flag="2000x20"
+    )
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": [UNIT_INFO[0], KPI_INFO[0], *red_for_20m],
+            "alert_rule_test": [
+                {"eval_time": "9m", "alertname": "ScorecardKPIBreachedRedFlag", "exp_alerts": []},
+                {
+                    "eval_time": "11m",
+                    "alertname": "ScorecardKPIBreachedRedFlag",
+                    "exp_alerts": [alert({**labels, **EXPORTER_LABELS, **OWNERS_LABEL}, annotations)],
+                },
             ],
         }
     ]
@@ -393,6 +542,10 @@ def test_rules_fire_with_owner_labels_and_readable_summaries(promtool: str, tmp_
         (FILE_KPIS, "for: 5m", "for: 7m"),  # fires late
         (FILE_HEALTH, "> 7200", "> 72000"),  # stale threshold
         (FILE_HEALTH, " or absent(", " and absent("),  # exporter not scraped
+        (FILE_HEALTH, 'up{job="scorecard-worker"} == 0', 'up{job="scorecard-worker"} == 1'),  # worker down
+        (FILE_HEALTH, "max by (topic, partition)", "sum by (topic, partition)"),  # a partition counted twice
+        (FILE_HEALTH, "> 0.05", "> 0.5"),  # dead-letter share
+        (FILE_HEALTH, "> 10\n", "> 0\n"),  # a handful of dead letters is no surge
     ],
 )
 def test_a_broken_rule_fails_the_rule_tests(promtool: str, tmp_path: Path, file: str, old: str, new: str) -> None:
@@ -421,7 +574,7 @@ def test_committed_acme_rules_alert_on_a_red_kpi(promtool: str, tmp_path: Path) 
         *kpi_series(*labels.values(), status="0x20", value="3.71x20", goal="4.2x20", red_flag="3.8x20"),
     ]
     expected = alert(
-        {**labels, "severity": "critical", "owner": "support-l2-team", **EXPORTER_LABELS},
+        {**labels, "severity": "warning", "owner": "support-l2-team", "scorecard": "ACME scorecard", **EXPORTER_LABELS},
         {
             "summary": "Customer satisfaction (1-5) is red at support-l2: 3.71/5 (goal 4.2/5, red flag 3.8/5)",
             "description": "Customer satisfaction (1-5) (csat, Customer) has been worse than its red flag (higher is"
@@ -434,7 +587,9 @@ def test_committed_acme_rules_alert_on_a_red_kpi(promtool: str, tmp_path: Path) 
         {
             "interval": "1m",
             "input_series": inputs,
-            "alert_rule_test": [{"eval_time": "6m", "alertname": "KPIBreachedRedFlag", "exp_alerts": [expected]}],
+            "alert_rule_test": [
+                {"eval_time": "6m", "alertname": "ScorecardKPIBreachedRedFlag", "exp_alerts": [expected]}
+            ],
         }
     ]
     promtool_test(promtool, tmp_path, rules, tests)
@@ -464,6 +619,67 @@ def test_alertmanager_routes_each_owner_to_its_team(amtool: str) -> None:
         assert result.stdout.strip() == receiver, labels
 
 
+# An Alertmanager config a team already runs: its own receiver and route, which the scorecard fragment joins.
+EXISTING_CONFIG = {
+    "route": {
+        "receiver": "ops-pager",
+        "group_by": ["alertname"],
+        "routes": [{"receiver": "db-team", "matchers": ['service="postgres"']}],
+    },
+    "receivers": [
+        {"name": "ops-pager", "webhook_configs": [{"url": "http://pager.invalid/hook"}]},
+        {"name": "db-team", "webhook_configs": [{"url": "http://db.invalid/hook"}]},
+    ],
+}
+
+
+def test_the_fragment_merged_into_an_existing_config_routes_the_scorecard_and_nothing_else(
+    amtool: str, tmp_path: Path
+) -> None:
+    """Merged as the header says (route first among the root's routes, receivers added), amtool accepts the config,
+    the scorecard's alerts reach its teams, and every other alert keeps its old receiver."""
+    fragment_file = tmp_path / "fragment.yml"
+    result = run(sys.executable, "-m", "scorecard", "alertmanager", str(ACME), "--fragment", "-o", str(fragment_file))
+    assert result.returncode == 0, result.stderr
+    fragment = yaml.safe_load(fragment_file.read_text())
+    merged = json.loads(json.dumps(EXISTING_CONFIG))
+    merged["route"]["routes"].insert(0, fragment["route"])
+    merged["receivers"] += fragment["receivers"]
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(yaml.safe_dump(merged, sort_keys=False))
+    result = run(amtool, "check-config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    acme = 'scorecard="ACME scorecard"'
+    teams = owner_teams(load_scorecard(ACME))
+    cases = [((acme, f"owner={team}"), f"acme-scorecard-{team_receiver(team)}") for team in teams]
+    cases += [
+        ((acme, "alertname=ScorecardWorkerDown"), "acme-scorecard-default"),
+        ((acme, "owner=finance"), "acme-scorecard-default"),
+        (("owner=sales-ops",), "ops-pager"),  # not the scorecard's: the existing routes decide
+        (("service=postgres",), "db-team"),
+        (('scorecard="Another scorecard"', "owner=sales-ops"), "ops-pager"),
+    ]
+    for labels, receiver in cases:
+        result = run(amtool, "config", "routes", "test", f"--config.file={config}", *labels)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == receiver, labels
+
+
+def test_the_prometheus_rule_resource_passes_the_same_rule_tests(promtool: str, tmp_path: Path) -> None:
+    """The spec of `--format prometheusrule` is what the operator hands Prometheus: the same groups, the same alerts."""
+    result = run(
+        sys.executable, "-m", "scorecard", "rules", str(OWNERS), "-o", str(tmp_path), "--format", "prometheusrule",
+        "--grafana-url", "http://grafana.example:3000/",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    resource = yaml.safe_load((tmp_path / "scorecard-prometheusrule.yml").read_text())
+    assert (resource["apiVersion"], resource["kind"]) == ("monitoring.coreos.com/v1", "PrometheusRule")
+    (tmp_path / "spec.yml").write_text(yaml.safe_dump(resource["spec"]))
+    result = run(promtool, "check", "rules", str(tmp_path / "spec.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    promtool_test(promtool, tmp_path, ["spec.yml"], owners_tests())
+
+
 # ------------------------------------------------------------------------------------ ScorecardUnitScoreDropped
 def unit_drop_tests() -> list[dict[str, Any]]:
     """hq's score falls from 6 to 4 at minute 60: sales, csat (which loses its score), learning and nps fall, wait-time
@@ -487,7 +703,7 @@ def unit_drop_tests() -> list[dict[str, Any]]:
         series(contribution, "5x120", unit="shop", kpi="sales", perspective="financial", objective="sell"),
     ]
     expected = alert(
-        {"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS},
+        {"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS, **OWNERS_LABEL},
         {
             "summary": "The score of unit hq fell by 2.00 points in 1h",
             "description": "Unit hq scores 4.00, 2.00 points below 1h ago (alert threshold 1). Top movers: Sales today"

@@ -1,9 +1,10 @@
 """`make demo` end to end: deploy/local/demo against the real services, as a user runs it, then Ctrl-C.
 
 One run of the demo (non-interactive: stdout is a file) is watched from outside, the way a person would check it:
-the board prints live numbers, the exporter serves KPI values, the demo's own Prometheus fires a KPIBreachedRedFlag
-alert (the simulator makes some units red from the start and the demo's rules use ``for: 1m``), and after SIGINT to
-the demo's process group (what Ctrl-C does) nothing the demo started is left running.
+the board prints live numbers, the exporter serves KPI values, the demo's own Prometheus fires a
+ScorecardKPIBreachedRedFlag alert (the simulator makes some units red from the start and the demo's rules use
+``for: 1m``), and after SIGINT to the demo's process group (what Ctrl-C does) nothing the demo started is left
+running.
 
 The suite's Kafka and Redis are already running (make test), so the demo must reuse them and leave them running;
 the suite's Prometheus holds port 9090, so the demo's runs on another port, which the test reads from its output.
@@ -113,7 +114,9 @@ def _firing_red_flags(prometheus: str) -> list[dict[str, Any]]:
     if not body:
         return []
     alerts = json.loads(body)["data"]["alerts"]
-    return [a for a in alerts if a["labels"].get("alertname") == "KPIBreachedRedFlag" and a["state"] == "firing"]
+    return [
+        a for a in alerts if a["labels"].get("alertname") == "ScorecardKPIBreachedRedFlag" and a["state"] == "firing"
+    ]
 
 
 def _started_pids(text: str) -> dict[int, str]:
@@ -148,8 +151,10 @@ def test_demo_goes_live_fires_an_alert_and_stops_everything_on_ctrl_c(demo: Demo
     values = [line for line in metrics.splitlines() if line.startswith("scorecard_kpi_value{")]
     assert values, f"no scorecard_kpi_value samples at {exporter.group(1)}:\n{metrics[:2000]}"
 
-    firing = demo.wait_for(lambda: _firing_red_flags(prometheus.group(1)), ALERT_WITHIN, "firing KPIBreachedRedFlag")
-    assert all(alert["labels"]["severity"] == "critical" for alert in firing)
+    firing = demo.wait_for(
+        lambda: _firing_red_flags(prometheus.group(1)), ALERT_WITHIN, "firing ScorecardKPIBreachedRedFlag"
+    )
+    assert all(alert["labels"]["severity"] == "warning" for alert in firing)  # business KPIs page nobody
 
     started = _started_pids(demo.text())
     assert {"worker", "exporter", "simulator", "prometheus"} <= set(started.values()), demo.text()

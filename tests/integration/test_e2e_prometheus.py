@@ -4,7 +4,9 @@ A Prometheus of this test's own (started by ``deploy/local/services`` with a gen
 and the worker every second and evaluates the rules ``scorecard rules`` generates, with a ``for`` of a few seconds.
 The test checks that (a) the scraped KPI values equal the replay's, (b) every PromQL expression of every generated
 dashboard panel and every rule parses and returns data, and (c) events that drive one KPI red make its
-``KPIBreachedRedFlag`` alert fire, and events that bring it back resolve it.
+``ScorecardKPIBreachedRedFlag`` alert fire, and events that bring it back resolve it; (d) a flood of lines that are
+not JSON fires ``ScorecardDeadLetterSurge``, and stopping the exporter and the worker makes their down alerts'
+expressions hold.
 
 The exporter evaluates at its scrape time, the wall clock, so the example events are first moved to end a minute
 before now (tests/timeshift.py): the windows then hold data whatever the day the test runs.
@@ -132,10 +134,14 @@ def test_prometheus_sees_the_replay_runs_every_query_and_fires_alerts(
     check_every_dashboard_query(prometheus, report)
     check_every_rule_expression(prometheus, report)
     check_red_flag_alert_fires_and_resolves(deployment, prometheus)
+    check_dead_letter_surge_fires(deployment, prometheus, published=len(lines) + 3300)
 
     process.terminate()  # the exporter goes away: ScorecardExporterDown's expression must now return data
     down = 'up{job="scorecard-exporter"} == 0 or absent(up{job="scorecard-exporter"})'
     wait_until(lambda: bool(prometheus.query(down)), 30, "the exporter seen down")
+    deployment.workers[0].stop()  # and the worker: ScorecardWorkerDown's
+    down = 'up{job="scorecard-worker"} == 0 or absent(up{job="scorecard-worker"})'
+    wait_until(lambda: bool(prometheus.query(down)), 30, "the worker seen down")
 
 
 def check_values_equal_replay(prometheus: PrivatePrometheus, events: Path) -> dict[str, Any]:
@@ -206,8 +212,10 @@ def check_every_rule_expression(prometheus: PrivatePrometheus, report: dict[str,
     alert would fire, so its watched series (the left side of the comparison) must return data, and the whole
     expression must parse. A KPI alert watches the KPI's statuses: they exist exactly where the replay has a status
     (a daily KPI has none anywhere when no event came today), so the check is both ways. ``ScorecardExporterDown``
-    watches the exporter's absence: the test stops it at the end. ``ScorecardUnitScoreDropped`` compares the score
-    with its value an hour earlier, older than this Prometheus: its expression is checked without the ``offset``.
+    watches the exporter's absence and ``ScorecardWorkerDown`` the worker's: the test stops both at the end;
+    ``ScorecardDeadLetterSurge`` watches a share of dead letters that the test produces afterwards.
+    ``ScorecardUnitScoreDropped`` compares the score with its value an hour earlier, older than this Prometheus: its
+    expression is checked without the ``offset``.
     """
     with_status = {k for unit in report.values() for k, r in unit["kpis"].items() if r["status"] != "no_data"}
     assert len(with_status) >= 10, with_status
@@ -219,7 +227,7 @@ def check_every_rule_expression(prometheus: PrivatePrometheus, report: dict[str,
                 expr = rule["expr"].strip()
                 prometheus.query(expr)  # parses (asserts success)
                 name = rule.get("record") or rule["alert"]
-                if name == "ScorecardExporterDown":
+                if name in ("ScorecardExporterDown", "ScorecardWorkerDown", "ScorecardDeadLetterSurge"):
                     continue
                 match = COMPARISON.match(expr)
                 watched = match.group("series") if "alert" in rule and match else expr
@@ -238,7 +246,7 @@ def check_red_flag_alert_fires_and_resolves(deployment: Deployment, prometheus: 
 
     def firing() -> bool:
         return any(
-            a["labels"].get("alertname") == "KPIBreachedRedFlag"
+            a["labels"].get("alertname") == "ScorecardKPIBreachedRedFlag"
             and a["labels"].get("unit") == RED_UNIT
             and a["labels"].get("kpi") == RED_KPI
             and a["state"] == "firing"
@@ -253,10 +261,34 @@ def check_red_flag_alert_fires_and_resolves(deployment: Deployment, prometheus: 
     assert not firing()
     deployment.publish(orders(count=300, amount=1.0, tag="cheap"))
     wait_until(lambda: status() == 0, 60, f"{RED_KPI} at {RED_UNIT} red in Prometheus")
-    wait_until(firing, 60, "KPIBreachedRedFlag firing")
+    wait_until(firing, 60, "ScorecardKPIBreachedRedFlag firing")
     deployment.publish(orders(count=3000, amount=500.0, tag="big"))
     wait_until(lambda: status() == 2, 60, f"{RED_KPI} at {RED_UNIT} green again")
-    wait_until(lambda: not firing(), 60, "KPIBreachedRedFlag resolved")
+    wait_until(lambda: not firing(), 60, "ScorecardKPIBreachedRedFlag resolved")
+
+
+def check_dead_letter_surge_fires(deployment: Deployment, prometheus: PrivatePrometheus, published: int) -> None:
+    """(d) Lines that are not JSON, a sixth of the input of the last minutes, fire ScorecardDeadLetterSurge.
+
+    The not_json series first appears with its first dead letters, and ``increase()`` counts only what comes after
+    a series' first sample: a few bad lines come first and are scraped, then the surge.
+    """
+    seen = 'scorecard_pipeline_dead_letters_total{reason="not_json"}'
+    deployment.publish([b"not json %d" % i for i in range(5)])
+    wait_until(lambda: bool(prometheus.query(seen)), 60, "the first not_json dead letters scraped")
+
+    def surge() -> bool:
+        return any(
+            a["labels"].get("alertname") == "ScorecardDeadLetterSurge"
+            and a["labels"].get("reason") == "not_json"
+            and a["labels"].get("scorecard") == "ACME scorecard"
+            and a["state"] == "firing"
+            for a in prometheus.alerts()
+        )
+
+    assert not surge()
+    deployment.publish([b"not json either %d" % i for i in range(published // 5)])
+    wait_until(surge, 60, "ScorecardDeadLetterSurge firing")
 
 
 def orders(count: int, amount: float, tag: str) -> list[bytes]:

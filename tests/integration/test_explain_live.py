@@ -232,21 +232,23 @@ def test_live_explain_equals_the_replay(deployment: Deployment, request: pytest.
 
 
 def test_live_explain_errors_are_one_line(deployment: Deployment, settings: Settings) -> None:
-    """No scorecard in Prometheus at --since, a matcher it refuses, no Prometheus at all: one line each, exit 1."""
+    """No scorecard in Prometheus at --since, a matcher it refuses (exit 1), no Prometheus at all (exit 3): one line
+    each."""
     deployment.store().mark_initialized()  # an (empty) live scorecard in Redis, as a started worker leaves it
     command = [sys.executable, "-m", "scorecard", "explain", "--scorecard", str(deployment.scorecard_path)]
     command += ["--unit", "shop", "--since", "2001-01-01T00:00:00Z"]
     cases = [
-        ([], "holds no scorecard series at 2001-01-01T00:00:00Z"),
-        (["--prometheus-match", 'job="x" or'], 'refused scorecard_kpi_value{job="x" or}: bad_data'),
+        ([], 1, "holds no scorecard series at 2001-01-01T00:00:00Z"),
+        (["--prometheus-match", 'job="x" or'], 1, 'refused scorecard_kpi_value{job="x" or}: bad_data'),
         (
             ["--prometheus-url", "http://user:secret@127.0.0.1:1"],
+            3,
             "cannot query Prometheus at http://user:***@127.0.0.1:1",
         ),
     ]
-    for extra, message in cases:
+    for extra, code, message in cases:
         args = ["--prometheus-url", settings.prometheus_url, *extra]
         done = subprocess.run([*command, *args], env=deployment.env(), capture_output=True, text=True, timeout=60)
-        assert done.returncode == 1, (extra, done.stderr)
+        assert done.returncode == code, (extra, done.stderr)
         assert message in done.stderr and len(done.stderr.splitlines()) == 1, (extra, done.stderr)
         assert "secret" not in done.stderr and done.stdout == ""

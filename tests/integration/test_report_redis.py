@@ -8,6 +8,8 @@ renders from a replay of the same file at the same time, and every value shown w
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -180,3 +182,31 @@ def test_the_page_and_the_messages_name_no_redis_password(seeded, settings, tmp_
     assert missing.exit_code == 1 and "no live scorecard" in missing.output
     for text in (html, written.output, missing.output):
         assert secret not in text
+
+
+def test_status_kpis_csv_from_redis_matches_the_replay(seeded, settings, acme_events: Path) -> None:
+    """`status --kpis --format csv` reads Redis; `replay --kpis --format csv` of the same events at the same time
+    gives the same rows (values within the store's fixed-point rounding), and the `--kpis` table has every row."""
+    scorecard = load_scorecard(ACME)
+    at = format_time(replay(scorecard, acme_events.read_bytes().splitlines()).at)
+    runner = CliRunner(env={"COLUMNS": "200"})
+    status = ["status", "--scorecard", str(ACME), "--redis-url", settings.redis_url, "--app-id", seeded, "--at", at]
+    live = runner.invoke(main, [*status, "--kpis", "--format", "csv"])
+    replayed = runner.invoke(main, ["replay", str(ACME), str(acme_events), "--at", at, "--kpis", "--format", "csv"])
+    assert live.exit_code == 0 and replayed.exit_code == 0, live.output + replayed.output
+    live_rows = list(csv.DictReader(io.StringIO(live.stdout, newline="")))
+    replay_rows = list(csv.DictReader(io.StringIO(replayed.stdout, newline="")))
+    assert len(live_rows) == len(OrgTree.from_scorecard(scorecard).units) * len(scorecard.kpis)
+    assert len(live_rows) == len(replay_rows)
+    for got, want in zip(live_rows, replay_rows, strict=True):
+        assert {k: got[k] for k in ("at", "unit_id", "kpi_id", "goal", "red_flag", "status", "window_start")} == {
+            k: want[k] for k in ("at", "unit_id", "kpi_id", "goal", "red_flag", "status", "window_start")
+        }
+        if want["value"]:
+            assert float(got["value"]) == pytest.approx(float(want["value"]), rel=1e-9, abs=0.0051)
+        else:
+            assert got["value"] == ""
+    table = runner.invoke(main, [*status, "--kpis"])
+    assert table.exit_code == 0
+    rows = [line for line in table.stdout.splitlines()[3:-1] if line.strip()]
+    assert len(rows) == len(live_rows)

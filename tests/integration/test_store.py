@@ -323,6 +323,22 @@ def test_store_of_another_definition_is_refused(store: RedisStore, redis_client:
         RedisStore(redis_client, store.keys.app_id, definition_hash="def").mark_initialized()
 
 
+def test_a_conflict_names_a_fix_that_exists(store: RedisStore, redis_client: redis.Redis) -> None:
+    """Each refusal says what to do with commands that exist (no `scorecard --reset`)."""
+    RedisStore(redis_client, store.keys.app_id, definition_hash="abc").mark_initialized()
+    with pytest.raises(StoreConflictError) as definition:
+        RedisStore(redis_client, store.keys.app_id, definition_hash="def").mark_initialized()
+    assert "run every worker of this app id with the same definition" in str(definition.value)
+    assert "its own SCORECARD_APP_ID" in str(definition.value)
+    redis_client.hset(store.keys.meta, "schema", "999")
+    with pytest.raises(StoreConflictError) as schema:
+        RedisStore(redis_client, store.keys.app_id, definition_hash="abc").mark_initialized()
+    pattern = f"{store.keys.prefix}*"
+    assert f"redis-cli --scan --pattern '{pattern}' | xargs redis-cli unlink" in str(schema.value)
+    assert "--reset" not in str(definition.value) + str(schema.value)
+    assert redis_client.keys(pattern), "the scan pattern of the message matches this scorecard's keys"
+
+
 def test_two_app_ids_never_see_each_other(store: RedisStore, redis_client: redis.Redis) -> None:
     other = RedisStore(redis_client, store.keys.app_id + "-other")
     try:

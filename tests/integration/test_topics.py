@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -10,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from scorecard.config import Settings
 from streams.topics import TopicError, TopicNames, ensure_topics
 from tests.integration.pipeline import delete_topics, own_settings
+from tests.paths import ACME
 
 
 async def test_creates_input_and_dead_letter_topics_with_the_partition_count(
@@ -54,5 +58,40 @@ async def test_a_publisher_leaves_the_internal_topics_to_the_workers(
         listed = set(await kafka_admin.list_topics())
         assert {names.events, names.dead_letter} <= listed
         assert names.by_unit not in listed
+    finally:
+        await delete_topics(mine)
+
+
+@pytest.mark.parametrize("command", ["publish", "simulate"])
+async def test_sending_into_a_topic_of_another_partition_count_is_one_line_and_exit_1(
+    settings: Settings,
+    unique_name: Callable[[str], str],
+    kafka_admin: AIOKafkaAdminClient,
+    tmp_path: Path,
+    command: str,
+) -> None:
+    """Kafka answers but its topic does not fit the settings: a configuration to fix (exit 1, docs/cli.md), said in
+    one line with the fix, not a traceback nor "unreachable" (3)."""
+    mine = own_settings(settings, unique_name, partitions=4)
+    await kafka_admin.create_topics([NewTopic(mine.topic, num_partitions=2, replication_factor=1)])
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b'{"id": "e1", "type": "order", "unit": "a", "time": "2026-11-27T10:00:00Z"}\n')
+    what = {
+        "publish": ["publish", str(events)],
+        "simulate": ["simulate", "-s", str(ACME), "--days", "1", "--start", "2026-11-01T00:00:00Z"],
+    }[command]
+    doing = {"publish": "publish to", "simulate": "send to"}[command]
+    try:
+        args = [*what, "--topic", mine.topic, "--partitions", "4", "--kafka-bootstrap", mine.kafka_bootstrap]
+        result = subprocess.run(
+            [sys.executable, "-m", "scorecard", *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == (1 if command == "publish" else 2), lines  # simulate first says what it is about to send
+        line = lines[-1]
+        assert "Traceback" not in result.stderr
+        assert line.startswith(f"cannot {doing} topic {mine.topic} at ")
+        assert "has 2 partitions but SCORECARD_PARTITIONS is 4; set SCORECARD_PARTITIONS=2" in line
     finally:
         await delete_topics(mine)

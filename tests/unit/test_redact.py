@@ -107,7 +107,7 @@ def test_status_and_report_messages_hide_the_password(command: str) -> None:
     url = f"redis://u:{SECRET}@{CLOSED}/0?password={SECRET}"
     extra = ["-o", "-"] if command == "report" else []
     code, output = _run(command, "--scorecard", ACME, "--redis-url", url, *extra)
-    assert code == 1
+    assert code == 3  # Redis unreachable (docs/cli.md, exit codes)
     assert SECRET not in output
     assert f"cannot read the live scorecard: Redis at redis://u:***@{CLOSED}/0?password=***: " in output
 

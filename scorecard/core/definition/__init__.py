@@ -18,6 +18,7 @@ may be timed), ``limits: {event_bytes: 1048576, event_depth: 32}``, ``export: {m
 four classic perspectives with weight 1. Optional extras: ``version: 1`` and a top-level ``description``.
 """
 
+from scorecard.core.definition.alerting import AlertOptions
 from scorecard.core.definition.balance import lint_balance
 from scorecard.core.definition.checks import MAX_ORG_DEPTH
 from scorecard.core.definition.loading import (
@@ -61,6 +62,7 @@ __all__ = [
     "MAX_NODES",
     "MAX_ORG_DEPTH",
     "RESERVED_ID_PREFIX",
+    "AlertOptions",
     "CalendarSpec",
     "DefinitionError",
     "EventSource",

@@ -37,7 +37,7 @@ def translate(error: Mapping[str, Any], prefix: Loc, root: Any) -> tuple[Loc, st
     if kind == "extra_forbidden":
         key = str(raw_loc[-1])
         model = _model_at(raw_loc[:-1])
-        allowed = list(model.model_fields) if model is not None else []
+        allowed = [field.alias or name for name, field in model.model_fields.items()] if model is not None else []
         tail = f"{did_you_mean(key, allowed)}; allowed keys: {', '.join(allowed)}" if allowed else ""
         return loc, f"unknown key {key!r}{tail}"
     return loc, _describe(kind, ctx, value, str(error.get("msg", "")))

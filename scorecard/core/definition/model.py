@@ -29,8 +29,10 @@ from pydantic import (
     PrivateAttr,
     Strict,
     StringConstraints,
+    WithJsonSchema,
 )
 
+from scorecard.core.definition.alerting import AlertOptions
 from scorecard.core.definition.problems import Loc, did_you_mean, line_of, show
 from scorecard.core.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
 from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
@@ -133,25 +135,41 @@ Id = Annotated[str, Strict(), StringConstraints(pattern=ID_PATTERN), AfterValida
 Text = Annotated[str, Strict(), StringConstraints(min_length=1)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Positive = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
-WindowLength = Annotated[int, BeforeValidator(_window_length)]
-Grace = Annotated[int, BeforeValidator(_grace)]
-Ahead = Annotated[int, BeforeValidator(_ahead)]
-Dedupe = Annotated[int, BeforeValidator(_dedupe)]
-Scalar = Annotated[str | int | float | bool, PlainValidator(_scalar)]
+# What the JSON Schema (``scorecard schema``) says of the fields whose validators accept more than their stored type:
+# durations are written as text (15m, 1h, 7d, 2w) or whole seconds and stored as seconds.
+DURATION_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "anyOf": [
+        {"type": "string", "minLength": 1, "examples": ["30s", "15m", "1h", "7d", "2w"]},
+        {"type": "integer", "minimum": 0},
+    ],
+    "format": "duration-text",
+}
+_SCALAR_JSON_SCHEMA: Final[dict[str, Any]] = {"type": ["string", "number", "boolean"]}
+_Duration = WithJsonSchema(DURATION_JSON_SCHEMA)
+WindowLength = Annotated[int, BeforeValidator(_window_length), _Duration]
+Grace = Annotated[int, BeforeValidator(_grace), _Duration]
+Ahead = Annotated[int, BeforeValidator(_ahead), _Duration]
+Dedupe = Annotated[int, BeforeValidator(_dedupe), _Duration]
+Scalar = Annotated[str | int | float | bool, PlainValidator(_scalar), WithJsonSchema(_SCALAR_JSON_SCHEMA)]
 TimezoneName = Annotated[str, Strict(), AfterValidator(_timezone)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Field docstrings are the fields' descriptions: in the JSON Schema (editor hints) and docs/definition.md.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Perspective(_Model):
     """A Kaplan & Norton perspective; its weight is its share in the unit's overall score."""
 
     id: Id
+    """Id the objectives refer to (lowercase letters, digits, `_` and `-`)."""
     name: Text | None = None
+    """Name shown on tables, boards and reports (default: the id)."""
     weight: Positive = 1.0
+    """Share of the perspective in a unit's overall score, relative to the other perspectives."""
     description: str | None = None
+    """Free text for readers of the definition."""
 
     @property
     def label(self) -> str:
@@ -170,11 +188,17 @@ class Unit(_Model):
     """A node of the org tree; ``weight`` is its weight in its parent's score."""
 
     id: Id
+    """Id the events name in their `unit` field, and targets refer to."""
     name: Text | None = None
+    """Name shown on tables, boards and reports (default: the id)."""
     weight: Positive = 1.0
+    """Weight of this unit's score in its parent's score, relative to its siblings."""
     owner: Text | None = None
+    """Who answers for the unit (a team or person)."""
     description: str | None = None
+    """Free text for readers of the definition."""
     children: tuple[Unit, ...] = ()
+    """Sub-units; a unit with none is a leaf, scored from its own events only."""
 
     @property
     def label(self) -> str:
@@ -185,10 +209,15 @@ class Objective(_Model):
     """A strategic objective; it places its KPIs in a perspective."""
 
     id: Id
+    """Id the KPIs refer to in their `objective`."""
     perspective: Id
+    """Id of the perspective the objective (and its KPIs) counts in."""
     name: Text | None = None
+    """Name shown on reports (default: the id)."""
     owner: Text | None = None
+    """Who answers for the objective."""
     description: str | None = None
+    """Free text for readers of the definition."""
 
     @property
     def label(self) -> str:
@@ -199,24 +228,33 @@ class EventSource(_Model):
     """Which events feed a KPI: their type, the field to aggregate, and equality filters (all must match)."""
 
     event: Text
+    """Event `type` this KPI reads."""
     field: Text | None = None
+    """Key in the event's `fields` holding the number to aggregate (not for `count`)."""
     where: dict[str, Scalar] = Field(default_factory=dict)
+    """Only events whose `fields` have all these keys with exactly these values (a boolean only equals a boolean)."""
 
 
 class RatioTerm(_Model):
     """The numerator or denominator of a ratio KPI; only sum and count keep the ratio of totals meaningful."""
 
     event: Text
+    """Event `type` this side of the ratio reads."""
     aggregation: Literal["sum", "count"]
+    """`sum` of `field`, or `count` of the events."""
     field: Text | None = None
+    """Key in the event's `fields` holding the number to sum (for `sum`)."""
     where: dict[str, Scalar] = Field(default_factory=dict)
+    """Only events whose `fields` have all these keys with exactly these values."""
 
 
 class Target(_Model):
     """A goal / red-flag pair overriding the KPI default for one unit."""
 
     goal: Number | None = None
+    """Value at or beyond which the KPI is green for this unit."""
     red_flag: Number | None = None
+    """Value at or beyond which (on the bad side) the KPI is red for this unit."""
 
     @property
     def polarity(self) -> Polarity | None:
@@ -227,7 +265,9 @@ class TumblingSpec(_Model):
     """Back-to-back buckets of ``size`` seconds, aligned to the Unix epoch so every worker cuts them alike."""
 
     kind: Literal["tumbling"]
+    """Back-to-back windows of a fixed size."""
     size: WindowLength
+    """Window length (15m, 1h, 1d, 2w, or seconds; at most 104w)."""
 
     def describe(self) -> str:
         return f"tumbling {format_duration(self.size)}"
@@ -237,7 +277,9 @@ class CalendarSpec(_Model):
     """Period-to-date in the scorecard timezone (weeks start on Monday): what people mean by "this month"."""
 
     kind: Literal["calendar"]
+    """Period-to-date in the scorecard timezone."""
     period: Literal["day", "week", "month", "quarter", "year"]
+    """The calendar period (weeks start on Monday)."""
 
     def describe(self) -> str:
         return f"calendar {self.period}"
@@ -247,8 +289,11 @@ class RollingSpec(_Model):
     """The last ``size`` seconds, advanced every ``step``; kept as ``size // step`` step buckets."""
 
     kind: Literal["rolling"]
+    """The last `size`, moving every `step`."""
     size: WindowLength
+    """Length covered (at most 104w and 1,000 steps)."""
     step: WindowLength
+    """How often the window moves; `size` must be a multiple of it."""
 
     @property
     def buckets(self) -> int:
@@ -266,22 +311,42 @@ class Kpi(_Model):
     """A measure, its window, and how good is good (goal) and how bad is alarming (red_flag)."""
 
     id: Id
+    """Id of the KPI: metric label, rule and board name."""
     name: Text | None = None
+    """Name shown on tables, boards and reports (default: the id)."""
     description: str | None = None
+    """Free text for readers of the definition and the report."""
     owner: Text | None = None
+    """Who answers for the KPI."""
     objective: Id | None = None
+    """Id of the objective it serves; a KPI without one counts in no perspective."""
     unit: str | None = None
+    """Unit of the value (EUR, %, min...), shown next to it and in `scorecard events`."""
     aggregation: Aggregation
+    """How events become the value: sum, count, avg, min or max of `source.field`, nps (net promoter score of
+    0-10 answers) or ratio (`numerator` / `denominator` x `multiplier`)."""
     source: EventSource | None = None
+    """The events and field read (every aggregation but ratio)."""
     numerator: RatioTerm | None = None
+    """Top of a ratio KPI."""
     denominator: RatioTerm | None = None
+    """Bottom of a ratio KPI."""
     multiplier: Positive | None = None
+    """Factor of a ratio KPI (100 for a percentage; default 1)."""
     window: WindowSpec
+    """The time span the value covers: tumbling, calendar or rolling."""
     lateness: Grace | None = None
+    """How late an event may arrive and still count for this KPI (default: the file's `lateness`)."""
     goal: Number | None = None
+    """Default goal of every unit: at or beyond it the KPI is green. Above `red_flag` means higher is better."""
     red_flag: Number | None = None
+    """Default red flag of every unit: at or beyond it (on the bad side) the KPI is red."""
     targets: dict[str, Target] = Field(default_factory=dict)
+    """Goal and red flag for particular units (by unit id), overriding the defaults."""
     weight: Positive = 1.0
+    """Weight of the KPI in its perspective's score, relative to the other KPIs there."""
+    alert: AlertOptions = AlertOptions()
+    """How this KPI's alerts fire and what they carry: for, severities, labels, annotations, runbook_url."""
 
     @property
     def label(self) -> str:
@@ -313,6 +378,7 @@ class ExportPolicy(_Model):
     """How deep in the org tree metrics are exported; None exports every unit."""
 
     max_depth: Annotated[int, Strict(), Field(ge=0)] | None = None
+    """Deepest org level exported to Prometheus (0: the root only); null exports every unit."""
 
 
 class Limits(_Model):
@@ -321,21 +387,33 @@ class Limits(_Model):
     level 1)."""
 
     event_bytes: Annotated[int, Strict(), Field(gt=0)] = DEFAULT_MAX_BYTES
+    """Largest event in bytes (without trailing whitespace); a longer one is invalid (too_large)."""
     event_depth: Annotated[int, Strict(), Field(ge=2, le=MAX_DEPTH_CAP)] = DEFAULT_MAX_DEPTH
+    """Deepest JSON nesting of an event (the event object is level 1, `fields` level 2); deeper is invalid
+    (too_deep)."""
 
 
 class Settings(_Model):
     """The scalar top-level keys; validated on their own so that a bad section does not hide them."""
 
     version: Literal[1] = 1
+    """Format version of the definition file."""
     name: Text
+    """Name of the scorecard, shown on tables, boards and reports."""
     description: str | None = None
+    """Free text for readers of the definition."""
     timezone: TimezoneName = "UTC"
+    """IANA timezone of calendar windows (Europe/Paris...)."""
     lateness: Grace = 3600
+    """How late an event may arrive and still count (per KPI `lateness` overrides it); 0 for none."""
     dedupe: Dedupe = 86400
+    """How long (in event time) an event id is remembered, so a resent event counts once."""
     max_ahead: Ahead = 3600
+    """How far after its receipt an event may be timed; later is invalid (time_in_future)."""
     export: ExportPolicy = ExportPolicy()
+    """Which units get Prometheus series."""
     limits: Limits = Limits()
+    """Caps on one event's raw size and nesting."""
 
 
 class Scorecard(Settings):
@@ -346,9 +424,14 @@ class Scorecard(Settings):
     """
 
     perspectives: tuple[Perspective, ...] = CLASSIC_PERSPECTIVES
+    """The perspectives of the scorecard (default: financial, customer, internal_process and learning_growth,
+    weight 1 each)."""
     org: Unit
+    """The root unit of the org tree; scores cascade from the leaves up to it."""
     objectives: tuple[Objective, ...] = ()
+    """The strategic objectives, each in a perspective."""
     kpis: tuple[Kpi, ...] = Field(min_length=1)
+    """The measures (at least one)."""
 
     _perspectives: dict[str, Perspective] = PrivateAttr(default_factory=dict)
     _objectives: dict[str, Objective] = PrivateAttr(default_factory=dict)

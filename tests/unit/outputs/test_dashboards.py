@@ -179,6 +179,11 @@ def _kpi_panels(overview: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def merged(selector: str) -> str:
+    """A selector merged over exporter replicas, as every scorecard panel queries it."""
+    return f"max without (job, instance) ({selector})"
+
+
 def test_every_kpi_of_the_definition_has_a_status_and_value_stat(
     boards: dict[str, dict[str, Any]], acme: Scorecard
 ) -> None:
@@ -189,8 +194,8 @@ def test_every_kpi_of_the_definition_has_a_status_and_value_stat(
         assert panel["type"] == "stat" and panel["title"] == kpi.label
         exprs = {t["refId"]: t["expr"] for t in panel["targets"]}
         assert exprs == {
-            "A": f'scorecard_kpi_status{{unit="$unit",kpi="{kpi.id}"}}',
-            "B": f'scorecard_kpi_value{{unit="$unit",kpi="{kpi.id}"}}',
+            "A": merged(f'scorecard_kpi_status{{unit="$unit",kpi="{kpi.id}"}}'),
+            "B": merged(f'scorecard_kpi_value{{unit="$unit",kpi="{kpi.id}"}}'),
         }
         assert f"var-kpi={kpi.id}" in panel["links"][0]["url"]
 
@@ -268,12 +273,12 @@ def test_perspective_scores_and_history_cover_every_perspective(
     boards: dict[str, dict[str, Any]], acme: Scorecard
 ) -> None:
     by_title = {p["title"]: p for p in dashboards.panels(boards["scorecard-overview"])}
-    expected = {f'scorecard_perspective_score{{unit="$unit",perspective="{p.id}"}}' for p in acme.perspectives}
+    expected = {merged(f'scorecard_perspective_score{{unit="$unit",perspective="{p.id}"}}') for p in acme.perspectives}
     assert {t["expr"] for t in by_title["Perspective scores"]["targets"]} == expected
     history = {t["expr"] for t in by_title["Score history"]["targets"]}
-    assert history == expected | {'scorecard_unit_score{unit="$unit"}'}
+    assert history == expected | {merged('scorecard_unit_score{unit="$unit"}')}
     assert by_title["Overall score"]["type"] == "gauge"
-    assert by_title["Overall score"]["targets"][0]["expr"] == 'scorecard_unit_score{unit="$unit"}'
+    assert by_title["Overall score"]["targets"][0]["expr"] == merged('scorecard_unit_score{unit="$unit"}')
 
 
 def test_a_kpi_without_an_objective_still_appears() -> None:
@@ -304,16 +309,15 @@ def test_kpi_board_line_of_sight_joins_the_children_of_the_unit(boards: dict[str
         ("Children scores", "scorecard_kpi_score"),
     ]:
         (target,) = by_title[title]["targets"]
-        assert (
-            target["expr"]
-            == f'{metric}{{kpi="$kpi"}} * on(unit) group_left(name) scorecard_unit_info{{parent="$unit"}}'
-        )
+        children = merged('scorecard_unit_info{parent="$unit"}')
+        this_kpi = merged(metric + '{kpi="$kpi"}')
+        assert target["expr"] == f"{this_kpi} * on(unit) group_left(name) {children}"
         assert target["legendFormat"] == "{{name}}"
     against = {t["refId"]: t["expr"] for t in by_title["Value against goal and red flag"]["targets"]}
     assert against == {
-        "A": 'scorecard_kpi_value{unit="$unit",kpi="$kpi"}',
-        "B": 'scorecard_kpi_goal{unit="$unit",kpi="$kpi"}',
-        "C": 'scorecard_kpi_red_flag{unit="$unit",kpi="$kpi"}',
+        "A": merged('scorecard_kpi_value{unit="$unit",kpi="$kpi"}'),
+        "B": merged('scorecard_kpi_goal{unit="$unit",kpi="$kpi"}'),
+        "C": merged('scorecard_kpi_red_flag{unit="$unit",kpi="$kpi"}'),
     }
 
 
@@ -341,10 +345,12 @@ def test_panel_queries_substitute_every_variable(board: dict[str, Any]) -> None:
 def test_panel_queries_use_the_default_selection_or_the_given_values(boards: dict[str, dict[str, Any]]) -> None:
     kpi_board = boards["scorecard-kpi"]
     queries = dict(dashboards.panel_queries(kpi_board))
-    assert queries["Score"] == 'scorecard_kpi_score{unit="acme",kpi="revenue"}'
+    assert queries["Score"] == merged('scorecard_kpi_score{unit="acme",kpi="revenue"}')
     given = dict(dashboards.panel_queries(kpi_board, {"unit": "sales", "kpi": "nps"}))
     assert given["Children values"] == (
-        'scorecard_kpi_value{kpi="nps"} * on(unit) group_left(name) scorecard_unit_info{parent="sales"}'
+        merged('scorecard_kpi_value{kpi="nps"}')
+        + " * on(unit) group_left(name) "
+        + merged('scorecard_unit_info{parent="sales"}')
     )
     pipeline = dict(dashboards.panel_queries(boards["scorecard-pipeline"]))
     assert pipeline["Redis errors"] == "sum(rate(scorecard_pipeline_redis_errors_total[1m]))"
