@@ -55,6 +55,7 @@ demo: install
 	deploy/local/demo
 
 demo-docker:
+	@test -f .env || { echo "copy .env.example to .env and set its passwords first (README: With Docker instead)"; exit 1; }
 	docker compose up --build
 
 clean:

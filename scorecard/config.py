@@ -24,13 +24,17 @@ ENV_DEFAULTS: dict[str, str] = {
     "SCORECARD_TOPIC": "scorecard.events",
     "SCORECARD_APP_ID": "scorecard",
     "SCORECARD_PARTITIONS": "8",
+    "SCORECARD_REPLICATION_FACTOR": "1",
     "SCORECARD_METRICS_HOST": "0.0.0.0",
     "SCORECARD_METRICS_PORT": "9109",
+    "SCORECARD_METRICS_WEB_CONFIG": "",
     "SCORECARD_SESSION_TIMEOUT": "30",
     "SCORECARD_COMMIT_INTERVAL": "2.8",
     "SCORECARD_STOP_TIMEOUT": "15",
+    "SCORECARD_KAFKA_WAIT": "0",
     "SCORECARD_EXPORTER_HOST": "0.0.0.0",
     "SCORECARD_EXPORTER_PORT": "9108",
+    "SCORECARD_EXPORTER_WEB_CONFIG": "",
     # Redis security and high availability (``RedisOptions``); "" means not set.
     "SCORECARD_REDIS_CA_FILE": "",
     "SCORECARD_REDIS_CERT_FILE": "",
@@ -90,6 +94,10 @@ class Settings:
     app_id: str
     partitions: int
     redis_options: RedisOptions = dataclasses.field(default_factory=lambda: RedisOptions())
+    kafka_security: KafkaSecurity = dataclasses.field(default_factory=lambda: KafkaSecurity())
+    """How every Kafka client logs in and encrypts (``KafkaSecurity``); default plaintext without login."""
+    replication_factor: int = 1
+    """Replicas of each topic the pipeline creates (3 on a cluster: a broker may be lost without losing data)."""
 
     def __repr__(self) -> str:
         fields = (f"{f.name}={_redacted(getattr(self, f.name))!r}" for f in dataclasses.fields(self))
@@ -113,7 +121,15 @@ class Settings:
             app_id=env("SCORECARD_APP_ID"),
             partitions=int(partitions),
             redis_options=RedisOptions.from_env(),
+            kafka_security=KafkaSecurity.from_env(),
+            replication_factor=_positive(env("SCORECARD_REPLICATION_FACTOR"), "SCORECARD_REPLICATION_FACTOR"),
         )
+
+
+def _positive(text: str, name: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {text!r}")
+    return int(text)
 
 
 def _redacted(value: object) -> object:
@@ -260,3 +276,89 @@ def _url_db(url: str) -> str:
     parsed = urlsplit(url)
     query = dict(parse_qsl(parsed.query))
     return query.get("db", parsed.path.strip("/"))
+
+
+# ---------------------------------------------------------------------------------------------- Kafka security
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+"""Kafka's security protocols: TLS is used by SSL and SASL_SSL, a SASL login by SASL_PLAINTEXT and SASL_SSL."""
+
+KAFKA_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+"""The SASL mechanisms supported: PLAIN (sends the password: only over TLS) and SCRAM (challenge-response)."""
+
+
+@dataclass(frozen=True, repr=False)
+class KafkaSecurity:
+    """How every Kafka client of a deployment authenticates and encrypts; the default is plaintext without login.
+
+    ``streams/kafka_client.py`` turns it into aiokafka options and Faust credentials. The SASL password and the key
+    password also come from ``..._FILE`` (``secret``); ``repr`` and ``describe`` never show them.
+    """
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ca_file: str | None = None
+    """CA certificate(s) (PEM) that signed the brokers' certificates; none: the system's trusted CAs."""
+    cert_file: str | None = None
+    """Client certificate (PEM) for brokers that ask for one (mutual TLS); may hold the key too."""
+    key_file: str | None = None
+    key_password: str | None = None
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    def problems(self) -> list[str]:
+        """What makes these settings unusable, each with the fix (empty: usable)."""
+        found = []
+        if self.protocol not in KAFKA_PROTOCOLS:
+            found.append(f"security protocol {self.protocol!r} is not one of {', '.join(KAFKA_PROTOCOLS)}")
+        if self.sasl_mechanism not in KAFKA_MECHANISMS:
+            found.append(f"SASL mechanism {self.sasl_mechanism!r} is not one of {', '.join(KAFKA_MECHANISMS)}")
+        if self.uses_sasl and not (self.sasl_username and self.sasl_password):
+            found.append(f"security protocol {self.protocol} needs a SASL user name and password")
+        if not self.uses_sasl and (self.sasl_username or self.sasl_password):
+            found.append(
+                f"a SASL user name or password is set but the security protocol is {self.protocol}: set it to "
+                "SASL_SSL (or SASL_PLAINTEXT)"
+            )
+        if any((self.ca_file, self.cert_file, self.key_file, self.key_password)) and not self.uses_tls:
+            found.append(
+                f"TLS files or a key password are set but the security protocol is {self.protocol}: set it to "
+                "SSL or SASL_SSL"
+            )
+        if (self.key_file or self.key_password) and not self.cert_file:
+            found.append("a client key (or its password) is set without a client certificate")
+        return found
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{f.name}={REDACTED if f.name.endswith('password') and getattr(self, f.name) else getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+        )
+        return f"KafkaSecurity({', '.join(shown)})"
+
+    def describe(self) -> str:
+        """A short, secret-free description for messages: ``SASL_SSL (SCRAM-SHA-512 as user 'scorecard')``."""
+        if self.uses_sasl:
+            return f"{self.protocol} ({self.sasl_mechanism} as user {self.sasl_username!r})"
+        return self.protocol
+
+    @classmethod
+    def from_env(cls) -> KafkaSecurity:
+        """The ``SCORECARD_KAFKA_*`` variables; ``SettingError`` for a secret given twice or an unreadable file."""
+        return cls(
+            protocol=(os.environ.get("SCORECARD_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").upper(),
+            sasl_mechanism=(os.environ.get("SCORECARD_KAFKA_SASL_MECHANISM") or "PLAIN").upper(),
+            sasl_username=os.environ.get("SCORECARD_KAFKA_SASL_USERNAME") or None,
+            sasl_password=secret("SCORECARD_KAFKA_SASL_PASSWORD"),
+            ca_file=os.environ.get("SCORECARD_KAFKA_SSL_CA_FILE") or None,
+            cert_file=os.environ.get("SCORECARD_KAFKA_SSL_CERT_FILE") or None,
+            key_file=os.environ.get("SCORECARD_KAFKA_SSL_KEY_FILE") or None,
+            key_password=secret("SCORECARD_KAFKA_SSL_KEY_PASSWORD"),
+        )

@@ -34,6 +34,7 @@ from streams.headers import (
     source_timestamp,
     text,
 )
+from streams.kafka_client import faust_credentials
 from streams.metrics import PipelineMetrics
 from streams.pipeline import Pipeline, fail_stop
 from streams.processor import Item, decode_and_route
@@ -56,6 +57,11 @@ rebalance (the queues are dropped, not processed), and the same bound for Faust'
 
 MAX_POLL_RECORDS = 4000
 """Records one fetch hands over at most (Faust's ``broker_max_poll_records``; default: no limit)."""
+
+
+PRODUCER_RETRY_S = 1200.0
+"""How long the worker's producer retries a send (a partition's leader moving, a broker lost); Faust's default,
+set here because a lost broker relies on it (docs/deploying.md, "A Kafka cluster")."""
 
 
 def create_app(
@@ -81,12 +87,14 @@ def create_app(
     app = ScorecardApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_credentials(settings.kafka_security),
         store=table_store,
         topic_partitions=partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication_factor,
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
+        producer_acks=-1,  # all in-sync replicas; the producer is idempotent too (faust_fixes/producer.py)
+        producer_request_timeout=PRODUCER_RETRY_S,
         broker_session_timeout=session_timeout,
         broker_heartbeat_interval=min(3.0, session_timeout / 3),
         broker_commit_interval=commit_interval,

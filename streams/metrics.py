@@ -39,6 +39,7 @@ from scorecard.contract import (
     PIPELINE_REPLAYED,
 )
 from scorecard.core.engine import OUTCOMES
+from scorecard.outputs.webconfig import WebConfig
 from scorecard.outputs.webserver import Limits, RequestHandler, WebServer
 
 # Event-to-Redis lag: milliseconds for a live stream, up to days for a backfill.
@@ -119,16 +120,20 @@ class PipelineMetrics:
             registry=r,
         )
 
-    def serve(self, port: int, host: str = "0.0.0.0", *, limits: Limits | None = None) -> WebServer:
+    def serve(
+        self, port: int, host: str = "0.0.0.0", *, limits: Limits | None = None, web_config: WebConfig | None = None
+    ) -> WebServer:
         """Serve the registry on ``/metrics`` (any path but ``/healthz``, as ``prometheus_client`` does) in a daemon
-        thread; ``close()`` the returned server to stop.
+        thread, with the TLS and basic authentication of ``web_config``; ``close()`` the returned server to stop.
 
         The ``*_created`` timestamp series are turned off (process-wide): dashboards never use them and they
         double the series count.
         """
         disable_created_metrics()
         handler = type("PipelineHandler", (_RegistryHandler,), {"registry": self.registry})
-        return WebServer(handler, host, port, limits=limits, name="scorecard-worker-metrics").start()
+        return WebServer(
+            handler, host, port, limits=limits, name="scorecard-worker-metrics", web_config=web_config
+        ).start()
 
     def observe_batch(self, outcomes: Mapping[str, int], replayed: int, dead_letter_reasons: Iterable[str]) -> None:
         for outcome, count in outcomes.items():

@@ -27,7 +27,12 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from scorecard.config import Settings
+from streams.kafka_client import client_options
 from streams.topics import EVENT_MESSAGE_BYTES, PRODUCER_REQUEST_BYTES, TopicNames, ensure_topics
+
+PRODUCER_TIMEOUT_MS = 120_000
+"""How long a send may be retried (aiokafka has no retry count: it retries until this timeout): long enough for a
+lost broker's partitions to get new leaders."""
 
 # Acknowledgements are awaited in chunks: enough in flight to fill Kafka batches, bounded memory for huge files.
 _IN_FLIGHT = 5000
@@ -107,11 +112,13 @@ async def publish_lines(
     stats = PublishStats(topic=names.events)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,
-        enable_idempotence=True,
-        acks="all",
+        enable_idempotence=True,  # a retried send is never written twice
+        acks="all",  # acknowledged once every in-sync replica has it (min.insync.replicas of the topic)
+        request_timeout_ms=PRODUCER_TIMEOUT_MS,  # retriable errors (a leader moving) are retried until then
         linger_ms=5,
         max_batch_size=256 * 1024,
         max_request_size=PRODUCER_REQUEST_BYTES,
+        **client_options(settings.kafka_security),
     )
     await producer.start()
     started = time.monotonic()

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 
 from scorecard.config import Settings
+from streams.kafka_client import check_access, client_options
 
 
 class TopicError(RuntimeError):
@@ -81,6 +82,12 @@ FORWARDED_CONFIG = {"max.message.bytes": str(EVENT_MESSAGE_BYTES + HEADER_ROOM_B
 VISIBLE_TIMEOUT_S = 30.0
 
 
+def replication_config(replicas: int) -> dict[str, str]:
+    """``min.insync.replicas`` of a topic on ``replicas`` brokers: 2 from 3 replicas on, so that a write
+    acknowledged with ``acks=all`` is on two brokers and one broker may be lost; 1 below (nothing to wait for)."""
+    return {"min.insync.replicas": "2" if replicas >= 3 else "1"}
+
+
 async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool = True) -> None:
     """Create the topics when missing and wait until the broker lists them; check that the input topic and the
     internal ones (repartition, changelog) have the configured partition count.
@@ -90,8 +97,12 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
     a topic the consumer's metadata does not show yet is left out of the group's assignment ("Ignoring missing
     topic") until the next metadata refresh, minutes later, and events forwarded to the repartition topic wait that
     long.
+
+    Every command that talks to Kafka starts here, so the access check (``kafka_client.check_access``) runs first:
+    a wrong password or an untrusted certificate raises ``KafkaAccessError`` with the reason.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await check_access(settings.kafka_bootstrap, settings.kafka_security)  # a one-line reason, before aiokafka's logs
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     try:
         existing = await admin.list_topics()
@@ -99,7 +110,12 @@ async def ensure_topics(settings: Settings, names: TopicNames, *, internal: bool
         if internal:
             wanted |= {names.by_unit: FORWARDED_CONFIG, names.changelog: CHANGELOG_CONFIG}
         missing = [
-            NewTopic(name, num_partitions=settings.partitions, replication_factor=1, topic_configs=config or {})
+            NewTopic(
+                name,
+                num_partitions=settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs={**(config or {}), **replication_config(settings.replication_factor)},
+            )
             for name, config in wanted.items()
             if name not in existing
         ]

@@ -6,6 +6,7 @@
 - ``explain``: ``explain`` (what moved a unit's score between two times);
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
+- ``deploy_config``: ``deploy-config`` (rules, Alertmanager config and boards into one folder);
 - ``common``: the shared options and shape (definition, -o, durations, --check, exit codes), errors, time options and
   progress bars.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import click
 
 from scorecard import __version__
-from scorecard.cli import author, define, explain, outputs, pipeline, read
+from scorecard.cli import author, define, deploy_config, explain, outputs, pipeline, read
 from scorecard.cli.common import CONTEXT_SETTINGS, ScorecardGroup
 
 __all__ = ["main"]
@@ -48,5 +49,6 @@ for command in (
     outputs.rules_command,
     outputs.alertmanager_command,
     outputs.dashboards_command,
+    deploy_config.deploy_config_command,
 ):
     main.add_command(command)

@@ -29,6 +29,7 @@ from scorecard.cli.common import (
     write_document,
     write_or_check,
 )
+from scorecard.cli.web import load_web_config_or_exit, web_config_option
 from scorecard.config import RedisOptions
 from scorecard.core.timeutil import format_duration
 
@@ -44,14 +45,23 @@ from scorecard.core.timeutil import format_duration
     type=click.IntRange(min=0, max=65535),
 )
 @env_option("--host", "SCORECARD_EXPORTER_HOST", "Address to listen on (127.0.0.1: this machine only).")
+@web_config_option("SCORECARD_EXPORTER_WEB_CONFIG", "/metrics (/healthz stays open)")
 def exporter_command(
-    scorecard_path: Path, redis_url: str, redis_options: RedisOptions, app_id: str, port: int, host: str
+    scorecard_path: Path,
+    redis_url: str,
+    redis_options: RedisOptions,
+    app_id: str,
+    port: int,
+    host: str,
+    web_config: str,
 ) -> None:
     """Serve the live scorecard to Prometheus: /metrics read from Redis and scored on every scrape."""
     from scorecard.outputs.exporter import run_exporter
     from scorecard.outputs.webserver import ListenError
 
+    protection = load_web_config_or_exit(web_config)
     scorecard = load_or_exit(scorecard_path)
+    suffix = f" ({protection.describe()})" if protection is not None else ""
     try:
         run_exporter(
             scorecard,
@@ -59,7 +69,8 @@ def exporter_command(
             app_id,
             host,
             port,
-            announce=lambda url: click.echo(f"serving {url}", err=True),
+            web_config=protection,
+            announce=lambda url: click.echo(f"serving {url}{suffix}", err=True),
             options=redis_options,
         )
     except ListenError as error:  # the port is taken, or the address is not ours
@@ -121,21 +132,28 @@ def _interrupt(signum: int, frame: object) -> None:
     "Folder for the board JSON files, e.g. deploy/grafana/dashboards (the folder Grafana provisions from)"
 )
 @check_option
-def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool) -> None:
+@click.option(
+    "--for-import",
+    is_flag=True,
+    help="Boards for Grafana's Import page: it asks which Prometheus to use (__inputs) instead of the provisioned"
+    " datasource uid scorecard-prometheus.",
+)
+def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool, for_import: bool) -> None:
     """Generate the Grafana boards (overview, KPI detail, pipeline health) of the scorecard (-s FILE, or FILE)."""
     from scorecard.outputs.dashboards import stale_boards, write_boards
 
     file, output = scorecard_path, output_dir
     scorecard = load_or_exit(file)
     if check:
-        stale = stale_boards(scorecard, output)
+        stale = stale_boards(scorecard, output, for_import=for_import)
+        again = f"scorecard dashboards -s {file} -o {output}" + (" --for-import" if for_import else "")
         for path in stale:
-            click.echo(f"{path} is missing or stale; run `scorecard dashboards -s {file} -o {output}`", err=True)
+            click.echo(f"{path} is missing or stale; run `{again}`", err=True)
         if stale:
             sys.exit(EXIT_FAILED)
         click.echo(f"{output}: boards are up to date with {file}")
         return
-    written = write_boards(scorecard, output)
+    written = write_boards(scorecard, output, for_import=for_import)
     for board in written:
         echo(f"{board.uid:<20} {plural(board.panels, 'panel'):>10}  {board.title}  -> {board.path}")
     click.echo(f"{plural(len(written), 'board')} written to {output}")

@@ -23,7 +23,7 @@ from scorecard.cli.common import (
     echo,
     env_option,
     kafka_errors,
-    kafka_option,
+    kafka_options,
     kafka_reason,
     load_or_exit,
     make_settings,
@@ -31,13 +31,15 @@ from scorecard.cli.common import (
     progress_bar,
     quiet_logger,
     redis_option,
+    replication_option,
     scorecard_option,
     time_param,
     topic_option,
     unavailable,
     worker_extra,
 )
-from scorecard.config import RedisOptions, Settings, redact_url
+from scorecard.cli.web import load_web_config_or_exit, web_config_option
+from scorecard.config import KafkaSecurity, RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines
 from scorecard.core.timeutil import format_duration
 from scorecard.outputs.terminal import markup
@@ -53,11 +55,12 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 
 @click.command("worker")
 @scorecard_option
-@kafka_option
+@kafka_options
 @redis_option
 @topic_option
 @app_id_option
 @partitions_option
+@replication_option
 @env_option(
     "--metrics-port",
     "SCORECARD_METRICS_PORT",
@@ -69,6 +72,7 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
     "SCORECARD_METRICS_HOST",
     "Address the pipeline metrics listen on (127.0.0.1: this machine only).",
 )
+@web_config_option("SCORECARD_METRICS_WEB_CONFIG", "the pipeline metrics (/healthz stays open)")
 @env_option(
     "--session-timeout",
     "SCORECARD_SESSION_TIMEOUT",
@@ -88,6 +92,13 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
     "must while Kafka is unreachable; a second signal exits at once.",
     type=Duration(minimum=1.0),
 )
+@env_option(
+    "--kafka-wait",
+    "SCORECARD_KAFKA_WAIT",
+    "Seconds to keep retrying at start while Kafka is not reachable (a stack starting together, as in compose), "
+    "then exit 3; 0 tries once.",
+    type=click.FloatRange(min=0),
+)
 @click.option(
     "--loglevel",
     type=click.Choice(["crit", "error", "warn", "info", "debug"]),
@@ -98,24 +109,29 @@ def _share_option(name: str, default: float, help_text: str) -> Callable[[Any], 
 def worker_command(
     scorecard_path: Path,
     kafka_bootstrap: str,
+    kafka_security: KafkaSecurity,
     redis_url: str,
     redis_options: RedisOptions,
     topic: str,
     app_id: str,
     partitions: int,
+    replication_factor: int,
     metrics_port: int,
     metrics_host: str,
+    web_config: str,
     session_timeout: float,
     commit_interval: float,
     stop_timeout: float,
+    kafka_wait: float,
     loglevel: str,
 ) -> None:
     """Run the streaming worker: Kafka events -> unit tables -> Redis cascade (until SIGTERM or Ctrl-C)."""
     from scorecard.outputs.webserver import ListenError
 
     with worker_extra("worker"):
-        from streams.worker import run_worker  # Faust is slow to import; only this command needs it
+        from streams.worker import KafkaUnreachable, run_worker  # Faust is slow to import; only this command needs it
 
+    metrics_web_config = load_web_config_or_exit(web_config)
     load_or_exit(scorecard_path)
     settings = make_settings(
         kafka_bootstrap=kafka_bootstrap,
@@ -124,6 +140,8 @@ def worker_command(
         app_id=app_id,
         partitions=partitions,
         redis_options=redis_options,
+        kafka_security=kafka_security,
+        replication_factor=replication_factor,
     )
     try:
         with kafka_errors(kafka_bootstrap, f"start the worker on topic {topic}", quiet=False):
@@ -133,10 +151,14 @@ def worker_command(
                 loglevel=loglevel,
                 metrics_port=metrics_port,
                 metrics_host=metrics_host,
+                metrics_web_config=metrics_web_config,
                 session_timeout=session_timeout,
                 commit_interval=commit_interval,
                 stop_timeout=stop_timeout,
+                kafka_wait=kafka_wait,
             )
+    except KafkaUnreachable as error:  # Kafka did not answer within --kafka-wait: exit 3 like any unreachable service
+        unavailable(str(error))
     except ListenError as error:  # the metrics port is taken, or the address is not ours
         click.echo(f"{error} (--metrics-host, --metrics-port)", err=True)
         sys.exit(1)
@@ -144,9 +166,10 @@ def worker_command(
 
 @click.command("publish")
 @click.argument("events", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
-@kafka_option
+@kafka_options
 @topic_option
 @partitions_option
+@replication_option
 @click.option(
     "--key/--no-key",
     default=True,
@@ -155,10 +178,23 @@ def worker_command(
 )
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Pace to this many events per second.")
 def publish_command(
-    events: Path, kafka_bootstrap: str, topic: str, partitions: int, key: bool, rate: float | None
+    events: Path,
+    kafka_bootstrap: str,
+    kafka_security: KafkaSecurity,
+    topic: str,
+    partitions: int,
+    replication_factor: int,
+    key: bool,
+    rate: float | None,
 ) -> None:
     """Publish the EVENTS file (JSON Lines, - for stdin) to the input topic, one event per message."""
-    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
+    settings = make_settings(
+        kafka_bootstrap=kafka_bootstrap,
+        topic=topic,
+        partitions=partitions,
+        kafka_security=kafka_security,
+        replication_factor=replication_factor,
+    )
     with worker_extra("publish"), kafka_errors(kafka_bootstrap, f"publish to topic {topic}"):  # both import aiokafka
         stats = _publish(settings, events, key, rate)
     click.echo(stats.summary())
@@ -259,9 +295,10 @@ def _publish(settings: Settings, events: Path, key: bool, rate: float | None) ->
     "examples/acme-events.jsonl is (no trend, levels shuffled over all teams), as fast as possible.",
 )
 @_share_option("--ignored-rate", 0.0, "With --days: share of events followed by one of a type no KPI reads.")
-@kafka_option
+@kafka_options
 @topic_option
 @partitions_option
+@replication_option
 def simulate_command(
     scorecard_path: Path,
     rate: float,
@@ -277,8 +314,10 @@ def simulate_command(
     days: float | None,
     ignored_rate: float,
     kafka_bootstrap: str,
+    kafka_security: KafkaSecurity,
     topic: str,
     partitions: int,
+    replication_factor: int,
 ) -> None:
     """Publish realistic events for every KPI of a definition: optional history, then a live stream.
 
@@ -314,7 +353,15 @@ def simulate_command(
         sink, destination = file_sink(out_path), str(out_path)
     else:
         destination = f"topic {topic} at {redact_url(kafka_bootstrap)}"
-        sink = _kafka_sink(kafka_bootstrap, topic, partitions)
+        sink = _kafka_sink(
+            make_settings(
+                kafka_bootstrap=kafka_bootstrap,
+                topic=topic,
+                partitions=partitions,
+                kafka_security=kafka_security,
+                replication_factor=replication_factor,
+            )
+        )
     if days is not None:
         trouble = Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate, ignored=ignored_rate)
         batch = generate_batch(
@@ -383,10 +430,8 @@ def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
         raise click.UsageError("--ignored-rate applies to a fixed batch (--days) only")
 
 
-def _kafka_sink(kafka_bootstrap: str, topic: str, partitions: int) -> Callable[[Any], Any]:
+def _kafka_sink(settings: Settings) -> Callable[[Any], Any]:
     from streams.publisher import publish_lines
-
-    settings = make_settings(kafka_bootstrap=kafka_bootstrap, topic=topic, partitions=partitions)
 
     async def publish(lines: Any) -> int:
         return (await publish_lines(settings, lines)).sent

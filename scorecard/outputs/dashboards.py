@@ -85,9 +85,16 @@ from scorecard.core.definition import Kpi, Perspective, Scorecard
 from scorecard.core.scoring import SCORE_GOAL, SCORE_MAX, SCORE_RED_FLAG
 
 DATASOURCE_UID = "scorecard-prometheus"
+"""The uid of the provisioned datasource (deploy/grafana/provisioning): the ``datasource`` variable's default."""
+DATASOURCE_VARIABLE = "datasource"
+DATASOURCE_INPUT = "DS_PROMETHEUS"
+"""The ``__inputs`` entry of the boards for Grafana's Import: the datasource chosen there replaces
+``${DS_PROMETHEUS}``."""
+GRAFANA_VERSION = "11.2.0"
 TAG = "scorecard"
 
-DATASOURCE = model.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+# Every panel, target and query variable reads the datasource the `datasource` variable selects.
+DATASOURCE = model.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
 MOVERS = 5
 """How many KPIs and child units the overview's "What moved" panels show."""
 
@@ -245,6 +252,16 @@ def _quantiles(histogram: str, quantiles: Iterable[float]) -> list[Builder[Dataq
     ]
 
 
+def _datasource_variable() -> dashboard_builders.DatasourceVariable:
+    """The Prometheus datasource every panel reads; the provisioned one by default, any other can be picked."""
+    return (
+        dashboard_builders.DatasourceVariable(DATASOURCE_VARIABLE)
+        .label("Data source")
+        .type("prometheus")
+        .current(model.VariableOption(selected=True, text=DATASOURCE_UID, value=DATASOURCE_UID))
+    )
+
+
 def _unit_variable(scorecard: Scorecard) -> dashboard_builders.QueryVariable:
     """The units the exporter publishes (``export.max_depth`` may leave deep units out), the root selected."""
     root = scorecard.org.id
@@ -282,6 +299,7 @@ def _dashboard(uid: str, title: str, description: str, time_from: str, refresh: 
         .timezone("browser")
         .tooltip(model.DashboardCursorSync.CROSSHAIR)
         .link(_links())
+        .with_variable(_datasource_variable())
     )
 
 
@@ -425,11 +443,12 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
     return _finish(board)
 
 
-def _change(series: str) -> str:
-    """The change of ``series`` over the dashboard's range; a series present at one end only counts 0 at the other
-    (a KPI without a score contributes nothing, docs/semantics.md section 7)."""
-    before = f"{series} offset $__range"
-    return f"(({series} or 0 * {before}) - ({before} or 0 * {series}))"
+def _change(selector: str) -> str:
+    """The change of ``selector``'s series over the dashboard's range, merged over exporter replicas; a series present
+    at one end only counts 0 at the other (a KPI without a score contributes nothing, docs/semantics.md section 7)."""
+    now = _merged(selector)
+    before = _merged(f"{selector} offset $__range")
+    return f"(({now} or 0 * {before}) - ({before} or 0 * {now}))"
 
 
 def _what_moved(board: dashboard_builders.Dashboard) -> dashboard_builders.Dashboard:
@@ -437,7 +456,8 @@ def _what_moved(board: dashboard_builders.Dashboard) -> dashboard_builders.Dashb
     dashboard's range (signed, in points; they add up to the score's change), linking to the KPI board, and the
     children of the unit whose own score changed most, linking to their overview."""
     kpis = _change(f'{KPI_CONTRIBUTION}{{unit="$unit"}}')
-    children = f'on(unit) group_left(name) {UNIT_INFO}{{parent="$unit"}}'
+    unit_children = _merged(f'{UNIT_INFO}{{parent="$unit"}}')
+    children = f"on(unit) group_left(name) {unit_children}"
     child_change = f"{_change(UNIT_SCORE)} * {children}"
     moved_kpis = (
         _movers_panel("What moved: KPI contributions (points of the unit's score)")
@@ -448,7 +468,8 @@ def _what_moved(board: dashboard_builders.Dashboard) -> dashboard_builders.Dashb
         )
         .with_target(
             _instant(
-                f"({kpis} * on(kpi) group_left(name) {KPI_INFO}) and on(kpi) topk({MOVERS}, abs({kpis}))", "{{name}}"
+                f"({kpis} * on(kpi) group_left(name) {_merged(KPI_INFO)}) and on(kpi) topk({MOVERS}, abs({kpis}))",
+                "{{name}}",
             )
         )
         .data_links(
@@ -751,9 +772,43 @@ def pipeline_board() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ boards on disk
 
 
-def build_boards(scorecard: Scorecard) -> list[dict[str, Any]]:
-    """The three boards, in the order the CLI lists them."""
-    return [overview_board(scorecard), kpi_board(scorecard), pipeline_board()]
+def build_boards(scorecard: Scorecard, *, for_import: bool = False) -> list[dict[str, Any]]:
+    """The three boards, in the order the CLI lists them; ``for_import``: as ``importable`` makes them."""
+    boards = [overview_board(scorecard), kpi_board(scorecard), pipeline_board()]
+    return [importable(board) for board in boards] if for_import else boards
+
+
+def importable(board: Mapping[str, Any]) -> dict[str, Any]:
+    """The board for Grafana's Import (Dashboards > New > Import) into a Grafana with datasources of its own.
+
+    Provisioned boards select the datasource with the fixed uid ``scorecard-prometheus`` that our provisioning
+    creates; another Grafana has no such datasource. Here the ``datasource`` variable's selection is
+    ``${DS_PROMETHEUS}``, declared in ``__inputs``: Grafana's import asks which Prometheus to use and replaces that
+    text everywhere in the board with the chosen datasource's uid, which the panels then read through the variable.
+    ``__requires`` tells the import which Grafana and plugins the board needs.
+    """
+    data: dict[str, Any] = json.loads(json.dumps(board))
+    for variable in data["templating"]["list"]:
+        if variable["name"] == DATASOURCE_VARIABLE:
+            placeholder = f"${{{DATASOURCE_INPUT}}}"
+            variable["current"] = {"selected": True, "text": placeholder, "value": placeholder}
+    return {
+        "__inputs": [
+            {
+                "name": DATASOURCE_INPUT,
+                "label": "Prometheus",
+                "description": "The Prometheus that scrapes the scorecard exporter and worker",
+                "type": "datasource",
+                "pluginId": "prometheus",
+                "pluginName": "Prometheus",
+            }
+        ],
+        "__requires": [
+            {"type": "grafana", "id": "grafana", "name": "Grafana", "version": GRAFANA_VERSION},
+            {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"},
+        ],
+        **data,
+    }
 
 
 def board_json(board: Mapping[str, Any]) -> str:
@@ -784,22 +839,22 @@ class WrittenBoard:
     panels: int
 
 
-def write_boards(scorecard: Scorecard, directory: Path) -> list[WrittenBoard]:
+def write_boards(scorecard: Scorecard, directory: Path, *, for_import: bool = False) -> list[WrittenBoard]:
     """Write every board as ``<uid>.json`` into ``directory`` (created if missing)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for board in build_boards(scorecard):
+    for board in build_boards(scorecard, for_import=for_import):
         path = board_path(directory, board)
         path.write_text(board_json(board), encoding="utf-8")
         written.append(WrittenBoard(path, board["uid"], board["title"], len(panels(board))))
     return written
 
 
-def stale_boards(scorecard: Scorecard, directory: Path) -> list[Path]:
+def stale_boards(scorecard: Scorecard, directory: Path, *, for_import: bool = False) -> list[Path]:
     """The board files in ``directory`` that are missing or differ from what the definition generates now."""
     return [
         board_path(directory, board)
-        for board in build_boards(scorecard)
+        for board in build_boards(scorecard, for_import=for_import)
         if not board_path(directory, board).is_file()
         or board_path(directory, board).read_text(encoding="utf-8") != board_json(board)
     ]

@@ -61,6 +61,7 @@ from scorecard.core.engine import compile_kpis
 from scorecard.core.evaluation import UnitResult, buckets_at, score_units
 from scorecard.core.hierarchy import OrgTree
 from scorecard.core.updates import Counts
+from scorecard.outputs.webconfig import WebConfig
 from scorecard.outputs.webserver import TEXT, Limits, RequestHandler, WebServer
 from scorecard.redis.client import Client, connect, describe
 from scorecard.redis.live import read_live
@@ -441,16 +442,30 @@ class _Handler(RequestHandler):
 class ExporterServer(WebServer):
     """The collector on ``/metrics`` (and ``/healthz``), served by the bounded ``webserver.WebServer``."""
 
-    def __init__(self, collector: ScorecardCollector, host: str, port: int, *, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        collector: ScorecardCollector,
+        host: str,
+        port: int,
+        *,
+        limits: Limits | None = None,
+        web_config: WebConfig | None = None,
+    ) -> None:
         handler = type("ExporterHandler", (_Handler,), {"collector": collector})
-        super().__init__(handler, host, port, limits=limits, name="scorecard-exporter")
+        super().__init__(handler, host, port, limits=limits, name="scorecard-exporter", web_config=web_config)
 
 
 def start_server(
-    collector: ScorecardCollector, host: str = "0.0.0.0", port: int = 9108, *, limits: Limits | None = None
+    collector: ScorecardCollector,
+    host: str = "0.0.0.0",
+    port: int = 9108,
+    *,
+    limits: Limits | None = None,
+    web_config: WebConfig | None = None,
 ) -> ExporterServer:
-    """Serve the collector on ``http://host:port/metrics`` in the background (port 0: any free port)."""
-    return ExporterServer(collector, host, port, limits=limits).start()
+    """Serve the collector on ``http[s]://host:port/metrics`` in the background (port 0: any free port); the web
+    config adds TLS and basic authentication."""
+    return ExporterServer(collector, host, port, limits=limits, web_config=web_config).start()
 
 
 def redis_client(url: str, timeout: float = REDIS_TIMEOUT, options: RedisOptions | None = None) -> Client:
@@ -465,6 +480,7 @@ def run_exporter(
     host: str,
     port: int,
     *,
+    web_config: WebConfig | None = None,
     announce: Callable[[str], None] = lambda url: log.info("serving %s", url),
     options: RedisOptions | None = None,
 ) -> None:
@@ -473,6 +489,6 @@ def run_exporter(
     Starts even when Redis is down (scrapes then say ``redis_up 0``): the exporter must not need Redis to start.
     """
     store = RedisStore(redis_client(redis_url, options=options), app_id, url=describe(redis_url, options))
-    server = ExporterServer(ScorecardCollector(scorecard, store), host, port)
+    server = ExporterServer(ScorecardCollector(scorecard, store), host, port, web_config=web_config)
     announce(server.url)
     server.serve_forever()

@@ -19,9 +19,12 @@ threads and ``/metrics`` stops answering until they close. Here
 
 Every handler answers ``GET /healthz`` with ``200 ok`` (the process is up and serving), whatever its other paths.
 
-Room for TLS and basic authentication (exporter-toolkit's web config): an ``ssl.SSLContext`` would be given to
-``asyncio.start_server`` with ``ssl_handshake_timeout=limits.timeout``, and the credentials checked at the top of
-``RequestHandler.do_GET``, before any path is served.
+A web config (``scorecard.outputs.webconfig``, exporter-toolkit's format) adds TLS and basic authentication: its
+``ssl.SSLContext`` is given to ``asyncio.start_server``, whose handshake must end within ``Limits.timeout`` (a
+connection counts towards ``Limits.max_connections`` once its handshake is done; a plaintext request to a TLS port
+ends in a failed handshake), and ``RequestHandler.do_GET`` checks the ``Authorization`` header before any path but
+``/healthz`` is served (``401`` otherwise). ``/healthz`` needs no password, so a container's health check needs
+none: it tells only that the process serves.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import asyncio
 import io
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Awaitable
@@ -38,6 +42,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Final, Self, TypeVar
 from urllib.parse import urlsplit
+
+from scorecard.outputs.webconfig import WebConfig
 
 __all__ = ["HEALTH_PATH", "ConnectionCounts", "Limits", "ListenError", "RequestHandler", "WebServer"]
 
@@ -50,6 +56,7 @@ _WARN_EVERY_S: Final = 60.0
 _BACKLOG: Final = 1024
 """Connections the kernel completes before the server accepts them: absorbs bursts (the kernel caps it at somaxconn)."""
 _HEAD_END: Final = (b"\r\n", b"\n")
+_UNAUTHORIZED: Final = b"unauthorized: give the user and password of the web config (basic authentication)\n"
 _T = TypeVar("_T")
 
 
@@ -101,8 +108,22 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if urlsplit(self.path).path == HEALTH_PATH:
             self.reply(200, TEXT, b"ok\n")
+        elif not self.authorized():
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="scorecard", charset="UTF-8"')
+            self.send_header("Content-Type", TEXT)
+            self.send_header("Content-Length", str(len(_UNAUTHORIZED)))
+            self.end_headers()
+            self.wfile.write(_UNAUTHORIZED)
         else:
             self.get()
+
+    def authorized(self) -> bool:
+        """Whether the request may be served: always without basic auth in the server's web config."""
+        web_config: WebConfig | None = getattr(self.server, "web_config", None)
+        if web_config is None or web_config.auth is None:
+            return True
+        return web_config.auth.check(self.headers.get("Authorization"))
 
     def get(self) -> None:
         """Answer a GET of ``self.path`` (any path but the health check)."""
@@ -130,10 +151,19 @@ class WebServer:
     """An HTTP server bounded in threads, connections, memory and time per client (module docstring)."""
 
     def __init__(
-        self, handler: type[RequestHandler], host: str, port: int, *, limits: Limits | None = None, name: str = "web"
+        self,
+        handler: type[RequestHandler],
+        host: str,
+        port: int,
+        *,
+        limits: Limits | None = None,
+        name: str = "web",
+        web_config: WebConfig | None = None,
     ) -> None:
         self.handler = handler
         self.limits = limits or Limits()
+        self.web_config = web_config
+        """TLS and basic authentication (``webconfig``); None serves plain HTTP to anyone."""
         self.name = name
         self.host = host
         self.counts = ConnectionCounts()
@@ -158,7 +188,13 @@ class WebServer:
         host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}{path}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of the web config, None for plain HTTP."""
+        return self.web_config.ssl_context if self.web_config is not None else None
 
     # ----------------------------------------------------------------------------------------------- lifecycle
     def start(self) -> Self:
@@ -196,7 +232,12 @@ class WebServer:
         try:
             server = loop.run_until_complete(
                 asyncio.start_server(
-                    self._connection, sock=self._socket, limit=self.limits.max_head_bytes, backlog=_BACKLOG
+                    self._connection,
+                    sock=self._socket,
+                    limit=self.limits.max_head_bytes,
+                    backlog=_BACKLOG,
+                    ssl=self.ssl_context,
+                    ssl_handshake_timeout=self.limits.timeout if self.ssl_context is not None else None,
                 )
             )
             self._started.set()

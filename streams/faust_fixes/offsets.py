@@ -92,13 +92,19 @@ class ResumeKeepsQueues(FlowControlEvent):
 
 
 class ScorecardApp(faust.App):
-    """A Faust app with the two fixes above; ``source_topics`` names the topics ``SourceConsumer`` rewinds."""
+    """A Faust app with the two fixes above and an idempotent producer (``producer.py``); ``source_topics`` names the
+    topics ``SourceConsumer`` rewinds."""
 
     source_topics: frozenset[str] = frozenset()
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:
         return ResumeKeepsQueues(loop=self.loop)
+
+    def _new_producer(self) -> Any:
+        from streams.faust_fixes.producer import IdempotentProducer
+
+        return IdempotentProducer(self.transport, loop=self.loop, beacon=self.beacon)
 
     def _new_consumer(self) -> Any:
         return SourceConsumer(

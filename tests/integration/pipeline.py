@@ -24,10 +24,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from scorecard.config import Settings
+from scorecard.config import KafkaSecurity, Settings
 from scorecard.core.definition import Scorecard, load_scorecard
 from scorecard.redis.live import live_counts
 from scorecard.redis.store import RedisStore, StoreError
+from streams.kafka_client import client_options
 from streams.publisher import PublishStats, publish_lines
 from tests.paths import REPO as ROOT
 
@@ -106,8 +107,11 @@ def own_settings(
     *,
     kafka_bootstrap: str | None = None,
     partitions: int = PARTITIONS,
+    kafka_security: KafkaSecurity | None = None,
+    replication_factor: int | None = None,
 ) -> Settings:
-    """``base`` with a topic and app id of the test's own (so its own Redis prefix), on ``kafka_bootstrap`` if given."""
+    """``base`` with a topic and app id of the test's own (so its own Redis prefix), on ``kafka_bootstrap`` with
+    ``kafka_security`` if given."""
     return Settings(
         kafka_bootstrap or base.kafka_bootstrap,
         base.redis_url,
@@ -116,6 +120,8 @@ def own_settings(
         unique_name("app"),
         partitions,
         base.redis_options,
+        kafka_security or base.kafka_security,
+        replication_factor or base.replication_factor,
     )
 
 
@@ -141,6 +147,7 @@ class Deployment:
             "SCORECARD_TOPIC": s.topic,
             "SCORECARD_APP_ID": s.app_id,
             "SCORECARD_PARTITIONS": str(s.partitions),
+            "SCORECARD_REPLICATION_FACTOR": str(s.replication_factor),
             **s.redis_options.to_env(),
             "SCORECARD_SESSION_TIMEOUT": "8",
             "PYTHONUNBUFFERED": "1",
@@ -239,7 +246,7 @@ class Deployment:
 
 async def delete_topics(settings: Settings) -> None:
     """Delete the deployment's topics: input, dead letters, and every internal one named after the app id."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     try:
         mine = {settings.topic, settings.dead_letter_topic}
@@ -255,8 +262,8 @@ async def uncommitted(settings: Settings) -> dict[str, int]:
     from streams.topics import TopicNames
 
     names = TopicNames.from_settings(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     await consumer.start()
     try:
@@ -282,7 +289,7 @@ async def uncommitted(settings: Settings) -> dict[str, int]:
 
 async def committed_total(settings: Settings) -> int:
     """Messages of the input topic covered by the group's committed offsets (offsets count from 0 on a new topic)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **client_options(settings.kafka_security))
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(settings.app_id)
@@ -313,7 +320,10 @@ class DeadLetter:
 async def read_dead_letters(settings: Settings, count: int, timeout: float = 30) -> list[DeadLetter]:
     """Read ``count`` messages of the dead-letter topic from its start (fails when fewer arrive in time)."""
     consumer = AIOKafkaConsumer(
-        settings.dead_letter_topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+        settings.dead_letter_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        **client_options(settings.kafka_security),
     )
     await consumer.start()
     letters: list[DeadLetter] = []

@@ -528,6 +528,34 @@ def test_a_kpis_alert_options_change_its_alerts_under_promtool(promtool: str, tm
     promtool_test(promtool, tmp_path, [FILE_KPIS], tests)
 
 
+ODD_SCORECARD = 'Shop "A" {{ $labels.unit }} \\ été\ttab {'
+
+
+def test_an_odd_scorecard_name_selects_its_own_series_and_labels_every_alert(promtool: str, tmp_path: Path) -> None:
+    """Quotes, a backslash, a tab, template braces and accents in the name: the rules stay valid, the alerts select the
+    recorded series of their scorecard and carry the name exactly as written."""
+    definition = tmp_path / "odd-name.yaml"
+    definition.write_text(OWNERS.read_text().replace("name: Owners", f"name: {json.dumps(ODD_SCORECARD)}"))
+    paths = write_rules(tmp_path, definition, OWNERS_OPTIONS)
+    result = run(promtool, "check", "rules", *map(str, paths))
+    assert result.returncode == 0, result.stdout + result.stderr
+    labels = {**HQ_SALES, "severity": "warning", **EXPORTER_LABELS, "scorecard": ODD_SCORECARD, "owner": "leadership"}
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": [UNIT_INFO[0], KPI_INFO[0], *KPI_SERIES[:4]],  # hq/sales, red until minute 12
+            "alert_rule_test": [
+                {
+                    "eval_time": "6m",
+                    "alertname": "ScorecardKPIBreachedRedFlag",
+                    "exp_alerts": [alert(labels, HQ_SALES_RED)],
+                },
+            ],
+        }
+    ]
+    promtool_test(promtool, tmp_path, [FILE_KPIS], tests)
+
+
 def test_rules_fire_with_owner_labels_and_readable_summaries(promtool: str, tmp_path: Path) -> None:
     write_rules(tmp_path, OWNERS, OWNERS_OPTIONS)
     promtool_test(promtool, tmp_path, [FILE_KPIS, FILE_HEALTH], owners_tests())

@@ -22,6 +22,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from scorecard.cli.common import EXIT_UNAVAILABLE
 from scorecard.config import RedisOptions, Settings
 from scorecard.redis.client import connect
 from scorecard.redis.store import RedisStore, StoreError
@@ -124,7 +125,7 @@ def test_a_client_without_certificate_is_refused_in_one_line(secure_redis: Secur
     with pytest.raises(StoreError, match=r"rediss://127\.0\.0\.1:26380/0 as scorecard-app"):
         store.read_meta()
     done = scorecard("status", secure_redis, secure_redis.options(cert_file=None, key_file=None))
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == EXIT_UNAVAILABLE, done.stderr  # Redis refusing: docs/cli.md's exit code 3
     assert done.stderr.startswith("cannot read the live scorecard: Redis at rediss://127.0.0.1:26380/0")
     assert "Traceback" not in done.stderr and PASSWORD not in done.stderr + done.stdout
 

@@ -18,7 +18,6 @@ may be timed), ``limits: {event_bytes: 1048576, event_depth: 32}``, ``export: {m
 four classic perspectives with weight 1. Optional extras: ``version: 1`` and a top-level ``description``.
 """
 
-from scorecard.core.definition.alerting import AlertOptions
 from scorecard.core.definition.balance import lint_balance
 from scorecard.core.definition.checks import MAX_ORG_DEPTH
 from scorecard.core.definition.loading import (
@@ -35,6 +34,7 @@ from scorecard.core.definition.model import (
     MAX_DEDUPE,
     MAX_LATENESS,
     RESERVED_ID_PREFIX,
+    AlertOptions,
     CalendarSpec,
     EventSource,
     ExportPolicy,

@@ -1,4 +1,4 @@
-"""A KPI's ``alert:`` options: how the generated Prometheus alerts of that KPI differ from the defaults.
+"""The checks of a KPI's ``alert:`` options (``model.AlertOptions``): how its generated alerts differ from the defaults.
 
 ``scorecard rules`` gives every KPI a red-flag alert and a below-goal alert. A team that shares its Prometheus and
 Alertmanager with others wants to set, per KPI, how long a status must last (``for``), how loud each alert is
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Annotated, Final
+from typing import Final
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import AfterValidator
 
 from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
 
@@ -27,7 +27,10 @@ __all__ = [
     "MAX_ALERT_FOR",
     "RESERVED_ANNOTATIONS",
     "RESERVED_LABELS",
-    "AlertOptions",
+    "alert_pending",
+    "http_url",
+    "names",
+    "severity",
 ]
 
 DEFAULT_RED_SEVERITY: Final = "warning"
@@ -60,8 +63,10 @@ _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _SEVERITY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def _pending(value: object) -> int:
-    """A positive duration of at most MAX_ALERT_FOR."""
+def alert_pending(value: object) -> int | None:
+    """A positive duration of at most MAX_ALERT_FOR, or None (the option is not set)."""
+    if value is None:
+        return None
     try:
         seconds: int | None = parse_duration(value)  # type: ignore[arg-type]  # it checks the type itself
     except DurationRangeError:
@@ -72,7 +77,7 @@ def _pending(value: object) -> int:
     return seconds
 
 
-def _names(kind: str, reserved: dict[str, str]) -> AfterValidator:
+def names(kind: str, reserved: dict[str, str]) -> AfterValidator:
     """Check the keys of a labels or annotations mapping: Prometheus's name syntax, and none the generator sets."""
 
     def check(mapping: dict[str, str]) -> dict[str, str]:
@@ -91,7 +96,7 @@ def _names(kind: str, reserved: dict[str, str]) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _severity(value: str) -> str:
+def severity(value: str) -> str:
     if not _SEVERITY.match(value):
         raise ValueError(
             f"expected a severity of letters, digits, '.', '_' and '-' like warning or critical, got {value!r}"
@@ -99,37 +104,10 @@ def _severity(value: str) -> str:
     return value
 
 
-def _http_url(value: str) -> str:
+def http_url(value: str | None) -> str | None:
+    if value is None:
+        return None
     parsed = urllib.parse.urlsplit(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in value):
         raise ValueError(f"expected an absolute http(s) URL like https://wiki.example.com/runbooks/kpi, got {value!r}")
     return value
-
-
-Text = Annotated[str, Strict(), StringConstraints(min_length=1)]
-Severity = Annotated[str, Strict(), AfterValidator(_severity)]
-
-
-class AlertOptions(BaseModel):
-    """The ``alert:`` section of a KPI; every field is optional."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    pending: Annotated[int | None, BeforeValidator(lambda v: None if v is None else _pending(v))] = Field(
-        default=None,
-        alias="for",
-        description="How long the status must hold before the alert fires; default: `scorecard rules --for`.",
-    )
-    severity: Severity = Field(default=DEFAULT_RED_SEVERITY, description="The `severity` label of the red-flag alert.")
-    below_goal_severity: Severity = Field(
-        default=DEFAULT_BELOW_GOAL_SEVERITY, description="The `severity` label of the below-goal (amber) alert."
-    )
-    labels: Annotated[dict[str, Text], _names("label", RESERVED_LABELS)] = Field(
-        default_factory=dict, description="Extra labels on both alerts (for routing), as plain text."
-    )
-    annotations: Annotated[dict[str, Text], _names("annotation", RESERVED_ANNOTATIONS)] = Field(
-        default_factory=dict, description="Extra annotations on both alerts, as plain text."
-    )
-    runbook_url: Annotated[str | None, Strict(), AfterValidator(lambda v: None if v is None else _http_url(v))] = Field(
-        default=None, description="The `runbook_url` annotation of both alerts."
-    )

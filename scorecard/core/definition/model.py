@@ -32,7 +32,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from scorecard.core.definition.alerting import AlertOptions
+from scorecard.core.definition import alerting
 from scorecard.core.definition.problems import Loc, did_you_mean, line_of, show
 from scorecard.core.events import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, MAX_DEPTH_CAP
 from scorecard.core.timeutil import DurationRangeError, format_duration, parse_duration, short_value
@@ -307,6 +307,31 @@ WindowSpec = Annotated[TumblingSpec | CalendarSpec | RollingSpec, Field(discrimi
 """A KPI's window as the definition describes it; ``scorecard.core.windows`` computes its buckets."""
 
 
+class AlertOptions(_Model):
+    """The ``alert:`` section of a KPI: how its two generated alerts (red flag, below goal) differ from the defaults,
+    which page nobody. Label and annotation names are Prometheus names the generator does not set itself; values are
+    plain text (``alerting`` checks them)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    pending: Annotated[int | None, BeforeValidator(alerting.alert_pending), _Duration] = Field(None, alias="for")
+    """How long the status must hold before the alert fires (at most 365d); default: `scorecard rules --for`."""
+    severity: Annotated[str, Strict(), AfterValidator(alerting.severity)] = alerting.DEFAULT_RED_SEVERITY
+    """The `severity` label of the red-flag alert."""
+    below_goal_severity: Annotated[str, Strict(), AfterValidator(alerting.severity)] = (
+        alerting.DEFAULT_BELOW_GOAL_SEVERITY
+    )
+    """The `severity` label of the below-goal (amber) alert."""
+    labels: Annotated[dict[str, Text], alerting.names("label", alerting.RESERVED_LABELS)] = Field(default_factory=dict)
+    """Extra labels on both alerts (for routing), written as plain text."""
+    annotations: Annotated[dict[str, Text], alerting.names("annotation", alerting.RESERVED_ANNOTATIONS)] = Field(
+        default_factory=dict
+    )
+    """Extra annotations on both alerts, written as plain text."""
+    runbook_url: Annotated[str | None, Strict(), AfterValidator(alerting.http_url)] = None
+    """An absolute http(s) URL: the `runbook_url` annotation of both alerts."""
+
+
 class Kpi(_Model):
     """A measure, its window, and how good is good (goal) and how bad is alarming (red_flag)."""
 
@@ -345,7 +370,7 @@ class Kpi(_Model):
     """Goal and red flag for particular units (by unit id), overriding the defaults."""
     weight: Positive = 1.0
     """Weight of the KPI in its perspective's score, relative to the other KPIs there."""
-    alert: AlertOptions = AlertOptions()
+    alert: AlertOptions = Field(default_factory=lambda: AlertOptions.model_validate({}))
     """How this KPI's alerts fire and what they carry: for, severities, labels, annotations, runbook_url."""
 
     @property

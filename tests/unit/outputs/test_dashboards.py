@@ -87,18 +87,25 @@ def test_the_three_contract_uids_and_titles(boards: dict[str, dict[str, Any]]) -
     assert all("scorecard" in b["tags"] for b in boards.values())
 
 
-def test_every_panel_and_target_uses_the_provisioned_datasource(board: dict[str, Any]) -> None:
+def test_every_panel_and_target_reads_the_datasource_variable_defaulting_to_the_provisioned_one(
+    board: dict[str, Any],
+) -> None:
     provisioned = yaml.safe_load((REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
     uid = provisioned["datasources"][0]["uid"]
     assert uid == dashboards.DATASOURCE_UID == "scorecard-prometheus"
+    variables = _variables(board)
+    chooser = variables.pop("datasource")
+    assert (chooser["type"], chooser["query"], chooser["current"]["value"]) == ("datasource", "prometheus", uid)
+    assert "__inputs" not in board  # the provisioned boards: nothing to resolve at import
+    via_variable = {"type": "prometheus", "uid": "${datasource}"}
     assert dashboards.panels(board)
     for panel in dashboards.panels(board):
-        assert panel["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+        assert panel["datasource"] == via_variable, panel["title"]
         assert panel["targets"], f"{panel['title']}: a panel without a query"
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == uid, panel["title"]
-    for variable in _variables(board).values():
-        assert variable["datasource"]["uid"] == uid
+            assert target["datasource"] == via_variable, panel["title"]
+    for variable in variables.values():
+        assert variable["datasource"] == via_variable
 
 
 def test_panel_ids_are_unique_and_targets_have_distinct_ref_ids(board: dict[str, Any]) -> None:
@@ -139,7 +146,9 @@ def test_variables_exist_and_every_variable_is_used(board: dict[str, Any]) -> No
     for panel in dashboards.panels(board):
         texts = [
             panel["title"],
+            panel["datasource"]["uid"],
             *(t["expr"] for t in panel["targets"]),
+            *(t["datasource"]["uid"] for t in panel["targets"]),
             *(link["url"] for link in panel.get("links", [])),
         ]
         for text in texts:
@@ -151,12 +160,12 @@ def test_variables_exist_and_every_variable_is_used(board: dict[str, Any]) -> No
 
 def test_board_variables_follow_the_contract(boards: dict[str, dict[str, Any]], acme: Scorecard) -> None:
     overview, kpi = _variables(boards["scorecard-overview"]), _variables(boards["scorecard-kpi"])
-    assert set(overview) == {"unit"} and set(kpi) == {"unit", "kpi"}
+    assert list(overview) == ["datasource", "unit"] and list(kpi) == ["datasource", "unit", "kpi"]
     assert overview["unit"]["query"] == "label_values(scorecard_unit_info, unit)"
     assert kpi["kpi"]["query"] == "label_values(scorecard_kpi_info, kpi)"
     assert overview["unit"]["current"]["value"] == acme.org.id
     assert kpi["kpi"]["current"]["value"] == acme.kpis[0].id
-    assert _variables(boards["scorecard-pipeline"]) == {}
+    assert list(_variables(boards["scorecard-pipeline"])) == ["datasource"]
 
 
 def test_queries_use_contract_metric_names_only(board: dict[str, Any]) -> None:
@@ -251,20 +260,18 @@ def test_what_moved_shows_the_largest_changes_over_the_range_and_links_on(boards
     by_title = {p["title"]: p for p in dashboards.panels(boards["scorecard-overview"])}
     kpis = by_title["What moved: KPI contributions (points of the unit's score)"]
     children = by_title["What moved: child units' scores"]
-    change = (
-        '((scorecard_kpi_contribution{unit="$unit"} or 0 * scorecard_kpi_contribution{unit="$unit"} offset $__range)'
-        ' - (scorecard_kpi_contribution{unit="$unit"} offset $__range or 0 * scorecard_kpi_contribution{unit="$unit"}))'
-    )
+    now = 'max without (job, instance) (scorecard_kpi_contribution{unit="$unit"})'
+    before = 'max without (job, instance) (scorecard_kpi_contribution{unit="$unit"} offset $__range)'
+    change = f"(({now} or 0 * {before}) - ({before} or 0 * {now}))"
     (target,) = kpis["targets"]
-    assert target["expr"] == (
-        f"({change} * on(kpi) group_left(name) scorecard_kpi_info) and on(kpi) topk(5, abs({change}))"
-    )
+    info = "max without (job, instance) (scorecard_kpi_info)"
+    assert target["expr"] == f"({change} * on(kpi) group_left(name) {info}) and on(kpi) topk(5, abs({change}))"
     assert target["instant"] is True and target["legendFormat"] == "{{name}}"
     (link,) = kpis["fieldConfig"]["defaults"]["links"]
     assert link["url"] == "/d/scorecard-kpi?var-unit=${unit}&var-kpi=${__field.labels.kpi}&${__url_time_range}"
     (target,) = children["targets"]
-    assert 'scorecard_unit_info{parent="$unit"}' in target["expr"] and "topk(5, abs(" in target["expr"]
-    assert "scorecard_unit_score offset $__range" in target["expr"]
+    assert 'max without (job, instance) (scorecard_unit_info{parent="$unit"})' in target["expr"]
+    assert "topk(5, abs(" in target["expr"] and "(scorecard_unit_score offset $__range)" in target["expr"]
     (link,) = children["fieldConfig"]["defaults"]["links"]
     assert link["url"].startswith("/d/scorecard-overview?var-unit=${__field.labels.unit}")
 
@@ -429,11 +436,18 @@ def test_cli_refuses_an_invalid_definition(definitions_dir: Path, tmp_path: Path
     assert not list(tmp_path.iterdir())
 
 
-def test_grafana_provisions_the_committed_folder() -> None:
+def test_grafana_provisions_the_boards_of_the_mounted_definition_which_are_the_committed_ones(tmp_path: Path) -> None:
+    """Compose's Grafana reads the boards its deploy-config service generates for the mounted definition; for the
+    default definition (the ACME example) they are the committed files, byte for byte."""
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     providers = yaml.safe_load((REPO / "deploy/grafana/provisioning/dashboards/scorecard.yml").read_text())
     (provider,) = providers["providers"]
     assert provider["type"] == "file"
     mounts = {v.split(":")[1]: v.split(":")[0] for v in compose["services"]["grafana"]["volumes"]}
-    assert (REPO / mounts[provider["options"]["path"]]).resolve() == COMMITTED
     assert (REPO / mounts["/etc/grafana/provisioning"]).resolve() == REPO / "deploy/grafana/provisioning"
+    board_path = Path(provider["options"]["path"])
+    assert mounts[str(board_path.parent)] == "deploy-config" and board_path.name == "dashboards"
+    result = CliRunner().invoke(main, ["deploy-config", str(REPO / "examples/acme.yaml"), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    generated = {p.name: p.read_bytes() for p in (tmp_path / "dashboards").glob("*.json")}
+    assert generated and generated == {p.name: p.read_bytes() for p in COMMITTED.glob("*.json")}

@@ -430,3 +430,14 @@ def test_rules_command_rejects_bad_resource_options(tmp_path: Path, args: list[s
     assert result.exit_code == 2
     assert message in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_rules_check_compares_the_prometheus_rule_too(tmp_path: Path) -> None:
+    args = ["rules", str(OWNERS), "-o", str(tmp_path), "--format", "prometheusrule"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--check"]).exit_code == 0
+    path = tmp_path / "scorecard-prometheusrule.yml"
+    path.write_text(path.read_text().replace("severity: warning", "severity: critical", 1))
+    stale = CliRunner().invoke(main, [*args, "--check"])
+    assert stale.exit_code != 0
+    assert "scorecard-prometheusrule.yml" in stale.stderr
