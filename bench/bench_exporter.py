@@ -93,7 +93,8 @@ def fill(scorecard: Scorecard, store: RedisStore) -> tuple[float, int]:
             _flush(processor, store, batch)
     _flush(processor, store, batch)
     for record in processor.table.values():
-        newest = max(newest, record["state"].get("stream_time") or 0.0)
+        if isinstance(record, dict):  # the table also holds the units' remembered-id slices (bytes)
+            newest = max(newest, record["state"].get("stream_time") or 0.0)
     return newest, count
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -165,6 +166,13 @@ def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool, for_
     click.echo(f"{plural(len(written), 'board')} written to {output}")
 
 
+def _finite(value: float, expected: str) -> float:
+    """Click's float ranges let ``nan`` through (every comparison with it is false); refuse it by name."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"expected {expected}, got {value!r}")
+    return value
+
+
 @click.command("rules")
 @definition_option(positional=True)
 @output_dir_option("Folder for the rule files, e.g. deploy/prometheus/rules")
@@ -214,6 +222,21 @@ def dashboards_command(scorecard_path: Path, output_dir: Path, check: bool, for_
     " within 10m.",
 )
 @click.option(
+    "--drop-points",
+    type=click.FloatRange(min=0, min_open=True, max=10),
+    callback=lambda ctx, param, value: _finite(value, "a number of points, more than 0 and at most 10"),
+    default=1.0,
+    show_default=True,
+    help="ScorecardUnitScoreDropped fires when a unit's score (0-10) falls by more than this ...",
+)
+@click.option(
+    "--drop-window",
+    type=Duration(whole_seconds=True),
+    default="1h",
+    show_default=True,
+    help="... within this time.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["files", "prometheusrule"]),
@@ -240,6 +263,8 @@ def rules_command(
     max_lag: int,
     dead_letter_share: float,
     min_elapsed: float,
+    drop_points: float,
+    drop_window: float,
     output_format: str,
     namespace: str | None,
     resource_labels: tuple[str, ...],
@@ -271,6 +296,8 @@ def rules_command(
         max_lag=max_lag,
         dead_letter_share=dead_letter_share,
         min_elapsed=min_elapsed,
+        drop_points=drop_points,
+        drop_window=int(drop_window),
     )
     header = rules.rules_header(file.name, scorecard, options)
     regenerate = f"scorecard rules -s {file} -o {output_dir} {_given_options()}".strip()

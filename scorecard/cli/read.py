@@ -26,6 +26,7 @@ from scorecard.cli.common import (
     app_id_option,
     definition_flag,
     echo,
+    env_option,
     load_or_exit,
     output_file_option,
     parse_at,
@@ -42,6 +43,7 @@ from scorecard.cli.common import (
 from scorecard.config import RedisOptions
 from scorecard.core.definition import Scorecard
 from scorecard.core.evaluation import dumps
+from scorecard.core.hierarchy import OrgTree
 from scorecard.core.lines import read_lines
 from scorecard.core.replay import MAX_INVALID, InvalidLine, ReplayResult, invalid_line_json, replay
 from scorecard.outputs.csv_report import kpis_csv, units_csv
@@ -197,8 +199,26 @@ def status_command(
     show_default=True,
     help="Past windows per KPI in the trend sparklines (from Redis at most 1: it keeps the previous window only).",
 )
+@click.option(
+    "--since",
+    "since_text",
+    metavar="TIME",
+    help="HTML: add to each unit what moved its score since TIME, as `scorecard explain` shows it (live: the "
+    "scorecard at TIME comes from Prometheus' history).",
+)
 @redis_option
 @app_id_option
+@env_option(
+    "--prometheus-url",
+    "SCORECARD_PROMETHEUS_URL",
+    "Prometheus scraping the exporter: the live scorecard at --since comes from its history.",
+)
+@click.option(
+    "--prometheus-match",
+    metavar="MATCHERS",
+    default="",
+    help="Label matchers added to every Prometheus query, e.g. 'job=\"scorecard-exporter\"'.",
+)
 def report_command(
     scorecard_path: Path,
     output_format: str,
@@ -206,9 +226,12 @@ def report_command(
     events_path: Path | None,
     at_text: str | None,
     trend_windows: int,
+    since_text: str | None,
     redis_url: str,
     redis_options: RedisOptions,
     app_id: str,
+    prometheus_url: str,
+    prometheus_match: str,
 ) -> None:
     """Write the scorecard as one self-contained HTML page (or the JSON report), from Redis or from a replay."""
     from scorecard.core.trends import Trends, replay_trends
@@ -218,8 +241,10 @@ def report_command(
 
     scorecard = load_or_exit(scorecard_path)
     at = parse_at(at_text)
+    since = parse_at(since_text, "--since")
     html = output_format == "html"
     trends: Trends | None = None
+    before: dict[str, Any] | None = None
     if events_path is not None:
         result = _replay_file(scorecard, events_path, at)
         _report_invalid(result, None)
@@ -227,6 +252,7 @@ def report_command(
             click.echo("no accepted event to evaluate at; give the time with --at", err=True)
             sys.exit(1)
         document = result.evaluate()
+        before = result.evaluate(since) if since is not None and html else None
         trends = replay_trends(result, result.at, trend_windows, document) if html else None
         source = f"replay of {events_path.name}"
     else:
@@ -239,7 +265,21 @@ def report_command(
         except StoreError as error:
             unavailable(f"cannot read the live scorecard: {error}")
         source = f"live scorecard in Redis ({store.url}, app id {app_id})"
-    data = render_html(scorecard, document, trends=trends, source=source).encode() if html else dumps(document)
+        if since is not None and html:
+            from scorecard.cli.explain import prometheus_history_reports
+
+            before = prometheus_history_reports(scorecard, prometheus_url, since, prometheus_match)
+    moved = None
+    if before is not None and html:
+        from scorecard.cli.explain import explain_units
+
+        moved = explain_units(scorecard, OrgTree.from_scorecard(scorecard), before, document)
+    since_shown = before["at"] if before is not None else ""
+    data = (
+        render_html(scorecard, document, trends=trends, source=source, moved=moved, since=since_shown).encode()
+        if html
+        else dumps(document)
+    )
     if write_document(output_path, data):
         echo(f"wrote {output_path} ({scorecard.name} at {document['at']}, {source})")
 

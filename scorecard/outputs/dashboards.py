@@ -21,7 +21,8 @@ check and ``panel_queries`` read them without the SDK.
 Boards (uids are part of the metric contract)
 --------------------------------------------
 - ``scorecard-overview``: ``unit`` variable; overall score gauge, perspective scores, one row per perspective with a
-  stat per KPI (status as green/amber/red text and colour next to the value), score history.
+  stat per KPI (status as green/amber/red text and colour next to the value), "What moved" over the dashboard's
+  range (the KPIs whose contributions changed most, the children whose scores changed most), score history.
 - ``scorecard-kpi``: ``unit`` and ``kpi`` variables; value against goal and red flag, score and status over time,
   and the children of the unit side by side (line of sight through ``scorecard_unit_info{parent="$unit"}``).
 - ``scorecard-pipeline``: worker and exporter health (event outcomes, lag, freshness, dead letters, cascade,
@@ -59,6 +60,7 @@ from scorecard.contract import (
     EXPORTER_SCRAPE_DURATION,
     EXPORTER_SCRAPE_ERRORS,
     KPI_BOARD_UID,
+    KPI_CONTRIBUTION,
     KPI_ELAPSED_RATIO,
     KPI_FORECAST,
     KPI_GOAL,
@@ -98,6 +100,8 @@ TAG = "scorecard"
 
 # Every panel, target and query variable reads the datasource the `datasource` variable selects.
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
+MOVERS = 5
+"""How many KPIs and child units the overview's "What moved" panels show."""
 
 # scorecard_kpi_status encodes the status as a number (no sample means no data); amber is Grafana's "orange".
 STATUS_TEXT = {
@@ -430,6 +434,7 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
         board = board.with_row(_row("Not yet in a perspective"))
         for kpi in unplaced:
             board = board.with_panel(_kpi_stat(scorecard, kpi))
+    board = _what_moved(board)
     history = (
         _time_series("Score history")
         .min(0)
@@ -441,6 +446,89 @@ def overview_board(scorecard: Scorecard) -> dict[str, Any]:
         history = history.with_target(_query(expr, perspective.label, chr(ord("A") + index)))
     board = board.with_row(_row("History")).with_panel(history.height(9).span(24))
     return _finish(board)
+
+
+def _change(selector: str) -> str:
+    """The change of ``selector``'s series over the dashboard's range, merged over exporter replicas; a series present
+    at one end only counts 0 at the other (a KPI without a score contributes nothing, docs/semantics.md section 7)."""
+    now = _merged(selector)
+    before = _merged(f"{selector} offset $__range")
+    return f"(({now} or 0 * {before}) - ({before} or 0 * {now}))"
+
+
+def _what_moved(board: dashboard_builders.Dashboard) -> dashboard_builders.Dashboard:
+    """The row "What moved": the KPIs whose contribution to the selected unit's score changed most over the
+    dashboard's range (signed, in points; they add up to the score's change), linking to the KPI board, and the
+    children of the unit whose own score changed most, linking to their overview."""
+    kpis = _change(f'{KPI_CONTRIBUTION}{{unit="$unit"}}')
+    unit_children = _merged(f'{UNIT_INFO}{{parent="$unit"}}')
+    children = f"on(unit) group_left(name) {unit_children}"
+    child_change = f"{_change(UNIT_SCORE)} * {children}"
+    moved_kpis = (
+        _movers_panel("What moved: KPI contributions (points of the unit's score)")
+        .description(
+            "Change of each KPI's contribution to the unit's overall score over the dashboard's time range, the"
+            f" {MOVERS} largest by size; the contributions of a unit add up to its score. `scorecard explain` gives"
+            " the same split down to the child units."
+        )
+        .with_target(
+            _instant(
+                f"({kpis} * on(kpi) group_left(name) {_merged(KPI_INFO)}) and on(kpi) topk({MOVERS}, abs({kpis}))",
+                "{{name}}",
+            )
+        )
+        .data_links(
+            [
+                dashboard_builders.DashboardLink("KPI detail").url(
+                    f"/d/{KPI_BOARD_UID}?var-unit=${{unit}}&var-kpi=${{__field.labels.kpi}}&${{__url_time_range}}"
+                )
+            ]
+        )
+    )
+    moved_children = (
+        _movers_panel("What moved: child units' scores")
+        .description(
+            f"Change of the overall score of the unit's children over the dashboard's time range, the {MOVERS} largest"
+            " by size."
+        )
+        .with_target(_instant(f"({child_change}) and on(unit) topk({MOVERS}, abs({child_change}))", "{{name}}"))
+        .data_links(
+            [
+                dashboard_builders.DashboardLink("Overview of the child").url(
+                    f"/d/{OVERVIEW_BOARD_UID}?var-unit=${{__field.labels.unit}}&${{__url_time_range}}"
+                )
+            ]
+        )
+    )
+    return (
+        board.with_row(_row("What moved over the time range"))
+        .with_panel(moved_kpis.height(8).span(12))
+        .with_panel(moved_children.height(8).span(12))
+    )
+
+
+def _instant(expr: str, legend: str) -> prometheus.Dataquery:
+    """An instant query at the end of the dashboard's range."""
+    return prometheus.Dataquery().expr(expr).ref_id("A").datasource(DATASOURCE).instant().legend_format(legend)
+
+
+def _movers_panel(title: str) -> bargauge.Panel:
+    """Signed changes as horizontal bars: red for a fall, green for a rise."""
+    return (
+        bargauge.Panel()
+        .title(title)
+        .datasource(DATASOURCE)
+        .decimals(2)
+        .thresholds(
+            dashboard_builders.ThresholdsConfig()
+            .mode(model.ThresholdsMode.ABSOLUTE)
+            .steps([model.Threshold(value=None, color="red"), model.Threshold(value=0, color="green")])
+        )
+        .display_mode(common.BarGaugeDisplayMode.BASIC)
+        .orientation(common.VizOrientation.HORIZONTAL)
+        .reduce_options(_last_value())
+        .no_value("nothing moved")
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- KPI detail

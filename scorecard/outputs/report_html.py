@@ -17,6 +17,9 @@ Why it is built this way:
   perspective statuses come from ``scoring.status_from_score``; trend points from ``scorecard.core.trends``.
 - The view is built in plain dataclasses first (``build_view``), so the template only lays out prepared text and
   the logic can be tested without parsing HTML.
+- With ``moved`` (``scorecard report --since``), each unit also gets "What moved since": the explanation of
+  ``scorecard explain`` (``scorecard.core.movers``), top movers only, with its numbers to two decimals as explain
+  prints them.
 """
 
 from __future__ import annotations
@@ -34,11 +37,21 @@ from scorecard import __version__
 from scorecard.core.definition import Kpi, Scorecard
 from scorecard.core.engine import OUTCOMES
 from scorecard.core.hierarchy import OrgTree
+from scorecard.core.movers import ChildMove, Explanation
 from scorecard.core.scoring import HIGHER_IS_BETTER, LOWER_IS_BETTER, polarity, status_from_score
 from scorecard.core.timeutil import parse_time
 from scorecard.core.trends import TrendPoint
 
-__all__ = ["STATUS_WORDS", "ReportView", "Sparkline", "build_view", "format_number", "render_html"]
+__all__ = [
+    "STATUS_WORDS",
+    "MovedRow",
+    "MovedView",
+    "ReportView",
+    "Sparkline",
+    "build_view",
+    "format_number",
+    "render_html",
+]
 
 STATUS_WORDS: Final[dict[str, str]] = {"green": "green", "amber": "amber", "red": "red", "no_data": "no data"}
 STATUS_SYMBOLS: Final[dict[str, str]] = {"green": "✔", "amber": "▲", "red": "✖", "no_data": "–"}
@@ -136,6 +149,31 @@ class Cell:
 
 
 @dataclass(frozen=True, slots=True)
+class MovedRow:
+    """One line of "What moved": a perspective, a KPI (with why) or a child unit, indented by ``level``."""
+
+    level: int
+    name: str
+    before: str
+    after: str
+    delta: str
+    direction: str
+    why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MovedView:
+    """A unit's score at both times and its top movers (perspective, KPI, child units), as ``explain`` shows them."""
+
+    since: str
+    before: str
+    after: str
+    delta: str
+    direction: str
+    rows: tuple[MovedRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UnitView:
     id: str
     name: str
@@ -146,6 +184,7 @@ class UnitView:
     status: Status
     perspective_scores: tuple[Cell, ...]
     perspectives: tuple[PerspectiveView, ...]
+    moved: MovedView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +211,25 @@ def build_view(
     *,
     trends: Mapping[str, Mapping[str, Sequence[TrendPoint]]] | None = None,
     source: str = "",
+    moved: Mapping[str, Explanation] | None = None,
+    since: str = "",
 ) -> ReportView:
-    """Everything the template shows, as text, in definition order (units pre-order, perspectives, KPIs)."""
+    """Everything the template shows, as text, in definition order (units pre-order, perspectives, KPIs); ``moved``
+    holds the explanation (top movers) of each unit since ``since``."""
     tree = OrgTree.from_scorecard(scorecard)
     zone = scorecard.tz
     at = parse_time(report["at"])
     units_json = report["units"]
     units = tuple(
-        _unit_view(scorecard, tree, unit_id, units_json[unit_id], (trends or {}).get(unit_id, {}), zone)
+        _unit_view(
+            scorecard,
+            tree,
+            unit_id,
+            units_json[unit_id],
+            (trends or {}).get(unit_id, {}),
+            zone,
+            _moved_view(scorecard, moved[unit_id], since) if moved and unit_id in moved else None,
+        )
         for unit_id in tree.units
         if unit_id in units_json
     )
@@ -211,6 +261,7 @@ def _unit_view(
     result: Mapping[str, Any],
     trends: Mapping[str, Sequence[TrendPoint]],
     zone: ZoneInfo,
+    moved: MovedView | None = None,
 ) -> UnitView:
     unit = scorecard.unit(unit_id)
     parent = tree.parent(unit_id)
@@ -247,7 +298,44 @@ def _unit_view(
             for p in scorecard.perspectives
         ),
         perspectives=tuple(perspectives),
+        moved=moved,
     )
+
+
+def _points(value: Any) -> str:
+    return NONE_TEXT if value is None else f"{float(value):.2f}"
+
+
+def _signed(before: Any, after: Any) -> tuple[str, str]:
+    delta = float((after or 0) - (before or 0))
+    return f"{delta:+.2f}", "up" if delta > 0 else "down" if delta < 0 else "flat"
+
+
+def _moved_view(scorecard: Scorecard, explanation: Explanation, since: str) -> MovedView:
+    """The explanation as rows: perspective, its KPIs with why, the child units below each KPI (indented)."""
+    from scorecard.outputs.explain_view import REASON_TEXT
+
+    rows: list[MovedRow] = []
+
+    def children(moves: tuple[ChildMove, ...], level: int) -> None:
+        for child in moves:
+            delta, direction = _signed(child.before, child.after)
+            name = scorecard.unit(child.unit).label
+            rows.append(MovedRow(level, name, _points(child.before), _points(child.after), delta, direction))
+            children(child.children, level + 1)
+
+    for perspective in explanation.perspectives:
+        delta, direction = _signed(perspective.before, perspective.after)
+        label = scorecard.perspective(perspective.perspective).label
+        rows.append(MovedRow(0, label, _points(perspective.before), _points(perspective.after), delta, direction))
+        for kpi in perspective.kpis:
+            delta, direction = _signed(kpi.before, kpi.after)
+            why = "; ".join(REASON_TEXT.get(reason, reason) for reason in kpi.reasons)
+            name = scorecard.kpi(kpi.kpi).label
+            rows.append(MovedRow(1, name, _points(kpi.before), _points(kpi.after), delta, direction, why))
+            children(kpi.children, 2)
+    delta, direction = _signed(explanation.before, explanation.after)
+    return MovedView(since, _points(explanation.before), _points(explanation.after), delta, direction, tuple(rows))
 
 
 def _objectives(
@@ -440,9 +528,11 @@ def render_html(
     *,
     trends: Mapping[str, Mapping[str, Sequence[TrendPoint]]] | None = None,
     source: str = "",
+    moved: Mapping[str, Explanation] | None = None,
+    since: str = "",
 ) -> str:
     """The whole page, as text (UTF-8 when written)."""
-    view = build_view(scorecard, report, trends=trends, source=source)
+    view = build_view(scorecard, report, trends=trends, source=source, moved=moved, since=since)
     return _template().render(view=view, spark_pad=SPARK_PAD)
 
 
@@ -510,6 +600,9 @@ section.unit > header h2 { margin: 0; }
 td.tree { white-space: nowrap; }
 td.tree a { color: inherit; text-decoration: none; }
 td.tree a:hover { text-decoration: underline; }
+table.moved { margin: 10px 0 4px; }
+table.moved td.name { white-space: nowrap; }
+.delta.up { color: var(--green); } .delta.down { color: var(--red); } .delta.flat { color: var(--none); }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print {
@@ -593,6 +686,25 @@ _PAGE: Final = (
     {% if unit.owner %}<span class="owner">owner {{ unit.owner }}</span>{% endif %}
     {% if unit.parent %}<span class="muted">part of {{ unit.parent }}</span>{% endif %}
   </header>
+  {% if unit.moved %}{% set m = unit.moved %}
+  <h3>What moved since <time datetime="{{ m.since }}">{{ m.since }}</time>: score {{ m.before }} → {{ m.after }}
+    <span class="delta {{ m.direction }}">{{ m.delta }}</span></h3>
+  {% if m.rows %}
+  <table class="moved">
+    <thead><tr><th>Perspective, KPI, child unit</th><th class="num">Before</th><th class="num">After</th>
+      <th class="num">Change</th><th>Why</th></tr></thead>
+    <tbody>
+    {% for row in m.rows %}
+      <tr class="moved level-{{ row.level }}"><td class="name" style="padding-left: {{ 8 + row.level * 18 }}px">
+        {{- row.name }}</td><td class="num">{{ row.before }}</td><td class="num">{{ row.after }}</td>
+        <td class="num delta {{ row.direction }}">{{ row.delta }}</td><td class="muted">{{ row.why }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p class="muted">Nothing moved.</p>
+  {% endif %}
+  {% endif %}
   {% for perspective in unit.perspectives %}
   <h3>{{ perspective.name }} {{ score(perspective.score, perspective.status) }} {{ badge(perspective.status) }}</h3>
   {% if perspective.objectives %}

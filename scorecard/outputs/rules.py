@@ -30,6 +30,7 @@ import yaml
 from scorecard.contract import (
     EXPORTER_REDIS_UP,
     KPI_BOARD_UID,
+    KPI_CONTRIBUTION,
     KPI_ELAPSED_RATIO,
     KPI_FORECAST,
     KPI_GOAL,
@@ -39,11 +40,13 @@ from scorecard.contract import (
     KPI_STATUS,
     KPI_VALUE,
     LAST_EVENT_TIMESTAMP,
+    OVERVIEW_BOARD_UID,
     PIPELINE_CONSUMER_LAG,
     PIPELINE_DEAD_LETTERS,
     PIPELINE_EVENTS,
     STATUS_CODES,
     UNIT_INFO,
+    UNIT_SCORE,
     exported_units,
 )
 from scorecard.core.definition import Kpi, Scorecard
@@ -58,6 +61,7 @@ __all__ = [
     "FILE_HEALTH",
     "FILE_KPIS",
     "FILE_PROMETHEUS_RULE",
+    "FILE_UNITS",
     "KPI_AMBER_ALERT",
     "KPI_RED_ALERT",
     "OWNER_STATUS_RECORD",
@@ -74,6 +78,7 @@ __all__ = [
     "count_rules",
     "fragment_header",
     "grafana_kpi_url",
+    "grafana_overview_url",
     "owner_of",
     "owner_teams",
     "prometheus_rule",
@@ -94,6 +99,7 @@ events are no surge."""
 FILE_KPIS = "scorecard-kpis.yml"
 FILE_HEALTH = "scorecard-health.yml"
 FILE_PROMETHEUS_RULE = "scorecard-prometheusrule.yml"
+FILE_UNITS = "scorecard-units.yml"
 OWNER_STATUS_RECORD = "scorecard:kpi_status:owner"
 EVENT_AGE_RECORD = "scorecard:unit_last_event_age_seconds"
 DEFAULT_RECEIVER = "default"
@@ -119,7 +125,8 @@ class RuleOptions:
     ``ScorecardConsumerLagHigh``; ``dead_letter_share`` is the share of the input events one dead-letter reason may
     take within ``DEAD_LETTER_WINDOW`` before ``ScorecardDeadLetterSurge``; ``min_elapsed`` is the share of its
     period (0-1) a paced KPI must be through before its status or forecast alerts (at a period's start a handful of
-    events decide the pace).
+    events decide the pace); ``ScorecardUnitScoreDropped`` fires when a unit's score is more than ``drop_points``
+    below what it was ``drop_window`` seconds earlier.
     """
 
     pending: float = 300
@@ -128,6 +135,8 @@ class RuleOptions:
     max_lag: int = 10_000
     dead_letter_share: float = 0.05
     min_elapsed: float = 0.1
+    drop_points: float = 1.0
+    drop_window: int = 3600
 
 
 # ---------------------------------------------------------------------------------------------------------- owners
@@ -154,6 +163,7 @@ def rule_files(scorecard: Scorecard, options: RuleOptions) -> dict[str, dict[str
     return {
         FILE_KPIS: {"groups": [_kpi_group(scorecard, options)]},
         FILE_HEALTH: {"groups": [_health_group(scorecard, options)]},
+        FILE_UNITS: {"groups": [_unit_group(scorecard, options)]},
     }
 
 
@@ -358,6 +368,68 @@ def _period(kpi: Kpi) -> str:
     return f"{format_duration(window.size)} window"
 
 
+def _unit_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
+    """``ScorecardUnitScoreDropped``: a unit's overall score fell by more than ``drop_points`` within ``drop_window``,
+    with the unit's owner (when it has one) and the three KPIs whose contributions fell most."""
+    window = format_duration(options.drop_window)
+    points = _points(options.drop_points)
+    dropped = f"({UNIT_SCORE} offset {window}) - {UNIT_SCORE} > {points}"
+    return {
+        "name": "scorecard-units",
+        "rules": [
+            {
+                "alert": "ScorecardUnitScoreDropped",
+                "expr": (
+                    f"(\n  ({dropped})\n  * on({_SAME_EXPORTER}, unit) group_left(owner)\n"
+                    f'  {UNIT_INFO}{{owner!=""}}\n)\n'
+                    f"or on({_SAME_EXPORTER}, unit)\n"
+                    f"{dropped}\n"
+                ),
+                "for": format_duration(options.pending),
+                "labels": _alert_labels(scorecard, severity="warning"),
+                "annotations": {
+                    "summary": (
+                        f'The score of unit {{{{ $labels.unit }}}} fell by {{{{ $value | printf "%.2f" }}}} points'
+                        f" in {window}"
+                    ),
+                    "description": (
+                        f'Unit {{{{ $labels.unit }}}} scores {_unit_score_now()}, {{{{ $value | printf "%.2f" }}}}'
+                        f" points below {window} ago (alert threshold {points}). Top movers: {_movers(window)}."
+                        " Owner: {{ with $labels.owner }}{{ . }}{{ else }}none (set owner on the unit){{ end }}."
+                    ),
+                    "dashboard": grafana_overview_url(options.grafana_url, "{{ $labels.unit }}", window),
+                },
+            }
+        ],
+    }
+
+
+def _points(value: float) -> str:
+    """A threshold as PromQL and people write it: 1 rather than 1.0."""
+    return f"{value:g}" if value == int(value) else repr(value)
+
+
+def _unit_score_now() -> str:
+    query = f'(printf "{UNIT_SCORE}{{unit=%q,job=%q,instance=%q}}" $labels.unit $labels.job $labels.instance)'
+    return f'{{{{ with query {query} }}}}{{{{ . | first | value | printf "%.2f" }}}}{{{{ else }}}}n/a{{{{ end }}}}'
+
+
+def _movers(window: str) -> str:
+    """The (at most) three KPIs whose contribution to the unit's score fell most within the window, largest fall
+    first, each with its name and change in points (docs/semantics.md, section 7); a KPI with a score at one end only
+    counts 0 at the other. KPIs that rose are left out: they are not why the score dropped."""
+    now = f"{KPI_CONTRIBUTION}{{unit=%[1]q,job=%[2]q,instance=%[3]q}}"
+    before = f"{now} offset {window}"
+    change = f"(({now} or 0 * {before}) - ({before} or 0 * {now}))"
+    named = f"{change} * on(job, instance, kpi) group_left(name) {KPI_INFO}"
+    query = f'(printf "sort(bottomk(3, {named} < 0))" $labels.unit $labels.job $labels.instance)'
+    item = '{{ .Labels.name }} {{ .Value | printf "%+.2f" }}'
+    return (
+        f"{{{{ with query {query} }}}}{{{{ range $i, $m := . }}}}{{{{ if $i }}}}, {{{{ end }}}}"
+        f"{{{{ with $m }}}}{item}{{{{ end }}}}{{{{ end }}}}{{{{ else }}}}n/a{{{{ end }}}}"
+    )
+
+
 def _health_group(scorecard: Scorecard, options: RuleOptions) -> dict[str, Any]:
     stale = options.stale_after
     pending = format_duration(options.pending)
@@ -530,6 +602,11 @@ def check_grafana_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def grafana_overview_url(grafana_url: str, unit: str, window: str) -> str:
+    """The overview board for one unit over the last ``window`` (its "What moved" panels name the movers)."""
+    return f"{check_grafana_url(grafana_url)}/d/{OVERVIEW_BOARD_UID}/?var-unit={unit}&from=now-{window}&to=now"
+
+
 def grafana_kpi_url(grafana_url: str, unit: str, kpi: str) -> str:
     """The KPI board for one unit and KPI; ``unit`` may be a template such as ``{{ $labels.unit }}``."""
     return f"{check_grafana_url(grafana_url)}/d/{KPI_BOARD_UID}/?var-unit={unit}&var-kpi={kpi}"
@@ -609,7 +686,8 @@ def rules_header(source: str, scorecard: Scorecard, options: RuleOptions) -> str
         f"Generated from {source} ({scorecard.name}) by `scorecard rules` with --for {format_duration(options.pending)}"
         f" --stale-after {format_duration(options.stale_after)} --grafana-url {options.grafana_url}"
         f" --max-lag {options.max_lag} --dead-letter-share {options.dead_letter_share:g}"
-        f" --min-elapsed {options.min_elapsed:g}.\n"
+        f" --min-elapsed {options.min_elapsed:g}"
+        f" --drop-points {_points(options.drop_points)} --drop-window {format_duration(options.drop_window)}.\n"
         "Do not edit: change the definition or the options and regenerate (see docs/alerts.md)."
     )
 

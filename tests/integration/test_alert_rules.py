@@ -24,7 +24,16 @@ import pytest
 import yaml
 
 from scorecard.core.definition import load_scorecard, parse_scorecard
-from scorecard.outputs.rules import FILE_HEALTH, FILE_KPIS, RuleOptions, owner_teams, rule_files, team_receiver, to_yaml
+from scorecard.outputs.rules import (
+    FILE_HEALTH,
+    FILE_KPIS,
+    FILE_UNITS,
+    RuleOptions,
+    owner_teams,
+    rule_files,
+    team_receiver,
+    to_yaml,
+)
 from tests.paths import ACME, DEFINITIONS, REPO
 
 RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
@@ -803,3 +812,79 @@ def test_the_prometheus_rule_resource_passes_the_same_rule_tests(promtool: str, 
     result = run(promtool, "check", "rules", str(tmp_path / "spec.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     promtool_test(promtool, tmp_path, ["spec.yml"], owners_tests())
+
+
+# ------------------------------------------------------------------------------------ ScorecardUnitScoreDropped
+def unit_drop_tests() -> list[dict[str, Any]]:
+    """hq's score falls from 6 to 4 at minute 60: sales, csat (which loses its score), learning and nps fall, wait-time
+    rises; shop's stays at 5. The alert fires after `for` (5m), names the three KPIs that fell most, largest first,
+    and resolves an hour after the fall, when the score an hour ago was already 4."""
+    contribution = "scorecard_kpi_contribution"
+    customer = {"perspective": "customer", "objective": "serve"}
+    inputs = [
+        *UNIT_INFO,
+        *KPI_INFO,
+        series("scorecard_kpi_info", "1x300", kpi="csat", name="Customer satisfaction", **customer),
+        series("scorecard_kpi_info", "1x300", kpi="learning", name="Training hours", **customer),
+        series("scorecard_kpi_info", "1x300", kpi="nps", name="NPS", **customer),
+        series("scorecard_unit_score", "6x59 4x60", unit="hq"),
+        series("scorecard_unit_score", "5x120", unit="shop"),
+        series(contribution, "3x59 1.5x60", unit="hq", kpi="sales", perspective="financial", objective="sell"),
+        series(contribution, "1x59 1.85x60", unit="hq", kpi="wait-time", **customer),
+        series(contribution, "1x59 _x60", unit="hq", kpi="csat", **customer),
+        series(contribution, "0.5x59 0.25x60", unit="hq", kpi="learning", **customer),
+        series(contribution, "0.5x59 0.4x60", unit="hq", kpi="nps", **customer),
+        series(contribution, "5x120", unit="shop", kpi="sales", perspective="financial", objective="sell"),
+    ]
+    expected = alert(
+        {"unit": "hq", "owner": "leadership", "severity": "warning", **EXPORTER_LABELS, **OWNERS_LABEL},
+        {
+            "summary": "The score of unit hq fell by 2.00 points in 1h",
+            "description": "Unit hq scores 4.00, 2.00 points below 1h ago (alert threshold 1). Top movers: Sales today"
+            " -1.50, Customer satisfaction -1.00, Training hours -0.25. Owner: leadership.",
+            "dashboard": "http://grafana.example:3000/d/scorecard-overview/?var-unit=hq&from=now-1h&to=now",
+        },
+    )
+    name = "ScorecardUnitScoreDropped"
+    return [
+        {
+            "interval": "1m",
+            "input_series": inputs,
+            "alert_rule_test": [
+                {"eval_time": "59m", "alertname": name, "exp_alerts": []},
+                {"eval_time": "64m", "alertname": name, "exp_alerts": []},  # pending
+                {"eval_time": "66m", "alertname": name, "exp_alerts": [expected]},
+                {"eval_time": "119m", "alertname": name, "exp_alerts": [expected]},
+                {"eval_time": "121m", "alertname": name, "exp_alerts": []},
+            ],
+        }
+    ]
+
+
+def test_unit_score_drop_fires_naming_the_top_movers(promtool: str, tmp_path: Path) -> None:
+    write_rules(tmp_path, OWNERS, OWNERS_OPTIONS)
+    promtool_test(promtool, tmp_path, [FILE_UNITS], unit_drop_tests())
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("scorecard_unit_score > 1", "scorecard_unit_score > 2"),  # threshold (a drop of exactly 2)
+        ("sort(bottomk(", "sort(topk("),  # the movers that pushed the score up
+        ("or 0 * scorecard_kpi_contribution", "and scorecard_kpi_contribution"),  # a lost score forgotten
+        ("for: 5m", "for: 1m"),  # fires early
+    ],
+)
+def test_a_broken_unit_rule_fails_its_test(promtool: str, tmp_path: Path, old: str, new: str) -> None:
+    write_rules(tmp_path, OWNERS, OWNERS_OPTIONS)
+    path = tmp_path / FILE_UNITS
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    assert run(promtool, "check", "rules", str(path)).returncode == 0
+    test_file = tmp_path / "rules-test.yml"
+    test_file.write_text(
+        yaml.safe_dump({"rule_files": [FILE_UNITS], "evaluation_interval": "1m", "tests": unit_drop_tests()})
+    )
+    result = run(promtool, "test", "rules", str(test_file), cwd=tmp_path)
+    assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr

@@ -262,6 +262,7 @@ def test_generated_files_are_where_prometheus_alertmanager_and_grafana_read_them
     assert sorted(p.name for p in tmp_path.rglob("*") if fnmatch(str(p.relative_to(tmp_path)), pattern)) == [
         "scorecard-health.yml",
         "scorecard-kpis.yml",
+        "scorecard-units.yml",
     ]
 
     source, config_file = _volume_under(

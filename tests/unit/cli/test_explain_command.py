@@ -4,6 +4,7 @@ hostile names, and one-line errors for every bad input."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,51 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
         assert code == expected_code, (extra, err)
         assert message in err, (extra, err)
         assert "Traceback" not in err and out == ""
+
+
+def _flatten(moves: list[dict[str, Any]], key: str) -> list[tuple[str, str, str]]:
+    """(before, after, delta) of every row of an explain JSON tree, in the order the report lists them."""
+    rows = []
+    for move in moves:
+        rows.append((f"{move['before']:.2f}", f"{move['after']:.2f}", f"{move['delta']:+.2f}"))
+        rows += _flatten(move.get(key, []), "children")
+    return rows
+
+
+MOVED_ROW = re.compile(
+    r'<tr class="moved level-\d"><td class="name"[^>]*>[^<]*</td><td class="num">([^<]*)</td>'
+    r'<td class="num">([^<]*)</td>\s*<td class="num delta \w+">([^<]*)</td>'
+)
+
+
+def test_report_since_shows_the_numbers_of_explain(tmp_path: Path) -> None:
+    """`scorecard report --since` lists, for every unit, the rows `scorecard explain` gives (top 5, two decimals)."""
+    since = "2026-11-19T22:00:00Z"
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(
+        main,
+        ["report", "--scorecard", str(ACME), "--events", str(ACME_EVENTS), "--since", since, "-o", str(page)],
+    )
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    sections = html.split('<section class="unit" id="unit-')[1:]
+    assert len(sections) == 12
+    compared = 0
+    for section in sections:
+        unit = section.split('"', 1)[0]
+        code, out, _ = run(
+            "--scorecard", str(ACME), "--events", str(ACME_EVENTS), "--unit", unit, "--since", since, "--format", "json"
+        )
+        assert code == 0
+        document = orjson.loads(out)
+        heading = f"score {document['before']:.2f} → {document['after']:.2f}"
+        assert f'What moved since <time datetime="{since}">{since}</time>: {heading}' in section, unit
+        rows = [
+            (p_row, *_flatten(p["kpis"], "children"))
+            for p in document["perspectives"]
+            for p_row in [(f"{p['before']:.2f}", f"{p['after']:.2f}", f"{p['delta']:+.2f}")]
+        ]
+        expected = [row for group in rows for row in group]
+        assert MOVED_ROW.findall(section.split("<h3>", 2)[1]) == expected, unit
+        compared += len(expected)
+    assert compared > 40

@@ -229,7 +229,7 @@ def test_rules_check_fails_on_missing_and_stale_files_and_passes_when_current(tm
     assert stale.exit_code == 1 and "scorecard-health.yml is stale" in stale.stderr
     current = invoke("rules", "-s", str(ACME), "-o", str(tmp_path), "--check", "--for", "600s")
     assert current.exit_code == 0, current.output
-    assert current.stdout == "2 files up to date\n"
+    assert current.stdout == "3 files up to date\n"  # kpis, health, units
 
 
 def test_alertmanager_check_compares_the_file_and_needs_one(tmp_path: Path) -> None:

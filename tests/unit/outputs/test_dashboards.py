@@ -34,6 +34,7 @@ CONTRACT_METRICS = {
     "scorecard_kpi_forecast",
     "scorecard_kpi_score",
     "scorecard_kpi_status",
+    "scorecard_kpi_contribution",
     "scorecard_perspective_score",
     "scorecard_unit_score",
     "scorecard_unit_info",
@@ -244,6 +245,7 @@ def test_kpi_rows_follow_the_perspectives_in_order(boards: dict[str, dict[str, A
         "Customer",
         "Internal Process",
         "Learning & Growth",
+        "What moved over the time range",
         "History",
     ]
     found = _kpi_panels(overview)
@@ -254,6 +256,28 @@ def test_kpi_rows_follow_the_perspectives_in_order(boards: dict[str, dict[str, A
         perspective = next((p for p in acme.perspectives if row["title"].startswith(p.label)), None)
         if perspective is not None:
             assert inside == [found[k.id]["id"] for k in acme.kpis_of(perspective.id)], row["title"]
+
+
+def test_what_moved_shows_the_largest_changes_over_the_range_and_links_on(boards: dict[str, dict[str, Any]]) -> None:
+    """The KPIs whose contribution to $unit's score changed most over the dashboard's range (a KPI without a score at
+    one end counting 0 there) linking to the KPI board, and the children whose score changed most."""
+    by_title = {p["title"]: p for p in dashboards.panels(boards["scorecard-overview"])}
+    kpis = by_title["What moved: KPI contributions (points of the unit's score)"]
+    children = by_title["What moved: child units' scores"]
+    now = 'max without (job, instance) (scorecard_kpi_contribution{unit="$unit"})'
+    before = 'max without (job, instance) (scorecard_kpi_contribution{unit="$unit"} offset $__range)'
+    change = f"(({now} or 0 * {before}) - ({before} or 0 * {now}))"
+    (target,) = kpis["targets"]
+    info = "max without (job, instance) (scorecard_kpi_info)"
+    assert target["expr"] == f"({change} * on(kpi) group_left(name) {info}) and on(kpi) topk(5, abs({change}))"
+    assert target["instant"] is True and target["legendFormat"] == "{{name}}"
+    (link,) = kpis["fieldConfig"]["defaults"]["links"]
+    assert link["url"] == "/d/scorecard-kpi?var-unit=${unit}&var-kpi=${__field.labels.kpi}&${__url_time_range}"
+    (target,) = children["targets"]
+    assert 'max without (job, instance) (scorecard_unit_info{parent="$unit"})' in target["expr"]
+    assert "topk(5, abs(" in target["expr"] and "(scorecard_unit_score offset $__range)" in target["expr"]
+    (link,) = children["fieldConfig"]["defaults"]["links"]
+    assert link["url"].startswith("/d/scorecard-overview?var-unit=${__field.labels.unit}")
 
 
 def test_perspective_scores_and_history_cover_every_perspective(
@@ -398,7 +422,7 @@ def test_cli_writes_the_boards_and_prints_a_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert re.match(
-        r"scorecard-overview +19 panels  ACME scorecard: overview  -> .*scorecard-overview\.json$", lines[0]
+        r"scorecard-overview +21 panels  ACME scorecard: overview  -> .*scorecard-overview\.json$", lines[0]
     )
     assert re.match(r"scorecard-kpi +11 panels", lines[1]) and re.match(r"scorecard-pipeline +\d+ panels", lines[2])
     assert lines[3] == f"3 boards written to {out}"

@@ -21,6 +21,7 @@ from scorecard.core.definition import Scorecard, load_scorecard, parse_scorecard
 from scorecard.outputs.rules import (
     FILE_HEALTH,
     FILE_KPIS,
+    FILE_UNITS,
     OWNER_STATUS_RECORD,
     PLACEHOLDER_WEBHOOK,
     RuleOptions,
@@ -244,7 +245,7 @@ def test_committed_files_are_what_the_generator_makes(tmp_path: Path, example_pa
         "stale; regenerate with `scorecard rules examples/acme.yaml -o deploy/prometheus/rules/` and "
         "`scorecard alertmanager examples/acme.yaml -o deploy/alertmanager/alertmanager.yml`"
     )
-    for name in (FILE_KPIS, FILE_HEALTH):
+    for name in (FILE_KPIS, FILE_HEALTH, FILE_UNITS):
         committed = REPO / "deploy" / "prometheus" / "rules" / name
         assert committed.read_text() == (tmp_path / "rules" / name).read_text(), f"{committed} is {regenerate}"
     committed = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
@@ -257,6 +258,7 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         f"wrote {tmp_path / 'new' / FILE_KPIS}: 5 alerting rules, 1 recording rule",  # sales is paced: a forecast
         f"wrote {tmp_path / 'new' / FILE_HEALTH}: 6 alerting rules, 1 recording rule",
+        f"wrote {tmp_path / 'new' / FILE_UNITS}: 1 alerting rule, 0 recording rules",
         "2 KPIs, owners routed by `scorecard alertmanager`: 2 teams; a running Prometheus loads new rules on reload"
         " (POST /-/reload)",
     ]
@@ -272,6 +274,9 @@ def test_rules_command_says_what_it_wrote(tmp_path: Path) -> None:
         (["--min-elapsed", "1.5"], "Invalid value for '--min-elapsed'"),
         (["--max-lag", "0"], "Invalid value for '--max-lag': 0 is not in the range x>=1"),
         (["--dead-letter-share", "1.5"], "Invalid value for '--dead-letter-share': 1.5 is not in the range 0<x<=1"),
+        (["--drop-points", "0"], "Invalid value for '--drop-points': 0.0 is not in the range 0<x<=10"),
+        (["--drop-points", "nan"], "Invalid value for '--drop-points': expected a number of points"),
+        (["--drop-window", "5x"], "Invalid value for --drop-window: expected a duration"),
     ],
 )
 def test_rules_command_rejects_bad_options_by_name(tmp_path: Path, args: list[str], message: str) -> None:
@@ -383,7 +388,10 @@ def test_the_prometheus_rule_holds_every_group_of_the_rule_files(acme: Scorecard
         "labels": {"app.kubernetes.io/name": "streaming-scorecard", "release": "kube-prometheus-stack"},
     }
     files = rule_files(acme, options)
-    assert resource["spec"]["groups"] == files[FILE_KPIS]["groups"] + files[FILE_HEALTH]["groups"]
+    assert (
+        resource["spec"]["groups"]
+        == files[FILE_KPIS]["groups"] + files[FILE_HEALTH]["groups"] + files[FILE_UNITS]["groups"]
+    )
     assert "namespace" not in prometheus_rule(acme, options)["metadata"]
 
 
@@ -428,7 +436,7 @@ def test_rules_command_writes_a_prometheus_rule(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     path = tmp_path / "scorecard-prometheusrule.yml"
-    assert result.stdout == f"wrote {path}: PrometheusRule owners with 11 alerting rules, 2 recording rules\n"
+    assert result.stdout == f"wrote {path}: PrometheusRule owners with 12 alerting rules, 2 recording rules\n"
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
     resource = yaml.safe_load(path.read_text())
     assert resource == prometheus_rule(load_scorecard(OWNERS), RuleOptions(), None, {"release": "kps"})
