@@ -330,8 +330,8 @@ def simulate_command(
 
     Units get levels aimed at their goals and red flags (some green, some red), events follow business hours, a few
     are duplicated, late or invalid, and one KPI drifts across its red flag in the first two minutes (named at the
-    start and in the summary). Stops after --duration, or cleanly on Ctrl-C / SIGTERM with a summary. With --days,
-    sends a fixed batch instead (how examples/acme-events.jsonl is made).
+    start and in the summary; --trend-kpi chooses it, a paced sum or count too). Stops after --duration, or cleanly on
+    Ctrl-C / SIGTERM with a summary. With --days, sends a fixed batch instead (how examples/acme-events.jsonl is made).
     """
     import asyncio
     import functools
@@ -425,13 +425,13 @@ def _cannot_send(destination: str, error: Exception, *, to_kafka: bool) -> NoRet
     sys.exit(EXIT_FAILED)
 
 
-_LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds")
+_LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds", "trend_kpi")
 
 
 def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
-    """--days (a fixed batch) and the live options (--rate, --duration, --backfill) exclude each other."""
+    """--days (a fixed batch) and the live options (--rate, --duration, --backfill, --trend-kpi) exclude each other."""
     given = [
-        f"--{name.removesuffix('_seconds')}"
+        f"--{name.removesuffix('_seconds').replace('_', '-')}"
         for name in _LIVE_ONLY
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     ]

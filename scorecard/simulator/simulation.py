@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from scorecard.core.definition import Kpi, Scorecard
-from scorecard.core.engine import compile_kpis
 from scorecard.core.pace import elapsed_fraction
 from scorecard.core.scoring import SCORE_RED_FLAG, score
 from scorecard.core.timeutil import format_time
@@ -170,7 +169,7 @@ class Simulation:
         if kpi is None:
             known = ", ".join(k.id for k in self.scorecard.kpis)
             raise ValueError(f"no KPI {kpi_id!r} in the definition (KPIs: {known})")
-        window = compile_kpis(self.scorecard)[kpi.id].window
+        window = self.plan.planner.compiled[kpi.id].window
         trend: Trend | PacedTrend | None
         if kpi.aggregation in PACED_AGGREGATIONS and kpi.pace_profile is not None and window.kind != "rolling":
             trend = self._paced_trend_for(kpi)

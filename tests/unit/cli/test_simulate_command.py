@@ -130,3 +130,5 @@ def test_trend_kpi_names_the_paced_trend_and_refuses_an_unknown_kpi(tmp_path: Pa
     assert unknown.exit_code == 2
     assert "Invalid value for '--trend-kpi': no KPI 'bogus\\x1b[31m' in the definition" in unknown.output
     assert "Traceback" not in unknown.output
+    batch = runner.invoke(main, [*args[:3], "--days", "1", "--trend-kpi", "revenue", "-o", str(tmp_path / "c.jsonl")])
+    assert batch.exit_code == 2 and "--trend-kpi: only for the live simulation, not with --days" in batch.output
