@@ -66,8 +66,17 @@ class PacedTrend:
         )
         return (
             f"{self.kpi} at {self.unit} ({self.aggregation}, paced): {how}; its value to date crosses the paced red"
-            f" flag (period red flag {self.red_flag:.4g}{unit}) about {self.crosses_after:.0f}s into the live run"
+            f" flag (period red flag {self.red_flag:.4g}{unit}) about {_about(self.crosses_after)} into the live run"
         )
+
+
+def _about(seconds: float) -> str:
+    """A rough duration a reader takes in at once: 68s, 51 min, 2.6 days."""
+    if seconds < 600:
+        return f"{seconds:.0f}s"
+    if seconds < 2 * 86400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 86400:.1f} days"
 
 
 def paced_trend(

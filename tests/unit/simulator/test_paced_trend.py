@@ -87,6 +87,9 @@ def test_acme_revenue_would_need_days_of_silence_and_urgent_tickets_burst_in_min
     revenue = Simulation(acme, start=START, backfill=30 * DAY, seed=7, trend_kpi="revenue").trend
     assert isinstance(revenue, PacedTrend) and revenue.mode == "silence"
     assert revenue.crosses_after > DAY  # a month's value to date cannot fall behind its pace within minutes
+    assert revenue.describe("EUR").endswith(" days into the live run") and "its order_completed events stop" in (
+        revenue.describe("EUR")
+    )
     tickets = Simulation(acme, start=START, backfill=30 * DAY, seed=7, trend_kpi="urgent-tickets").trend
     assert isinstance(tickets, PacedTrend) and tickets.mode == "burst" and tickets.crosses_after < tickets.ramp
 
