@@ -30,6 +30,7 @@ __all__ = [
     "KPI_FORECAST",
     "KPI_GOAL",
     "KPI_INFO",
+    "KPI_PERIOD_END",
     "KPI_PERIOD_GOAL",
     "KPI_PERIOD_RED_FLAG",
     "KPI_RED_FLAG",
@@ -66,6 +67,9 @@ KPI_ELAPSED_RATIO: Final = "scorecard_kpi_elapsed_ratio"
 """The share f (0-1) of a paced KPI's period that has passed; no sample when the KPI is not paced."""
 KPI_FORECAST: Final = "scorecard_kpi_forecast"
 """A paced KPI's value at its period's end if the pace holds (value / f); no sample when not paced or f = 0."""
+KPI_PERIOD_END: Final = "scorecard_kpi_period_end_timestamp_seconds"
+"""End (Unix seconds, exclusive) of the current period of a KPI on a calendar or tumbling window; no sample for a
+rolling window. The forecast alert subtracts ``time()`` from it to say how long is left."""
 KPI_SCORE: Final = "scorecard_kpi_score"
 KPI_STATUS: Final = "scorecard_kpi_status"
 KPI_CONTRIBUTION: Final = "scorecard_kpi_contribution"

@@ -267,6 +267,12 @@ def _publish(settings: Settings, events: Path, key: bool, rate: float | None) ->
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed and start: same events.")
 @click.option(
+    "--trend-kpi",
+    metavar="KPI",
+    help="KPI to drive across its red flag live (a paced sum or count, or a min, max, avg or NPS KPI)."
+    "  [default: a min or max, else the avg or NPS with the shortest window]",
+)
+@click.option(
     "--start",
     "start_text",
     metavar="TIME",
@@ -306,6 +312,7 @@ def simulate_command(
     backfill_seconds: float,
     events_per_day: float,
     seed: int,
+    trend_kpi: str | None,
     start_text: str | None,
     out_path: Path | None,
     duplicate_rate: float,
@@ -323,8 +330,8 @@ def simulate_command(
 
     Units get levels aimed at their goals and red flags (some green, some red), events follow business hours, a few
     are duplicated, late or invalid, and one KPI drifts across its red flag in the first two minutes (named at the
-    start and in the summary). Stops after --duration, or cleanly on Ctrl-C / SIGTERM with a summary. With --days,
-    sends a fixed batch instead (how examples/acme-events.jsonl is made).
+    start and in the summary; --trend-kpi chooses it, a paced sum or count too). Stops after --duration, or cleanly on
+    Ctrl-C / SIGTERM with a summary. With --days, sends a fixed batch instead (how examples/acme-events.jsonl is made).
     """
     import asyncio
     import functools
@@ -375,14 +382,18 @@ def simulate_command(
             _cannot_send(destination, error, to_kafka=out_path is None)
         echo("\n".join(batch_summary_lines(stats, days=days, start=start, destination=destination)))
         return
-    simulation = Simulation(
-        scorecard,
-        start=start,
-        backfill=backfill,
-        events_per_day=events_per_day,
-        seed=seed,
-        trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
-    )
+    try:
+        simulation = Simulation(
+            scorecard,
+            start=start,
+            backfill=backfill,
+            events_per_day=events_per_day,
+            seed=seed,
+            trouble=Trouble(duplicate=duplicate_rate, late=late_rate, invalid=invalid_rate),
+            trend_kpi=trend_kpi,
+        )
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--trend-kpi'") from None
     history = f"{format_duration(backfill)} of history, then " if backfill else ""
     until = "until Ctrl-C or SIGTERM" if duration is None else f"for {format_duration(duration)}"
     live = f"{rate:g} events/s {until}" if rate > 0 else "no live phase"
@@ -414,13 +425,13 @@ def _cannot_send(destination: str, error: Exception, *, to_kafka: bool) -> NoRet
     sys.exit(EXIT_FAILED)
 
 
-_LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds")
+_LIVE_ONLY = ("rate", "duration_seconds", "backfill_seconds", "trend_kpi")
 
 
 def _check_simulate_mode(ctx: click.Context, days: float | None) -> None:
-    """--days (a fixed batch) and the live options (--rate, --duration, --backfill) exclude each other."""
+    """--days (a fixed batch) and the live options (--rate, --duration, --backfill, --trend-kpi) exclude each other."""
     given = [
-        f"--{name.removesuffix('_seconds')}"
+        f"--{name.removesuffix('_seconds').replace('_', '-')}"
         for name in _LIVE_ONLY
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     ]

@@ -46,6 +46,7 @@ from scorecard.contract import (
     KPI_FORECAST,
     KPI_GOAL,
     KPI_INFO,
+    KPI_PERIOD_END,
     KPI_PERIOD_GOAL,
     KPI_PERIOD_RED_FLAG,
     KPI_RED_FLAG,
@@ -104,6 +105,7 @@ _KPI_FAMILIES: Final = (
     (KPI_PERIOD_RED_FLAG, "Full-period red-flag threshold in force (only where a target exists)."),
     (KPI_ELAPSED_RATIO, "Share 0-1 of a paced KPI's period that has passed (no sample when not paced)."),
     (KPI_FORECAST, "Value at the period's end if the pace holds: value / elapsed share (paced KPIs only)."),
+    (KPI_PERIOD_END, "End of the KPI's current period, Unix seconds (calendar and tumbling windows only)."),
 )
 _SPECIAL_NUMBERS: Final = {"inf": "+Inf", "-inf": "-Inf", "nan": "NaN"}
 
@@ -192,6 +194,8 @@ class Layout:
         self.units = exported_units(scorecard, tree)
         self.kpis = tuple(k.id for k in scorecard.kpis)
         self.perspectives = tuple(p.id for p in scorecard.perspectives)
+        self.periodic = frozenset(k.id for k in scorecard.kpis if k.window.kind != "rolling")
+        """KPIs whose window has periods (calendar, tumbling): the ones with a period end to export."""
         placement = {k.id: _placement(scorecard, k.id) for k in scorecard.kpis}
         kpi_labels = [(u, k, *placement[k]) for u in self.units for k in self.kpis]
         self.kpi_families = [_family(name, text, KPI_LABELS, kpi_labels) for name, text in _KPI_FAMILIES]
@@ -345,6 +349,8 @@ class ScorecardCollector(Collector):
         period_red_flags: list[tuple[int, float]] = []
         elapsed: list[tuple[int, float]] = []
         forecasts: list[tuple[int, float]] = []
+        period_ends: list[tuple[int, float]] = []
+        periodic = self.layout.periodic
         slot = 0
         kpis = self.layout.kpis
         for unit in self.layout.units:
@@ -368,8 +374,21 @@ class ScorecardCollector(Collector):
                     elapsed.append((slot, result.elapsed))
                 if result.forecast is not None:
                     forecasts.append((slot, result.forecast))
+                if kpi_id in periodic:
+                    period_ends.append((slot, float(result.window[1])))
                 slot += 1
-        samples = (values, goals, red_flags, scores, statuses, period_goals, period_red_flags, elapsed, forecasts)
+        samples = (
+            values,
+            goals,
+            red_flags,
+            scores,
+            statuses,
+            period_goals,
+            period_red_flags,
+            elapsed,
+            forecasts,
+            period_ends,
+        )
         return [f.with_samples(s) for f, s in zip(self.layout.kpi_families, samples, strict=True)]
 
     def _contribution_family(self, results: Mapping[str, UnitResult]) -> Family:

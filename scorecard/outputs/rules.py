@@ -35,6 +35,7 @@ from scorecard.contract import (
     KPI_FORECAST,
     KPI_GOAL,
     KPI_INFO,
+    KPI_PERIOD_END,
     KPI_PERIOD_GOAL,
     KPI_RED_FLAG,
     KPI_STATUS,
@@ -336,8 +337,9 @@ def _forecast_alert(scorecard: Scorecard, kpi: Kpi, options: RuleOptions) -> dic
     )
     with_owner = f"(\n  {misses}\n)\n* on({_SAME_EXPORTER}, unit, kpi) group_left(owner)\n(0 * {record} + 1)"
     label = _literal(kpi.label)
-    remaining = f'(printf "1 - {KPI_ELAPSED_RATIO}{{unit=%q,kpi=%q}}" $labels.unit $labels.kpi)'
-    left = f"{{{{ with query {remaining} }}}}{{{{ . | first | value | humanizePercentage }}}}"
+    # the time left: the end of the period the exporter serves, minus the evaluation time of the template
+    remaining = f'(printf "{KPI_PERIOD_END}{{unit=%q,kpi=%q}} - time()" $labels.unit $labels.kpi)'
+    left = f"{{{{ with query {remaining} }}}}{{{{ . | first | value | humanizeDuration }}}}"
     left += "{{ else }}n/a{{ end }}"
     return {
         "alert": "ScorecardKPIForecastMissesGoal",

@@ -3,8 +3,9 @@
 ``Simulation`` uses the batch generator's plan (``plan.Planner``) with levels spread within each group of sibling
 teams, history up to a start time (``backfill()``) and then an endless live stream at a given rate (``live(rate)``) in
 which the types that counts and sums read keep their daily rates, the other types fill the rate, and one KPI of one
-unit (a ``Trend``) drifts across its red flag in the first two minutes. It only generates; ``pacing`` sends the events
-on the wall clock (docs/simulator.md).
+unit (a ``Trend``) drifts across its red flag in the first two minutes, or, asked for by ``trend_kpi``, a paced sum or
+count is driven across its paced red flag (a ``PacedTrend``: a burst of events or a silence). It only generates;
+``pacing`` sends the events on the wall clock (docs/simulator.md).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from scorecard.core.definition import Kpi, Scorecard
+from scorecard.core.pace import elapsed_fraction
 from scorecard.core.scoring import SCORE_RED_FLAG, score
 from scorecard.core.timeutil import format_time
 from scorecard.simulator.batch import history
 from scorecard.simulator.draws import SimulatedEvent, Trouble, broken_copy, draw_event, poisson, season
+from scorecard.simulator.paced_trend import PACED_AGGREGATIONS, PacedTrend, paced_trend
 from scorecard.simulator.plan import DAY, Dist, Planner, Profile, kpi_terms, make_plan
 
 PLAN_DAYS: Final = 30.0  # the history a live run without backfill is planned for: realistic daily rates
@@ -95,6 +98,7 @@ class Simulation:
         events_per_day: float = 2000.0,
         seed: int = 7,
         trouble: Trouble = Trouble(),
+        trend_kpi: str | None = None,
     ) -> None:
         self.scorecard = scorecard
         self.start = float(start)
@@ -109,7 +113,9 @@ class Simulation:
         )
         self.plan = make_plan(planner)
         self.pinned, self.filler, self.all_filler = self._split()
-        self.trend = self._choose_trend()
+        self.trend: Trend | PacedTrend | None = (
+            self._choose_trend() if trend_kpi is None else self._asked_trend(trend_kpi)
+        )
 
     # ---- the plan
 
@@ -155,6 +161,74 @@ class Simulation:
             trend = self._trend_for(kpi)
             if trend is not None:
                 return trend
+        return None
+
+    def _asked_trend(self, kpi_id: str) -> Trend | PacedTrend:
+        """The trend of ``trend_kpi``: a paced sum or count, or a min, max, avg or NPS KPI; ValueError if it cannot."""
+        kpi = next((k for k in self.scorecard.kpis if k.id == kpi_id), None)
+        if kpi is None:
+            known = ", ".join(k.id for k in self.scorecard.kpis)
+            raise ValueError(f"no KPI {kpi_id!r} in the definition (KPIs: {known})")
+        window = self.plan.planner.compiled[kpi.id].window
+        trend: Trend | PacedTrend | None
+        if kpi.aggregation in PACED_AGGREGATIONS and kpi.pace_profile is not None and window.kind != "rolling":
+            trend = self._paced_trend_for(kpi)
+        elif kpi.aggregation in _TREND_BEYOND:
+            trend = self._trend_for(kpi)
+        else:
+            raise ValueError(
+                f"cannot trend {kpi_id}: choose a paced sum or count (calendar or tumbling window) or a min, max,"
+                " avg or NPS KPI"
+            )
+        if trend is None:
+            raise ValueError(
+                f"cannot trend {kpi_id}: none of its teams can cross its red flag in the current period from here"
+                " (every team already red, or a silence that would cross only after the period's end)"
+            )
+        return trend
+
+    def _paced_trend_for(self, kpi: Kpi) -> PacedTrend | None:
+        """Its best home team (highest level) for which a burst or silence crosses the paced red flag."""
+        (term,) = kpi_terms(kpi)
+        planner = self.plan.planner
+        profiles = dict(self.plan.profiles)
+        window = planner.compiled[kpi.id].window
+        assert kpi.pace_profile is not None
+        for unit in sorted(planner.homes[kpi.id], key=lambda u: -planner.level[u]):
+            profile = profiles.get((unit, term.event))
+            if profile is None:
+                continue
+            goal, red_flag = planner._targets(kpi, unit)
+            d = goal - red_flag
+            pace = max(0.0, red_flag - d + 3 * planner.level[unit] * d)  # the plan's full-period value for the level
+            per_event = 1.0
+            if term.field is not None:
+                dist = profile.dist(term.where, term.field) or profile.dist({}, term.field)
+                if dist is None:
+                    continue
+                per_event = dist.mean()
+            span = window.span(self.start)
+            f0 = elapsed_fraction(kpi.pace_profile, span[0], span[1], self.start, self.scorecard.tz)
+            value_now = pace * f0 if self.backfill_seconds > 0 else 0.0  # the history is calibrated on pace
+            found = paced_trend(
+                kpi=kpi.id,
+                unit=unit,
+                event=term.event,
+                where=term.where,
+                aggregation=kpi.aggregation,
+                goal=goal,
+                red_flag=red_flag,
+                pace=pace,
+                value_now=value_now,
+                per_event=per_event,
+                span=span,
+                profile=kpi.pace_profile,
+                zone=self.scorecard.tz,
+                start=self.start,
+                ramp=TREND_RAMP,
+            )
+            if found is not None:
+                return found
         return None
 
     def _trend_for(self, kpi: Kpi) -> Trend | None:
@@ -203,10 +277,14 @@ class Simulation:
         """
         stream = _LiveStream(random.Random(f"{self.seed}:live"), self.trouble, self.plan.graces)
         rng, tz = stream.rng, self.scorecard.tz
-        weights = list(itertools.accumulate(profile.rate for _, profile in self.filler))
-        if weights and weights[-1] <= 0:
-            weights = list(range(1, len(self.filler) + 1))
         trend_key = (self.trend.unit, self.trend.event) if self.trend is not None else None
+        paced = self.trend if isinstance(self.trend, PacedTrend) else None
+        silent = trend_key if paced is not None and paced.silenced else None
+        burst = self._burst_profile(paced) if paced is not None and not paced.silenced else None
+        filler = [(key, profile) for key, profile in self.filler if key != silent]
+        weights = list(itertools.accumulate(profile.rate for _, profile in filler))
+        if weights and weights[-1] <= 0:
+            weights = list(range(1, len(filler) + 1))
         produced = 0
         second = 0
         while True:
@@ -215,20 +293,31 @@ class Simulation:
             batch: list[tuple[str, dict[str, Any]]] = []
             factor = season(t, tz)
             for key, profile in self.pinned:
+                if key == silent:
+                    continue
                 for _ in range(poisson(rng, profile.rate / DAY * factor)):
                     stream.emit(batch, t, key, profile, trended if key == trend_key else None)
+            if paced is not None and burst is not None and trend_key is not None:
+                for _ in range(paced.extra_at(second)):
+                    stream.emit(batch, t, trend_key, burst, None)
             due = math.floor((second + 1) * rate)
-            while self.filler and produced + len(batch) < due:
-                key, profile = rng.choices(self.filler, cum_weights=weights)[0]
+            while filler and produced + len(batch) < due:
+                key, profile = rng.choices(filler, cum_weights=weights)[0]
                 stream.emit(batch, t, key, profile, trended if key == trend_key else None)
             produced += len(batch)
             for index, (kind, event) in enumerate(batch):
                 yield SimulatedEvent(t + index / len(batch), kind, event)
             second += 1
 
+    def _burst_profile(self, trend: PacedTrend) -> Profile:
+        """The trend unit's profile with the KPI's ``where`` always met: every burst event counts."""
+        profile = dict(self.plan.profiles)[(trend.unit, trend.event)]
+        conditions = [(where, 1.0 if where == trend.where else p) for where, p in profile.conditions]
+        return replace(profile, conditions=conditions)
+
     def _trended(self, second: float) -> Profile | None:
         """The trend unit's profile for this second of the live phase, its field's centre moved along the trend."""
-        if self.trend is None:
+        if not isinstance(self.trend, Trend):
             return None
         trend = self.trend
         profile = dict(self.plan.profiles)[(trend.unit, trend.event)]

@@ -665,7 +665,10 @@ def _month_turn() -> list[dict[str, str]]:
 
 
 def test_forecast_missing_the_period_goal_warns_with_forecast_goal_and_time_left(promtool: str, tmp_path: Path) -> None:
-    """Far behind early in the month: silent until 10% has passed; then on course, then not, for 5m: a warning."""
+    """Far behind early in the month: silent until 10% has passed; then on course, then not, for 5m: a warning.
+
+    The time left is the exporter's period end minus the evaluation time, as a duration.
+    """
     write_rules(tmp_path, PACED)
     inputs = [
         *PACED_INFO,
@@ -675,13 +678,15 @@ def test_forecast_missing_the_period_goal_warns_with_forecast_goal_and_time_left
             forecast="300000x39 500000x19 300000x20",
             period_goal="420000x80",
             elapsed_ratio="0.05x39 0.5x40",
+            # the month ends 15d 3h 25m after minute 70 (4200 s): 4200 + 1296000 + 10800 + 1500
+            period_end_timestamp_seconds="1312500x80",
         ),
     ]
     expected = alert(
         {**SHOP_REVENUE, **PACED_LABELS, "severity": "warning"},
         {
-            "summary": "Revenue this month at shop is on course for 300k EUR, missing its period goal 420k EUR with 50%"
-            " of the month left",
+            "summary": "Revenue this month at shop is on course for 300k EUR, missing its period goal 420k EUR with"
+            " 15d 3h 25m 0s of the month left",
             "description": "At the pace so far, Revenue this month (revenue) ends the month at unit shop below its goal"
             " (higher is better); the forecast is the value to date divided by the elapsed share of the period."
             " Owner: sales-team.",

@@ -118,3 +118,17 @@ def test_bad_options_are_refused_by_name(tmp_path: Path, option: str, value: str
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_trend_kpi_names_the_paced_trend_and_refuses_an_unknown_kpi(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["simulate", "--scorecard", ACME, "--backfill", "1d", "--rate", "0", "--start", "2026-11-25T10:00:00Z"]
+    chosen = runner.invoke(main, [*args, "--trend-kpi", "urgent-tickets", "-o", str(tmp_path / "a.jsonl")])
+    assert chosen.exit_code == 0, chosen.output
+    assert "trend: urgent-tickets at " in chosen.stdout and "(count, paced): " in chosen.stdout
+    unknown = runner.invoke(main, [*args, "--trend-kpi", "bogus\x1b[31m", "-o", str(tmp_path / "b.jsonl")])
+    assert unknown.exit_code == 2
+    assert "Invalid value for '--trend-kpi': no KPI 'bogus\\x1b[31m' in the definition" in unknown.output
+    assert "Traceback" not in unknown.output
+    batch = runner.invoke(main, [*args[:3], "--days", "1", "--trend-kpi", "revenue", "-o", str(tmp_path / "c.jsonl")])
+    assert batch.exit_code == 2 and "--trend-kpi: only for the live simulation, not with --days" in batch.output

@@ -7,6 +7,7 @@ text rendering against ``prometheus_client``'s own, and the export policy and in
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -119,6 +120,27 @@ def test_time_aware_samples_equal_the_replay_report(acme: Scorecard, replayed: R
     assert paced > 10  # revenue, urgent tickets, training hours... at every unit with targets
     assert families["elapsed"][("sales-emea", "revenue")] < 1
     assert ("sales-emea", "online-basket") not in families["elapsed"]  # an average on a rolling window
+
+
+def test_period_ends_equal_the_replay_windows_of_calendar_and_tumbling_kpis(
+    acme: Scorecard, replayed: ReplayResult
+) -> None:
+    """The forecast alert's time left comes from this series: the end of the window the report shows, as Unix time."""
+    report: dict[str, Any] = replayed.evaluate()
+    samples = _parse(exposition(_families(acme, replayed)).decode())
+    ends = _by_unit_kpi(samples, "scorecard_kpi_period_end_timestamp_seconds")
+    kinds = {k.id: k.window.kind for k in acme.kpis}
+    checked = {"calendar": 0, "tumbling": 0, "rolling": 0}
+    for unit, unit_report in report["units"].items():
+        for kpi_id, kpi in unit_report["kpis"].items():
+            kind = kinds[kpi_id]
+            checked[kind] += 1
+            if kind == "rolling":
+                assert (unit, kpi_id) not in ends
+            else:
+                end = datetime.fromisoformat(kpi["window"]["end"].replace("Z", "+00:00")).timestamp()
+                assert ends[unit, kpi_id] == end, (unit, kpi_id)
+    assert min(checked.values()) > 0  # ACME has all three kinds
 
 
 def test_unit_and_perspective_scores_equal_the_replay_report(acme: Scorecard, replayed: ReplayResult) -> None:

@@ -112,7 +112,8 @@ def test_a_paced_kpi_gets_a_forecast_warning_in_its_direction(owners: Scorecard)
     assert forecast["expr"].endswith('scorecard_kpi_elapsed_ratio{kpi="sales"} < 0.25\n')
     summary = forecast["annotations"]["summary"]
     assert "scorecard_kpi_forecast{" in summary and "scorecard_kpi_period_goal{" in summary
-    assert "1 - scorecard_kpi_elapsed_ratio{" in summary and "of the 1d window left" in summary
+    assert "scorecard_kpi_period_end_timestamp_seconds{unit=%q,kpi=%q} - time()" in summary
+    assert "| humanizeDuration }}" in summary and "of the 1d window left" in summary
 
 
 def test_options_reach_the_rules(owners: Scorecard) -> None:
