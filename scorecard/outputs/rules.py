@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from scorecard.contract import (
+    EXPORTER_JOB,
     EXPORTER_REDIS_UP,
     KPI_BOARD_UID,
     KPI_CONTRIBUTION,
@@ -48,6 +49,7 @@ from scorecard.contract import (
     STATUS_CODES,
     UNIT_INFO,
     UNIT_SCORE,
+    WORKER_JOB,
     exported_units,
 )
 from scorecard.core.definition import Kpi, Scorecard
@@ -90,8 +92,6 @@ __all__ = [
     "to_yaml",
 ]
 
-EXPORTER_JOB = "scorecard-exporter"
-WORKER_JOB = "scorecard-worker"
 DEAD_LETTER_WINDOW = 600
 """The window of ScorecardDeadLetterSurge: the share of one reason's dead letters among the input events in it."""
 DEAD_LETTER_MIN = 10
