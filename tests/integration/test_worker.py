@@ -345,6 +345,7 @@ def changed_definition(path: Path) -> None:
     kpis = {k["id"]: k for k in data["kpis"]}
     kpis["csat"]["goal"] = 4.6
     kpis["training-hours"]["aggregation"] = "max"
+    kpis["training-hours"].pop("pace", None)  # only sums and counts are paced
     data["kpis"] = [k for k in data["kpis"] if k["id"] != "max-delivery-delay"]  # its event type stays in use
     data["kpis"].append(
         {
