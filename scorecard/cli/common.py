@@ -724,3 +724,19 @@ def quiet_logger(name: str) -> Iterator[None]:
         yield
     finally:
         log.setLevel(level)
+
+
+def prometheus_history_options(function: Any) -> Any:
+    """``--prometheus-url`` and ``--prometheus-match``: where ``explain`` and ``report --since`` read the live
+    scorecard of an earlier time (Prometheus' history of the exporter)."""
+    function = click.option(
+        "--prometheus-match",
+        metavar="MATCHERS",
+        default="",
+        help="Label matchers added to every Prometheus query, e.g. 'job=\"scorecard-exporter\"'.",
+    )(function)
+    return env_option(
+        "--prometheus-url",
+        "SCORECARD_PROMETHEUS_URL",
+        "Prometheus scraping the exporter: the live scorecard at --since comes from its history.",
+    )(function)

@@ -20,10 +20,10 @@ import orjson
 
 from scorecard.cli.common import (
     app_id_option,
-    env_option,
     load_or_exit,
     parse_at,
     plural,
+    prometheus_history_options,
     redis_option,
     require_live,
     scorecard_option,
@@ -66,17 +66,7 @@ DEFAULT_TOP = 5
 )
 @redis_option
 @app_id_option
-@env_option(
-    "--prometheus-url",
-    "SCORECARD_PROMETHEUS_URL",
-    "Prometheus scraping the exporter: the live scorecard at --since comes from its history.",
-)
-@click.option(
-    "--prometheus-match",
-    metavar="MATCHERS",
-    default="",
-    help="Label matchers added to every Prometheus query, e.g. 'job=\"scorecard-exporter\"'.",
-)
+@prometheus_history_options
 @click.option(
     "--top",
     type=click.IntRange(min=0),

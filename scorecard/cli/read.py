@@ -26,12 +26,12 @@ from scorecard.cli.common import (
     app_id_option,
     definition_flag,
     echo,
-    env_option,
     load_or_exit,
     output_file_option,
     parse_at,
     plural,
     progress_bar,
+    prometheus_history_options,
     redis_option,
     require_live,
     resolve_definition,
@@ -208,17 +208,7 @@ def status_command(
 )
 @redis_option
 @app_id_option
-@env_option(
-    "--prometheus-url",
-    "SCORECARD_PROMETHEUS_URL",
-    "Prometheus scraping the exporter: the live scorecard at --since comes from its history.",
-)
-@click.option(
-    "--prometheus-match",
-    metavar="MATCHERS",
-    default="",
-    help="Label matchers added to every Prometheus query, e.g. 'job=\"scorecard-exporter\"'.",
-)
+@prometheus_history_options
 def report_command(
     scorecard_path: Path,
     output_format: str,
