@@ -1,25 +1,28 @@
-"""The Faust application: topics, the unit table, the two agents and the timers, wired to a ``Pipeline``.
+"""The Faust application: topics, the unit table and the timers, wired to a ``Pipeline``.
 
-Data path (one obvious way): input message -> ``route`` agent (decode, find the unit) -> processed in place when the
-message already sits in the partition that owns its unit, else forwarded to the ``by-unit`` topic keyed by unit ->
-``Pipeline.handle`` (engine decisions in ``BatchProcessor``, one table record per unit) -> one Redis cascade per batch.
+Data path (one obvious way): a fetch of input records -> ``on_fetch`` (decode, find the unit) -> processed in place
+when a record already sits in the partition that owns its unit, else forwarded to the ``by-unit`` topic keyed by
+unit, whose records come back in a later fetch -> ``Pipeline.handle`` (engine decisions in ``BatchProcessor``, one
+table record per unit) -> one Redis cascade per batch. The records reach ``on_fetch`` a whole fetch at a time,
+without Faust's per-message streams (``faust_fixes/fetches.py``); Faust keeps the group, rebalances and the table.
 
 Why not Faust's windowed tables: their windows close on the wall clock and know no per-unit stream time, lateness
 grace or dedupe, and keys restored from a changelog never expire (faust #385). The contract (docs/semantics.md)
 needs all of that, so windows are explicit bucket keys inside the unit record, expired by event time by the engine.
 
-Why ``use_partitioner=True`` on the table: agents handle batches (``take_events``) and a batch mixes partitions, so
-Faust's default (changelog partition = partition of the "current" event) would file a unit's record under another
-partition. With the partitioner, the record of unit ``u`` goes to ``partition_for(u)``, the very partition whose
-messages update it, so recovery and rebalances hand the record to the worker that needs it
-(``faust_fixes/table.py``).
+Why ``use_partitioner=True`` on the table: a batch mixes partitions, so Faust's default (changelog partition =
+partition of the "current" event) would file a unit's record under another partition. With the partitioner, the
+record of unit ``u`` goes to ``partition_for(u)``, the very partition whose messages update it, so recovery and
+rebalances hand the record to the worker that needs it (``faust_fixes/table.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from scorecard.config import Settings
 from scorecard.core.definition import Scorecard
@@ -41,22 +44,18 @@ from streams.processor import Item, decode_and_route
 from streams.topics import PRODUCER_REQUEST_BYTES, TABLE_NAME, TopicNames, partition_for
 
 STREAM_BUFFER = 32768
-"""Events an agent's queue holds (Faust's ``stream_buffer_maxsize``, default 4096).
+"""Messages a Faust stream queue holds (``stream_buffer_maxsize``, default 4096): now only the table's changelog
+queue during recovery, since input records bypass Faust's streams (``faust_fixes/fetches.py``).
 
-Faust stops fetching a partition once the queue is four fifths full and resumes at two fifths. What the fetcher
-already holds is still delivered, and a delivery to a full queue must wait for room: it takes the slow, raced
-hand-over of ``faust_fixes/delivery.py`` for every message from then on. With the default, one ``getmany`` (a
-megabyte per partition, thousands of events) overfilled the queue all the time under a backlog; with this size and
-``MAX_POLL_RECORDS``, the fifth left free usually takes a whole fetch (not always: a partition is paused only when
-it delivers again after the mark, so one that was idle then can still bring a whole fetch). docs/benchmarks.md
-has the throughput with and without these two settings. Costs: more peak memory, more events re-read after a
-rebalance (the queues are dropped, not processed), and the same bound for Faust's other queues sized by this setting
-(the tables' changelog queue during recovery, each stream's outbox).
+Faust stops fetching a partition once its queue is four fifths full; a fetch larger than the fifth left free then
+waits for room message by message (the slow, raced hand-over of ``faust_fixes/delivery.py``). With this size and
+``MAX_POLL_RECORDS`` a whole fetch usually fits. Costs: more peak memory during a recovery.
 """
 
 
 MAX_POLL_RECORDS = 4000
-"""Records one fetch hands over at most (Faust's ``broker_max_poll_records``; default: no limit)."""
+"""Records one fetch hands over at most (Faust's ``broker_max_poll_records``; default: no limit): the largest batch
+``Pipeline.handle`` gets, so it bounds a batch's memory and its time before Redis shows it."""
 
 
 PRODUCER_RETRY_S = 1200.0
@@ -68,14 +67,12 @@ def create_app(
     settings: Settings,
     scorecard: Scorecard,
     *,
-    batch_size: int = 2000,
-    batch_within: float = 0.2,
     table_store: str = "memory://",
     metrics: PipelineMetrics | None = None,
     session_timeout: float = 30.0,
     commit_interval: float = 2.8,
-) -> tuple[faust.App, Pipeline]:
-    """Build the Faust app for one scorecard: topics, the ``units`` table and the two agents.
+) -> tuple[ScorecardApp, Pipeline]:
+    """Build the Faust app for one scorecard: topics, the ``units`` table, the fetch handler and the timers.
 
     ``session_timeout`` (seconds) is how long the group waits for a worker that stopped answering (a SIGKILL, a
     lost machine) before its partitions move: shorter means faster failover, too short means needless rebalances.
@@ -123,44 +120,33 @@ def create_app(
     )
     pipeline = Pipeline(app, settings, scorecard, BytesKeys(table), dlq, metrics)
 
-    @app.agent(events)
-    async def route(stream: Any) -> None:
-        async for batch in stream.take_events(batch_size, within=batch_within):
-            local: list[Item] = []
-            try:
-                for event in batch:
-                    message = event.message
-                    key, decoded = decode_and_route(pipeline.engine, message.value)
-                    received = received_at(message.timestamp)
-                    item = Item(key, message.value, message.partition, message.offset, decoded, received)
-                    if partition_for(key, partitions) == message.partition:
-                        local.append(item)
-                    else:
-                        headers = {
-                            SOURCE_PARTITION_HEADER: str(message.partition).encode(),
-                            SOURCE_OFFSET_HEADER: str(message.offset).encode(),
-                        }
-                        if received is not None:
-                            headers[SOURCE_TIMESTAMP_HEADER] = str(round(received * 1000)).encode()
-                        await by_unit.send(key=key.encode(), value=message.value, headers=headers)
-            except Exception:
-                fail_stop("routing a batch failed")
-            await pipeline.handle(local)
+    app.topics.add(events)  # subscribed, but their records never reach Faust's streams: see app.fetch_handler
+    app.topics.add(by_unit)
 
-    @app.agent(by_unit)
-    async def apply(stream: Any) -> None:
-        async for batch in stream.take_events(batch_size, within=batch_within):
-            items = [
-                Item(
-                    text(e.message.key),
-                    e.message.value,
-                    int(header(e.message.headers, SOURCE_PARTITION_HEADER)),
-                    int(header(e.message.headers, SOURCE_OFFSET_HEADER)),
-                    received_at=source_timestamp(e.message.headers),
-                )
-                for e in batch
-            ]
-            await pipeline.handle(items)
+    async def on_fetch(fetched: Mapping[TP, Sequence[Any]]) -> None:
+        """One fetch of input and by-unit records -> one ``Pipeline.handle`` batch.
+
+        An input record whose unit another partition owns is forwarded to the by-unit topic (keyed by unit, with
+        its input partition, offset and timestamp in headers) instead; Faust's commit waits for those sends.
+        """
+        items: list[Item] = []
+        try:
+            for tp, records in fetched.items():
+                if tp.topic == names.by_unit:
+                    items.extend(forwarded_item(record) for record in records)
+                    continue
+                for record in records:
+                    key, decoded = decode_and_route(pipeline.engine, record.value)
+                    received = received_at(record.timestamp / 1000.0)
+                    if partition_for(key, partitions) == record.partition:
+                        items.append(Item(key, record.value, record.partition, record.offset, decoded, received))
+                    else:
+                        await by_unit.send(key=key.encode(), value=record.value, headers=forward_headers(record))
+        except Exception:
+            fail_stop("routing a batch failed")
+        await pipeline.handle(items)
+
+    app.fetch_handler = on_fetch
 
     @app.timer(interval=5.0)
     async def check_redis() -> None:
@@ -171,3 +157,25 @@ def create_app(
         await pipeline.update_consumer_lag()
 
     return app, pipeline
+
+
+def forward_headers(record: Any) -> dict[str, bytes]:
+    """The headers of an input record forwarded to the by-unit topic: its input partition, offset and timestamp."""
+    headers = {
+        SOURCE_PARTITION_HEADER: str(record.partition).encode(),
+        SOURCE_OFFSET_HEADER: str(record.offset).encode(),
+    }
+    if received_at(record.timestamp / 1000.0) is not None:
+        headers[SOURCE_TIMESTAMP_HEADER] = str(record.timestamp).encode()
+    return headers
+
+
+def forwarded_item(record: Any) -> Item:
+    """A by-unit record as the input message it was forwarded for (``forward_headers``)."""
+    return Item(
+        text(record.key),
+        record.value,
+        int(header(record.headers, SOURCE_PARTITION_HEADER)),
+        int(header(record.headers, SOURCE_OFFSET_HEADER)),
+        received_at=source_timestamp(record.headers),
+    )

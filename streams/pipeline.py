@@ -1,4 +1,4 @@
-"""What the agents share: one batch from decisions to Redis, and the policy that keeps Redis right.
+"""What every batch goes through: one batch from decisions to Redis, and the policy that keeps Redis right.
 
 ``Pipeline.handle`` runs a batch in the order that keeps a crash harmless at every step (decide, dead letters,
 durable table records, one Redis cascade). Redis is the readers' copy and the table the truth, so every doubt about
@@ -57,7 +57,7 @@ def retention_ms(engine: Engine, margin_s: int = 86400) -> dict[str, int]:
 
 
 class Pipeline:
-    """Holds what the agents share: engine, processor, store, and the epoch of the last Redis sync."""
+    """Holds what the batches share: engine, processor, store, and the epoch of the last Redis sync."""
 
     def __init__(
         self,
@@ -105,8 +105,9 @@ class Pipeline:
         4. cascade to Redis (one script call). Redis is never ahead of the durable table, so a restarted worker
            recovers records at least as new as anything Redis shows, and a version always names one state.
 
-        The two agents share a lock: between 1 and 3 a batch awaits Kafka, and the other agent must not read a
-        record the first one is about to write. Anything unexpected stops the process at once (see ``fail_stop``).
+        Batches and the Redis check (``check_redis``) share a lock: between 1 and 3 a batch awaits Kafka, and a
+        resync must not read a record the batch is about to write. Anything unexpected stops the process at once
+        (see ``fail_stop``).
         """
         if not items:
             return

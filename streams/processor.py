@@ -1,8 +1,8 @@
 """The stream's batch step: Kafka messages -> engine decisions -> unit records -> Redis cascade updates.
 
 This module holds everything the worker does with a batch except talking to Kafka, so it can be tested against a
-plain dict (standing in for the Faust table) and the real Redis. The Faust agents in ``streams.app`` only collect
-batches, call ``BatchProcessor.process`` and send the dead letters it returns.
+plain dict (standing in for the Faust table) and the real Redis. ``streams.app`` hands it each fetch of input
+records as one batch (``Pipeline.handle`` calls ``BatchProcessor.process`` and sends the dead letters it returns).
 
 Why a record per routing key, with the input offsets it applied
 -----------------------------------------------------------------

@@ -35,15 +35,17 @@ from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 from streams.faust_fixes.delivery import DirectDelivery
+from streams.faust_fixes.fetches import FetchBatches, FetchHandler
 
 log = logging.getLogger("scorecard.worker")
 
 
-class SourceConsumer(DirectDelivery, AIOKafkaConsumer):
+class SourceConsumer(FetchBatches, DirectDelivery, AIOKafkaConsumer):
     """Faust's aiokafka consumer, with ``perform_seek`` rewinding uncommitted source partitions to their start.
 
-    It also hands messages to the streams without Faust's per-message race when the hand-over cannot block
-    (``streams/faust_fixes/delivery.py``): the largest single cost of Faust's consumption path.
+    It also hands the source topics' records to ``app.fetch_handler`` a whole fetch at a time
+    (``streams/faust_fixes/fetches.py``), and other messages to the streams without Faust's per-message race when the
+    hand-over cannot block (``streams/faust_fixes/delivery.py``).
     """
 
     async def perform_seek(self) -> None:
@@ -93,9 +95,10 @@ class ResumeKeepsQueues(FlowControlEvent):
 
 class ScorecardApp(faust.App):
     """A Faust app with the two fixes above and an idempotent producer (``producer.py``); ``source_topics`` names the
-    topics ``SourceConsumer`` rewinds."""
+    topics ``SourceConsumer`` rewinds and hands to ``fetch_handler`` a fetch at a time."""
 
     source_topics: frozenset[str] = frozenset()
+    fetch_handler: FetchHandler | None = None
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:

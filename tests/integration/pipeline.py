@@ -153,17 +153,18 @@ class Deployment:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start_worker(self, name: str = "worker", **env: str) -> WorkerProcess:
-        """``scorecard worker`` as a process, logging to the work dir; ``env`` adds or overrides variables."""
+    def start_worker(self, name: str = "worker", *, module: str = "scorecard", **env: str) -> WorkerProcess:
+        """``scorecard worker`` as a process, logging to the work dir; ``env`` adds or overrides variables, and
+        ``module`` runs another entry point with the same command line (``tests/integration/held_worker.py``)."""
         port = free_port()
         log_path = self.workdir / f"{name}-{len(self.workers)}.log"
-        command = [sys.executable, "-m", "scorecard", "worker", "--scorecard", str(self.scorecard_path)]
+        command = [sys.executable, "-m", module, "worker", "--scorecard", str(self.scorecard_path)]
         command += ["--metrics-host", "127.0.0.1", "--metrics-port", str(port), "--loglevel", "info"]
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 command,
                 cwd=self.workdir,
-                env={**self.env(), **env},
+                env={**self.env(), **({"PYTHONPATH": str(ROOT)} if module != "scorecard" else {}), **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

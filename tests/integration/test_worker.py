@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from scorecard.core.definition import load_scorecard
 from scorecard.core.engine import Engine, definition_hash
 from scorecard.simulator import generate_events
 from streams.topics import TopicNames, ensure_topics
+from tests.integration.held_worker import HOLD_MARK
 from tests.integration.pipeline import (
     PARTITIONS,
     Deployment,
@@ -235,6 +237,49 @@ def test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_r
     deployment.wait_for_events(total, timeout=180)
     if key == "unit":
         assert deployment.status_json(at) == expected
+
+
+def test_a_rebalance_in_the_middle_of_a_batch_waits_for_it_and_equals_replay(
+    deployment: Deployment, acme_events: Path, tmp_path: Path
+) -> None:
+    """A second worker joins while the first holds a batch: partitions change hands only after that batch is done.
+
+    The first worker is the real one with a hold added (``tests/integration/held_worker.py``): the fetch holding the
+    marked line waits in hand until the test releases it, so the rebalance lands in the middle of a batch every time.
+    """
+    marked = HOLD_MARK + b' "not an event"}'  # an invalid line: a dead letter, counted like any other
+    lines = [marked, *event_lines(acme_events)]
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(lines) + b"\n")
+    expected, at = replay_json(ACME, events)
+    held, release = tmp_path / "held", tmp_path / "release"
+    gate = {"SCORECARD_TEST_HELD": str(held), "SCORECARD_TEST_RELEASE": str(release)}
+    first = deployment.start_worker("first", module="tests.integration.held_worker", **gate)
+    half = len(lines) // 2
+    deployment.publish(lines[:half])
+    wait_until(held.exists, 60, "the first worker holding the batch with the marked line")
+    second = deployment.start_worker("second")
+    waiting = "rebalance: waiting for the batch in hand"
+    try:
+        wait_until(lambda: waiting in first.log(tail=400), 60, "the rebalance reaching the first worker mid-batch")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{deployment.logs()}") from None
+    time.sleep(2)  # the rebalance must go on waiting, however long the batch takes
+    assert "batch in hand finished" not in first.log(tail=400)
+    assert deployment.counted() == 0, "nothing of the held batch may be in Redis yet"
+    release.touch()
+    wait_until(lambda: "batch in hand finished" in first.log(tail=400), 60, "the held batch finishing")
+    topic = deployment.settings.topic
+
+    def shared() -> bool:
+        mine, theirs = first.assigned(topic), second.assigned(topic)
+        return bool(mine) and bool(theirs) and not mine & theirs and mine | theirs == set(range(PARTITIONS))
+
+    wait_until(shared, 60, "both workers consuming a share of the input partitions")
+    deployment.publish(lines[half:])
+    deployment.wait_for_events(len(lines))
+    assert deployment.status_json(at) == expected
+    assert first.alive() and second.alive()
 
 
 async def commit_beyond_the_end(settings: Settings, offset: int) -> None:
