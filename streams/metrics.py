@@ -6,8 +6,9 @@ often Redis failed, and how many messages wait in Kafka. Names are a contract sh
 and rules (docs/metrics.md).
 
 Each worker has its own registry, so two pipelines in one process (tests) never mix their numbers, and everything is
-observed once per batch, never per event on the hot path except the lag, which is one histogram observation per
-accepted event.
+observed once per batch, never per event on the hot path: the lag of a batch's accepted events goes into its
+histogram in one step (``LagHistogram``), since one ``Histogram.observe`` per event cost about a tenth of a worker's
+time.
 
 ``serve`` exposes the registry with ``prometheus_client``'s own ``MetricsHandler`` (the same exposition as its
 ``start_http_server``: text or OpenMetrics as the scraper asks, gzip, ``name[]`` filters) on the bounded server of
@@ -16,8 +17,11 @@ accepted event.
 
 from __future__ import annotations
 
+import bisect
+import math
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
@@ -27,6 +31,9 @@ from prometheus_client import (
     MetricsHandler,
     disable_created_metrics,
 )
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from scorecard.contract import (
     PIPELINE_CASCADE_BATCH_SIZE,
@@ -92,12 +99,12 @@ class PipelineMetrics:
             ["reason"],
             registry=r,
         )
-        self.event_lag = Histogram(
+        self.event_lag = LagHistogram(
             PIPELINE_EVENT_LAG,
             "Now minus event time of accepted events, after the Redis flush that carried their batch.",
-            buckets=LAG_BUCKETS,
-            registry=r,
+            LAG_BUCKETS,
         )
+        r.register(self.event_lag)
         self.cascade_batch_size = Histogram(
             PIPELINE_CASCADE_BATCH_SIZE,
             "Own-state updates written to Redis in one flush (one script call).",
@@ -147,10 +154,7 @@ class PipelineMetrics:
         """One Redis flush done: its size and duration, and the lag of every event whose change it carried."""
         self.cascade_batch_size.observe(updates)
         self.cascade_duration.observe(seconds)
-        now = time.time()
-        observe = self.event_lag.observe
-        for event_time in accepted_times:
-            observe(now - event_time)
+        self.event_lag.observe_times(time.time(), accepted_times)
 
     def set_consumer_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         """Set the per-partition lag gauges; partitions no longer assigned disappear (never all at once, so a scrape
@@ -163,6 +167,45 @@ class PipelineMetrics:
                 labels = (sample.labels["topic"], sample.labels["partition"])
                 if labels not in current:
                     self.consumer_lag.remove(*labels)
+
+
+class LagHistogram(Collector):
+    """A histogram of "now minus event time" filled a batch at a time: what ``Histogram`` would show after one
+    ``observe(now - t)`` per event time ``t``, for a fraction of the cost.
+
+    The batch's lags are computed and sorted in C (``map``, ``sorted``); then one bisection per bucket counts those
+    at most its bound, instead of one observation (a lock, a search, an increment) per event.
+    """
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.bounds = tuple(buckets)
+        self._cumulative = [0] * (len(self.bounds) + 1)  # the last one is +Inf: every observation
+        self._sum = 0.0
+        self._lock = threading.Lock()  # the metrics server's thread reads while the event loop writes
+
+    def observe_times(self, now: float, times: Iterable[float]) -> None:
+        """Observe ``now - t`` for every event time ``t`` of ``times``."""
+        lags = sorted(map(now.__sub__, times))
+        count = len(lags)
+        if not count:
+            return
+        at_most = [bisect.bisect_right(lags, bound) for bound in self.bounds]  # lag <= bound, as Histogram counts
+        lag_sum = math.fsum(lags)
+        with self._lock:
+            for index, observed in enumerate(at_most):
+                self._cumulative[index] += observed
+            self._cumulative[-1] += count
+            self._sum += lag_sum
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        with self._lock:
+            cumulative, lag_sum = list(self._cumulative), self._sum
+        bounds = [*(floatToGoString(bound) for bound in self.bounds), "+Inf"]
+        yield HistogramMetricFamily(
+            self.name, self.documentation, buckets=list(zip(bounds, cumulative, strict=True)), sum_value=lag_sum
+        )
 
 
 class _RegistryHandler(RequestHandler, MetricsHandler):
