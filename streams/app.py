@@ -53,9 +53,11 @@ waits for room message by message (the slow, raced hand-over of ``faust_fixes/de
 """
 
 
-MAX_POLL_RECORDS = 4000
+MAX_POLL_RECORDS = 10000
 """Records one fetch hands over at most (Faust's ``broker_max_poll_records``; default: no limit): the largest batch
-``Pipeline.handle`` gets, so it bounds a batch's memory and its time before Redis shows it."""
+``Pipeline.handle`` gets. A batch's fixed costs (waiting for the changelog and dead-letter acknowledgements, the
+Redis call) are shared by more events the larger it is: 10,000 drained a backlog faster than 4,000
+(docs/benchmarks.md). It bounds a batch's memory and its time before Redis shows it."""
 
 
 PRODUCER_RETRY_S = 1200.0
