@@ -5,6 +5,9 @@ constants for module-level use) and the markers given by where a test lives and 
 - Every test that uses fixed example data through the fixtures of tests/integration/conftest.py (``acme_events``,
   ``fixed_start``) is marked ``fixed_data``: ``make test`` runs those once more with the data moved 400 days into the
   past (``SCORECARD_TEST_SHIFT``, tests/timeshift.py), which proves none of them depends on the data being recent.
+  Tests whose subject is the infrastructure (secured or clustered Kafka and Redis, brokers lost or late) take data
+  that moves with the clock instead (``recent_acme_events``, ``recent_start``) and are not in that set: the age of
+  the data is tested by the pipeline tests that share their code path.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ CI look green without ever touching Kafka or Redis.
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from scorecard.core.timeutil import format_time, parse_time
 from tests.integration.pipeline import Deployment, own_settings
 from tests.paths import ACME
 from tests.paths import ACME_EVENTS as EXAMPLE_EVENTS
-from tests.timeshift import shift_lines, variant_shift, write_lines
+from tests.timeshift import ending_at, shift_lines, variant_shift, write_lines
 
 START_HINT = "start the local services with `make services-up` (or run the suite with `make test`)"
 
@@ -69,6 +70,30 @@ def acme_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return EXAMPLE_EVENTS
     moved = shift_lines(EXAMPLE_EVENTS.read_bytes().splitlines(), shift)
     return write_lines(tmp_path_factory.mktemp("shifted") / EXAMPLE_EVENTS.name, moved)
+
+
+@pytest.fixture(scope="session")
+def recent_acme_events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/acme-events.jsonl moved so that its newest event lies an hour before this run started.
+
+    For the tests whose subject is the infrastructure (a secured or clustered Kafka or Redis, a broker lost or late):
+    their data moves with the clock, so they need no second run with shifted data (tests/timeshift.py); the age of
+    the data is the subject of the ``acme_events`` tests, which take the same code path.
+    """
+    moved = ending_at(EXAMPLE_EVENTS.read_bytes().splitlines(), time.time() - 3600)
+    return write_lines(tmp_path_factory.mktemp("recent") / EXAMPLE_EVENTS.name, moved)
+
+
+@pytest.fixture(scope="session")
+def recent_start() -> Callable[[int], str]:
+    """The start of the UTC day ``days`` days before this run, for generated data that moves with the clock
+    (``generate_events(start=...)``; see ``recent_acme_events`` for which tests use it)."""
+
+    def start(days: int) -> str:
+        today = int(time.time()) // 86400 * 86400
+        return format_time(today - days * 86400)
+
+    return start
 
 
 @pytest.fixture(scope="session")

@@ -77,18 +77,18 @@ def test_a_leader_killed_mid_stream_loses_and_doubles_nothing(
     settings: Settings,
     unique_name: Callable[[str], str],
     tmp_path: Path,
-    acme_events: Path,
+    recent_acme_events: Path,
 ) -> None:
     mine = own_settings(settings, unique_name, kafka_bootstrap=BROKERS, replication_factor=3)
     names = TopicNames.from_settings(mine)
     topics = [names.events, names.dead_letter, names.by_unit, names.changelog]
     deployment = Deployment(mine, ACME, tmp_path)
-    expected, at = replay_json(ACME, acme_events)
-    total = sum(1 for line in acme_events.read_bytes().splitlines() if line.strip())
+    expected, at = replay_json(ACME, recent_acme_events)
+    total = sum(1 for line in recent_acme_events.read_bytes().splitlines() if line.strip())
     publisher = None
     try:
         worker = deployment.start_worker("cluster")
-        publisher = deployment.publish_in_background(acme_events, rate=RATE)
+        publisher = deployment.publish_in_background(recent_acme_events, rate=RATE)
         deployment.wait_for_count(total // 5, timeout=180)
 
         partitions, configs = asyncio.run(describe(mine, topics))

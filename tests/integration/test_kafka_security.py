@@ -111,7 +111,7 @@ def test_the_pipeline_over_sasl_ssl_equals_the_replay(
     settings: Settings,
     unique_name: Callable[[str], str],
     tmp_path: Path,
-    acme_events: Path,
+    recent_acme_events: Path,
     mechanism: str,
 ) -> None:
     mine = own_settings(
@@ -119,11 +119,11 @@ def test_the_pipeline_over_sasl_ssl_equals_the_replay(
     )
     deployment = Deployment(mine, ACME, tmp_path)
     client_env = {**deployment.env(), **secure_kafka.client_env(mechanism)}
-    expected, at = replay_json(ACME, acme_events)
-    lines = [line for line in acme_events.read_bytes().splitlines() if line.strip()]
+    expected, at = replay_json(ACME, recent_acme_events)
+    lines = [line for line in recent_acme_events.read_bytes().splitlines() if line.strip()]
     try:
         worker = deployment.start_worker("secure", **secure_kafka.client_env(mechanism))
-        published = scorecard_command("publish", str(acme_events), env=client_env)
+        published = scorecard_command("publish", str(recent_acme_events), env=client_env)
         assert published.returncode == 0, published.stdout + published.stderr
         assert f"published {len(lines)} events" in published.stdout
         deployment.wait_for_events(len(lines))

@@ -38,7 +38,7 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_the_pipeline_on_a_three_node_cluster_equals_the_replay_with_one_slot_per_scorecard(
-    cluster_url: str, settings: Settings, tmp_path: Path, acme_events: Path, unique_name: Callable[[str], str]
+    cluster_url: str, settings: Settings, tmp_path: Path, recent_acme_events: Path, unique_name: Callable[[str], str]
 ) -> None:
     options = RedisOptions(cluster=True)
     mine = Settings(
@@ -51,8 +51,8 @@ def test_the_pipeline_on_a_three_node_cluster_equals_the_replay_with_one_slot_pe
         options,
     )
     deployment = Deployment(mine, ACME, tmp_path)
-    lines = [line for line in acme_events.read_bytes().splitlines() if line.strip()]
-    expected, at = replay_json(ACME, acme_events)
+    lines = [line for line in recent_acme_events.read_bytes().splitlines() if line.strip()]
+    expected, at = replay_json(ACME, recent_acme_events)
     client = connect(cluster_url, options)
     assert isinstance(client, RedisCluster)
     assert len({node.port for node in client.get_primaries()}) == 3

@@ -85,7 +85,11 @@ def secure_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureRed
 
 
 def test_the_pipeline_runs_over_tls_with_a_client_certificate_as_an_acl_user(
-    secure_redis: SecureRedis, settings: Settings, tmp_path: Path, acme_events: Path, unique_name: Callable[[str], str]
+    secure_redis: SecureRedis,
+    settings: Settings,
+    tmp_path: Path,
+    recent_acme_events: Path,
+    unique_name: Callable[[str], str],
 ) -> None:
     mine = Settings(
         settings.kafka_bootstrap,
@@ -99,8 +103,8 @@ def test_the_pipeline_runs_over_tls_with_a_client_certificate_as_an_acl_user(
     deployment = Deployment(mine, ACME, tmp_path)
     password_file = tmp_path / "redis-password"
     password_file.write_text(PASSWORD + "\n")
-    lines = [line for line in acme_events.read_bytes().splitlines() if line.strip()]
-    expected, at = replay_json(ACME, acme_events)
+    lines = [line for line in recent_acme_events.read_bytes().splitlines() if line.strip()]
+    expected, at = replay_json(ACME, recent_acme_events)
     try:
         # The worker reads the password from a file: it is in neither its environment nor its command line.
         worker = deployment.start_worker(SCORECARD_REDIS_PASSWORD="", SCORECARD_REDIS_PASSWORD_FILE=str(password_file))

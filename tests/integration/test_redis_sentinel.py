@@ -68,11 +68,11 @@ def sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sentine
 
 
 @pytest.fixture(scope="module")
-def events(tmp_path_factory: pytest.TempPathFactory, fixed_start: Callable[[str], str]) -> Path:
+def events(tmp_path_factory: pytest.TempPathFactory, recent_start: Callable[[int], str]) -> Path:
     """About 12,000 simulated ACME events with duplicates, late and invalid ones: a publish of several seconds."""
     generated = generate_events(
         load_scorecard(ACME),
-        start=fixed_start("2026-10-20T00:00:00Z"),
+        start=recent_start(11),
         days=6,
         events_per_day=2000,
         seed=41,

@@ -49,11 +49,11 @@ def test_a_worker_stops_within_its_stop_timeout_while_kafka_is_down(
     settings: Settings,
     unique_name: Callable[[str], str],
     tmp_path: Path,
-    acme_events: Path,
+    recent_acme_events: Path,
 ) -> None:
     mine = own_settings(settings, unique_name, kafka_bootstrap=private_kafka["SCORECARD_KAFKA_BOOTSTRAP"])
     deployment = Deployment(mine, ACME, tmp_path)
-    lines = [line for line in acme_events.read_bytes().splitlines() if line.strip()][:500]
+    lines = [line for line in recent_acme_events.read_bytes().splitlines() if line.strip()][:500]
     try:
         worker = deployment.start_worker("outage", SCORECARD_STOP_TIMEOUT=str(STOP_TIMEOUT_S))
         deployment.publish(lines)

@@ -37,11 +37,11 @@ def test_a_worker_started_before_kafka_waits_for_it_then_works(
     settings: Settings,
     unique_name: Callable[[str], str],
     tmp_path: Path,
-    acme_events: Path,
+    recent_acme_events: Path,
 ) -> None:
     mine = own_settings(settings, unique_name, kafka_bootstrap=kafka_later["SCORECARD_KAFKA_BOOTSTRAP"])
     deployment = Deployment(mine, ACME, tmp_path)
-    lines = [line for line in acme_events.read_bytes().splitlines() if line.strip()][:300]
+    lines = [line for line in recent_acme_events.read_bytes().splitlines() if line.strip()][:300]
     try:
         started = time.monotonic()
         worker = deployment.start_worker("early", SCORECARD_KAFKA_WAIT="600")
