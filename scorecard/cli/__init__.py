@@ -7,8 +7,11 @@
 - ``pipeline``: ``worker``, ``publish``, ``simulate``;
 - ``outputs``: ``exporter``, ``board``, ``rules``, ``alertmanager``, ``dashboards``;
 - ``deploy_config``: ``deploy-config`` (rules, Alertmanager config and boards into one folder);
-- ``common``: the shared options and shape (definition, -o, durations, --check, exit codes), errors, time options and
-  progress bars.
+- what the commands share, one concept a module: ``shape`` (exit codes, -h, the command group), ``console`` (echo,
+  plural, tables, progress bars), ``options`` (flags with their variables, secrets, --app-id), ``options_redis``,
+  ``options_kafka`` and ``options_prometheus`` (the option groups), ``definition_option`` (-s FILE, loading it),
+  ``params`` (durations and times), ``files`` (-o, --check, writing), ``services`` (Kafka or Redis errors, the worker
+  extra), ``settings`` (``make_settings``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import click
 
 from scorecard import __version__
 from scorecard.cli import author, define, deploy_config, explain, outputs, pipeline, read
-from scorecard.cli.common import CONTEXT_SETTINGS, ScorecardGroup
+from scorecard.cli.shape import CONTEXT_SETTINGS, ScorecardGroup
 
 __all__ = ["main"]
 

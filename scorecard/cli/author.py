@@ -17,7 +17,9 @@ from pathlib import Path
 
 import click
 
-from scorecard.cli.common import definition_option, echo, load_or_exit, output_file_option, plural
+from scorecard.cli.console import echo, plural
+from scorecard.cli.definition_option import definition_option, load_or_exit
+from scorecard.cli.files import output_file_option
 from scorecard.core.definition import Scorecard
 from scorecard.core.definition.schema import definition_reference, definition_schema
 from scorecard.core.definition.starter import starter_definition

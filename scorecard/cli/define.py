@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from scorecard.cli.common import definition_option, echo, plural
+from scorecard.cli.console import echo, plural
+from scorecard.cli.definition_option import definition_option
 from scorecard.core.definition import (
     AGGREGATIONS,
     CalendarSpec,

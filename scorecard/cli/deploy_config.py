@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from scorecard.cli.common import Duration, check_option, definition_option, output_dir_option
+from scorecard.cli.definition_option import definition_option
+from scorecard.cli.files import check_option, output_dir_option
 from scorecard.cli.outputs import (
     DEFAULT_FOR,
     DEFAULT_GRAFANA_URL,
@@ -20,6 +21,7 @@ from scorecard.cli.outputs import (
     dashboards_command,
     rules_command,
 )
+from scorecard.cli.params import Duration
 
 RULES_DIR = "rules"
 ALERTMANAGER_FILE = "alertmanager.yml"

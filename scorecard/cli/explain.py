@@ -18,20 +18,14 @@ from typing import Any
 import click
 import orjson
 
-from scorecard.cli.common import (
-    app_id_option,
-    load_or_exit,
-    parse_at,
-    plural,
-    prometheus_history_options,
-    redis_option,
-    require_live,
-    scorecard_option,
-    terminal_console,
-    time_param,
-    unavailable,
-)
+from scorecard.cli.console import plural, terminal_console
+from scorecard.cli.definition_option import load_or_exit, scorecard_option
+from scorecard.cli.options import app_id_option
+from scorecard.cli.options_prometheus import prometheus_history_options
+from scorecard.cli.options_redis import redis_option
+from scorecard.cli.params import parse_at, time_param
 from scorecard.cli.read import _replay_file
+from scorecard.cli.services import require_live, unavailable
 from scorecard.config import RedisOptions
 from scorecard.contract import exported_units
 from scorecard.core.contributions import contributions, scores_from_report

@@ -11,24 +11,13 @@ from pathlib import Path
 
 import click
 
-from scorecard.cli.common import (
-    EXIT_FAILED,
-    Duration,
-    app_id_option,
-    check_option,
-    definition_option,
-    echo,
-    env_option,
-    load_or_exit,
-    output_dir_option,
-    output_file_option,
-    plural,
-    redis_option,
-    scorecard_option,
-    terminal_console,
-    write_document,
-    write_or_check,
-)
+from scorecard.cli.console import echo, plural, terminal_console
+from scorecard.cli.definition_option import definition_option, load_or_exit, scorecard_option
+from scorecard.cli.files import check_option, output_dir_option, output_file_option, write_document, write_or_check
+from scorecard.cli.options import app_id_option, env_option
+from scorecard.cli.options_redis import redis_option
+from scorecard.cli.params import Duration
+from scorecard.cli.shape import EXIT_FAILED
 from scorecard.cli.web import load_web_config_or_exit, web_config_option
 from scorecard.config import RedisOptions
 from scorecard.core.timeutil import format_duration

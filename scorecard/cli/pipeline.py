@@ -1,7 +1,7 @@
 """``scorecard worker``, ``publish`` and ``simulate``: the commands that run or feed the streaming pipeline.
 
 Kafka, Faust and the simulator are imported inside the commands: they are slow to import, the other commands never
-need them, and Faust, aiokafka and uvloop come with the ``worker`` extra only (``common.worker_extra`` turns their
+need them, and Faust, aiokafka and uvloop come with the ``worker`` extra only (``services.worker_extra`` turns their
 absence into a one-line error naming it).
 """
 
@@ -16,28 +16,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 from rich.progress import MofNCompleteColumn, TaskProgressColumn
 
-from scorecard.cli.common import (
-    EXIT_FAILED,
-    Duration,
-    app_id_option,
-    echo,
-    env_option,
-    kafka_errors,
-    kafka_options,
-    kafka_reason,
-    load_or_exit,
-    make_settings,
-    partitions_option,
-    progress_bar,
-    quiet_logger,
-    redis_option,
-    replication_option,
-    scorecard_option,
-    time_param,
-    topic_option,
-    unavailable,
-    worker_extra,
-)
+from scorecard.cli.console import echo, progress_bar
+from scorecard.cli.definition_option import load_or_exit, scorecard_option
+from scorecard.cli.options import app_id_option, env_option
+from scorecard.cli.options_kafka import kafka_options, partitions_option, replication_option, topic_option
+from scorecard.cli.options_redis import redis_option
+from scorecard.cli.params import Duration, time_param
+from scorecard.cli.services import kafka_errors, kafka_reason, quiet_logger, unavailable, worker_extra
+from scorecard.cli.settings import make_settings
+from scorecard.cli.shape import EXIT_FAILED
 from scorecard.cli.web import load_web_config_or_exit, web_config_option
 from scorecard.config import KafkaSecurity, RedisOptions, Settings, redact_url
 from scorecard.core.lines import read_lines

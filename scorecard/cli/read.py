@@ -21,25 +21,15 @@ from typing import IO, Any
 import click
 from rich.progress import DownloadColumn, Progress, TaskID
 
-from scorecard.cli.common import (
-    EXIT_FAILED,
-    app_id_option,
-    definition_flag,
-    echo,
-    load_or_exit,
-    output_file_option,
-    parse_at,
-    plural,
-    progress_bar,
-    prometheus_history_options,
-    redis_option,
-    require_live,
-    resolve_definition,
-    scorecard_option,
-    terminal_console,
-    unavailable,
-    write_document,
-)
+from scorecard.cli.console import echo, plural, progress_bar, terminal_console
+from scorecard.cli.definition_option import definition_flag, load_or_exit, resolve_definition, scorecard_option
+from scorecard.cli.files import output_file_option, write_document
+from scorecard.cli.options import app_id_option
+from scorecard.cli.options_prometheus import prometheus_history_options
+from scorecard.cli.options_redis import redis_option
+from scorecard.cli.params import parse_at
+from scorecard.cli.services import require_live, unavailable
+from scorecard.cli.shape import EXIT_FAILED
 from scorecard.config import RedisOptions
 from scorecard.core.definition import Scorecard
 from scorecard.core.evaluation import dumps

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scorecard.cli.common import echo, env_option
+from scorecard.cli.console import echo
+from scorecard.cli.options import env_option
 from scorecard.outputs.webconfig import WebConfig, WebConfigError, load_web_config
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scorecard.cli.common import EXIT_UNAVAILABLE
+from scorecard.cli.shape import EXIT_UNAVAILABLE
 from scorecard.config import KafkaSecurity, Settings
 from tests.integration.pipeline import Deployment, own_settings, replay_json, run_services
 from tests.paths import ACME

@@ -22,7 +22,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from scorecard.cli.common import EXIT_UNAVAILABLE
+from scorecard.cli.shape import EXIT_UNAVAILABLE
 from scorecard.config import RedisOptions, Settings
 from scorecard.redis.client import connect
 from scorecard.redis.store import RedisStore, StoreError

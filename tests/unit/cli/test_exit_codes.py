@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
+from scorecard.cli.shape import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 from streams.faust_fixes.runner import EXIT_WITHOUT_COMMIT
 from tests.paths import ACME, ACME_EVENTS, DEFINITIONS, REPO
 

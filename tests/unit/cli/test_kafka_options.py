@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.cli.common import EXIT_UNAVAILABLE, kafka_security_from_options
+from scorecard.cli.options_kafka import kafka_security_from_options
+from scorecard.cli.shape import EXIT_UNAVAILABLE
 from scorecard.config import KafkaSecurity
 from tests.paths import REPO
 

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from scorecard.cli import main
-from scorecard.cli.common import DEFINITION_ENV, Duration
+from scorecard.cli.definition_option import DEFINITION_ENV
+from scorecard.cli.params import Duration
 from tests.paths import ACME, ACME_EVENTS, DEFINITIONS
 
 # Commands reading a definition: not publish (it sends any events file as it is), schema (it describes the format

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scorecard.cli.common import WORKER_EXTRA, WORKER_PACKAGES
+from scorecard.cli.services import WORKER_EXTRA, WORKER_PACKAGES
 from tests.paths import ACME, ACME_EVENTS, REPO
 
 BLOCKED = sorted(WORKER_PACKAGES | {"hiredis"})
