@@ -1,5 +1,5 @@
 """Building blocks of the options: a flag with its ``SCORECARD_*`` variable and shared default
-(``env_option``), a file flag, a secret flag and its ``-file`` twin (``_one_secret`` keeps exactly one), and
+(``env_option``), a file flag, a secret flag and its ``-file`` twin (``one_secret`` keeps exactly one), and
 ``--app-id``, which the Kafka and the Redis side both use.
 
 The option groups (``options_redis``, ``options_kafka``, ``options_prometheus``) are built from these, so each
@@ -26,7 +26,7 @@ def env_option(name: str, envvar: str, help_text: str, **kwargs: Any) -> Callabl
     )
 
 
-def _file_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+def file_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
     return click.option(
         name,
         envvar=envvar,
@@ -36,12 +36,12 @@ def _file_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]
     )
 
 
-def _secret_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
-    """A secret flag, never shown as a default; a ``-file`` twin (``_file_option``) reads it from a file instead."""
+def secret_option(name: str, envvar: str, help_text: str) -> Callable[[Any], Any]:
+    """A secret flag, never shown as a default; a ``-file`` twin (``file_option``) reads it from a file instead."""
     return click.option(name, envvar=envvar, show_envvar=True, show_default=False, help=help_text)
 
 
-def _one_secret(values: dict[str, Any], name: str) -> str | None:
+def one_secret(values: dict[str, Any], name: str) -> str | None:
     flag = "--" + name.replace("_", "-")
     value, path = values[name], values[f"{name}_file"]
     if value and path:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from scorecard.cli.options import _file_option, _one_secret, _secret_option, env_option
+from scorecard.cli.options import env_option, file_option, one_secret, secret_option
 from scorecard.config import KAFKA_MECHANISMS, KAFKA_PROTOCOLS, KafkaSecurity, SettingError
 
 kafka_option = env_option("--kafka-bootstrap", "SCORECARD_KAFKA_BOOTSTRAP", "Kafka bootstrap servers.")
@@ -43,29 +43,29 @@ _KAFKA_OPTIONS = (
     click.option(
         "--kafka-sasl-username", envvar="SCORECARD_KAFKA_SASL_USERNAME", show_envvar=True, help="SASL user name."
     ),
-    _secret_option(
+    secret_option(
         "--kafka-sasl-password",
         "SCORECARD_KAFKA_SASL_PASSWORD",
         "SASL password; visible in `ps` as a flag: prefer the variable or --kafka-sasl-password-file.",
     ),
-    _file_option("--kafka-sasl-password-file", "SCORECARD_KAFKA_SASL_PASSWORD_FILE", "File holding the SASL password."),
-    _file_option(
+    file_option("--kafka-sasl-password-file", "SCORECARD_KAFKA_SASL_PASSWORD_FILE", "File holding the SASL password."),
+    file_option(
         "--kafka-ssl-ca-file",
         "SCORECARD_KAFKA_SSL_CA_FILE",
         "CA certificates (PEM) that sign the brokers' certificates (with SSL, SASL_SSL).  [default: the system's]",
     ),
-    _file_option(
+    file_option(
         "--kafka-ssl-cert-file",
         "SCORECARD_KAFKA_SSL_CERT_FILE",
         "Client certificate (PEM), for brokers that ask for one (mutual TLS).",
     ),
-    _file_option("--kafka-ssl-key-file", "SCORECARD_KAFKA_SSL_KEY_FILE", "Private key of --kafka-ssl-cert-file (PEM)."),
-    _secret_option(
+    file_option("--kafka-ssl-key-file", "SCORECARD_KAFKA_SSL_KEY_FILE", "Private key of --kafka-ssl-cert-file (PEM)."),
+    secret_option(
         "--kafka-ssl-key-password",
         "SCORECARD_KAFKA_SSL_KEY_PASSWORD",
         "Password of the private key; visible in `ps` as a flag: prefer the variable or --kafka-ssl-key-password-file.",
     ),
-    _file_option(
+    file_option(
         "--kafka-ssl-key-password-file",
         "SCORECARD_KAFKA_SSL_KEY_PASSWORD_FILE",
         "File holding the private key's password.",
@@ -111,11 +111,11 @@ def kafka_security_from_options(values: dict[str, Any]) -> KafkaSecurity:
             protocol=values["kafka_security_protocol"].upper(),
             sasl_mechanism=values["kafka_sasl_mechanism"].upper(),
             sasl_username=values["kafka_sasl_username"] or None,
-            sasl_password=_one_secret(values, "kafka_sasl_password"),
+            sasl_password=one_secret(values, "kafka_sasl_password"),
             ca_file=values["kafka_ssl_ca_file"],
             cert_file=values["kafka_ssl_cert_file"],
             key_file=values["kafka_ssl_key_file"],
-            key_password=_one_secret(values, "kafka_ssl_key_password"),
+            key_password=one_secret(values, "kafka_ssl_key_password"),
         )
     except SettingError as error:
         raise click.UsageError(str(error)) from None

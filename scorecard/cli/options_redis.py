@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from scorecard.cli.options import _file_option, _one_secret, _secret_option, env_option
+from scorecard.cli.options import env_option, file_option, one_secret, secret_option
 from scorecard.config import RedisOptions, SettingError, parse_sentinels
 
 
@@ -40,30 +40,30 @@ _redis_url_option = env_option(
 
 _REDIS_OPTIONS = (
     _redis_url_option,
-    _file_option(
+    file_option(
         "--redis-ca-file",
         "SCORECARD_REDIS_CA_FILE",
         "CA certificates that sign Redis's TLS certificate (with rediss://).  [default: the system's]",
     ),
-    _file_option(
+    file_option(
         "--redis-cert-file",
         "SCORECARD_REDIS_CERT_FILE",
         "Client certificate for Redis TLS (with rediss://, when Redis asks for one).",
     ),
-    _file_option("--redis-key-file", "SCORECARD_REDIS_KEY_FILE", "Private key of --redis-cert-file (if not in it)."),
+    file_option("--redis-key-file", "SCORECARD_REDIS_KEY_FILE", "Private key of --redis-cert-file (if not in it)."),
     click.option(
         "--redis-username",
         envvar="SCORECARD_REDIS_USERNAME",
         show_envvar=True,
         help="Redis ACL user (overrides one in the URL).",
     ),
-    _secret_option(
+    secret_option(
         "--redis-password",
         "SCORECARD_REDIS_PASSWORD",
         "Redis password of the ACL user or of requirepass (overrides one in the URL); visible in `ps` as a flag: "
         "prefer the variable or --redis-password-file.",
     ),
-    _file_option("--redis-password-file", "SCORECARD_REDIS_PASSWORD_FILE", "File holding the Redis password."),
+    file_option("--redis-password-file", "SCORECARD_REDIS_PASSWORD_FILE", "File holding the Redis password."),
     click.option(
         "--redis-sentinels",
         envvar="SCORECARD_REDIS_SENTINELS",
@@ -74,13 +74,13 @@ _REDIS_OPTIONS = (
     env_option(
         "--redis-sentinel-service", "SCORECARD_REDIS_SENTINEL_SERVICE", "Name the Sentinels monitor the primary under."
     ),
-    _secret_option(
+    secret_option(
         "--redis-sentinel-password",
         "SCORECARD_REDIS_SENTINEL_PASSWORD",
         "Password of the Sentinels themselves, if they require one (prefer the variable or "
         "--redis-sentinel-password-file).",
     ),
-    _file_option(
+    file_option(
         "--redis-sentinel-password-file",
         "SCORECARD_REDIS_SENTINEL_PASSWORD_FILE",
         "File holding the Sentinels' password.",
@@ -139,10 +139,10 @@ def _redis_options(values: dict[str, Any]) -> RedisOptions:
             cert_file=values["redis_cert_file"],
             key_file=values["redis_key_file"],
             username=values["redis_username"] or None,
-            password=_one_secret(values, "redis_password"),
+            password=one_secret(values, "redis_password"),
             sentinels=parse_sentinels(values["redis_sentinels"] or "", "--redis-sentinels"),
             sentinel_service=values["redis_sentinel_service"],
-            sentinel_password=_one_secret(values, "redis_sentinel_password"),
+            sentinel_password=one_secret(values, "redis_sentinel_password"),
             cluster=values["redis_cluster"],
         )
     except SettingError as error:
