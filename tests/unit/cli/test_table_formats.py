@@ -26,11 +26,13 @@ def test_replay_kpis_prints_a_row_per_unit_and_kpi() -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"ACME scorecard at {AT}"
-    assert lines[1].split() == ["Unit", "KPI", "Value", "Goal", "Red", "flag", "Score", "Status"]
+    assert lines[1].split() == ["Unit", "KPI", "Value", "Goal", "Red", "flag", "Score", "Status", "Pace"]  # ACME paces
     scorecard = load_scorecard(ACME)
     rows = [line for line in lines[3:-1] if line.strip()]
     assert len(rows) == 12 * len(scorecard.kpis)  # every KPI of every unit (export depth does not apply)
     assert any("Sales EMEA" in row and "Revenue this month" in row and "EUR" in row for row in rows)
+    assert any("% elapsed, forecast " in row and ", period goal " in row for row in rows)  # paced KPIs
+    assert any(row.rstrip().endswith("red") for row in rows)  # unpaced ones end with their status
 
 
 def test_replay_csv_and_csv_kpis_parse_as_tables() -> None:
