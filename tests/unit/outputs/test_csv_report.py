@@ -111,7 +111,8 @@ def test_on_a_terminal_names_show_their_control_characters_as_escapes() -> None:
         assert len(rows) == len(_rows(make(scorecard, document)))  # same rows and cells, only escaped
 
 
-# A paced sum (f is the share of the day passed) beside an average that is never paced, both named for trouble.
+# A paced sum (f is the share of the day passed) beside an average that is never paced, both named for trouble, and a
+# paced count with targets at one unit only.
 PACED = {
     "name": "Paced",
     "perspectives": [{"id": "money", "name": "Money"}],
@@ -139,6 +140,15 @@ PACED = {
             "window": {"kind": "tumbling", "size": "1d"},
             "goal": 30,
             "red_flag": 10,
+        },
+        {
+            "id": "orders",
+            "name": "Orders",
+            "objective": "earn",
+            "aggregation": "count",
+            "source": {"event": "sale"},
+            "window": {"kind": "tumbling", "size": "1d"},
+            "targets": {"north": {"goal": 6, "red_flag": 2}},  # the shop has no targets of its own
         },
     ],
 }
@@ -210,3 +220,12 @@ def test_on_a_terminal_the_pace_rows_keep_their_cells_and_escape_names() -> None
     records = _paced_records("2026-11-27T12:00:00Z", terminal=True)
     assert records["shop", "sales"]["unit"] == "'=Shop\\x1b[2J" and records["north", "sales"]["measure"] == "'-EUR\\r"
     assert records["north", "sales"]["forecast"] == "80.0"
+
+
+def test_a_unit_without_targets_of_its_own_has_the_elapsed_share_and_forecast_but_no_period_pair() -> None:
+    records = _paced_records("2026-11-27T12:00:00Z")
+    north, shop = records["north", "orders"], records["shop", "orders"]
+    assert [north[c] for c in KPI_COLUMNS[13:]] == ["6.0", "2.0", "0.5", "4.0"]  # 2 orders by midday: 4 by midnight
+    assert (north["goal"], north["red_flag"]) == ("3.0", "1.0")
+    assert [shop[c] for c in KPI_COLUMNS[13:]] == ["", "", "0.5", "4.0"]
+    assert shop["goal"] == "" and shop["score"] == north["score"]  # rolled up from its only child
