@@ -54,7 +54,10 @@ kpis_option = click.option(
     "--kpis",
     "show_kpis",
     is_flag=True,
-    help="Table and CSV: one row per unit and KPI (value, goal, red flag, score, status) instead of perspectives.",
+    help=(
+        "Table and CSV: one row per unit and KPI (value, goal, red flag, score, status; for a paced KPI also the"
+        " share of its period elapsed, the forecast and the period goal) instead of perspectives."
+    ),
 )
 _PROGRESS_LINES = 20_000
 

@@ -2,12 +2,13 @@
 
 Written with the ``csv`` module (RFC 4180 quoting: a name with a comma, a quote or a newline is quoted, quotes
 doubled), one header row, then rows in org-tree order. Every row starts with the evaluation time (``at``) so that
-exports of several dates can be appended into one sheet. Numbers are written in full precision (``repr`` of the
-float), an empty cell means no value. Names are written as they are, except that one starting with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's guard against formula injection: a spreadsheet
-would run such a cell as a formula). ``terminal=True`` (the command's stdout is a terminal, so a person reads it)
-also writes control characters in names as their escapes (``scorecard.outputs.terminal.printable``), so that no
-name acts on the terminal; in a pipe or a file the names stay exact.
+exports of several dates can be appended into one sheet. By KPI, a paced KPI's period goal and red flag, elapsed
+share and forecast follow the older columns (empty when the KPI is not paced). Numbers are written in full precision
+(``repr`` of the float), an empty cell means no value. Names are written as they are, except that one starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's guard against formula injection:
+a spreadsheet would run such a cell as a formula). ``terminal=True`` (the command's stdout is a terminal, so a
+person reads it) also writes control characters in names as their escapes (``scorecard.outputs.terminal.printable``),
+so that no name acts on the terminal; in a pipe or a file the names stay exact.
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ KPI_COLUMNS: Final = (
     "status",
     "window_start",
     "window_end",
+    "period_goal",
+    "period_red_flag",
+    "elapsed",
+    "forecast",
 )
+"""The columns of ``kpis_csv``. The last four are a paced KPI's (``goal`` and ``red_flag`` are then to date): the
+full-period goal and red flag, the share of the period elapsed (0 to 1) and the forecast; empty when not paced."""
+_PACE_FIELDS: Final = KPI_COLUMNS[-4:]
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -70,7 +78,13 @@ def units_csv(scorecard: Scorecard, report: Mapping[str, Any], *, terminal: bool
 
 
 def kpis_csv(scorecard: Scorecard, report: Mapping[str, Any], *, terminal: bool = False) -> str:
-    """One row per unit and KPI: value, unit of measure, goal, red flag, score, status and window."""
+    """One row per unit and KPI: value, unit of measure, goal, red flag, score, status, window, then the pace fields.
+
+    The pace fields (period goal and red flag, elapsed share, forecast) come last so that readers of the older
+    columns keep working. They are all empty for a KPI that is not paced (the JSON report still has its period pair,
+    equal to ``goal`` and ``red_flag``); the forecast is also empty at f = 0, the period pair at a unit without
+    targets of its own.
+    """
     tree = OrgTree.from_scorecard(scorecard)
     at = report.get("at")
     units = report.get("units", {})
@@ -82,6 +96,7 @@ def kpis_csv(scorecard: Scorecard, report: Mapping[str, Any], *, terminal: bool 
             if result is None:
                 continue
             window = result.get("window") or {}
+            paced = result.get("elapsed") is not None  # the report has a period pair for every KPI with targets
             rows.append(
                 [
                     at,
@@ -97,6 +112,7 @@ def kpis_csv(scorecard: Scorecard, report: Mapping[str, Any], *, terminal: bool 
                     result.get("status", "no_data"),
                     window.get("start", ""),
                     window.get("end", ""),
+                    *(_number(result.get(field) if paced else None) for field in _PACE_FIELDS),
                 ]
             )
     return _csv(rows)

@@ -1,6 +1,11 @@
 """The scorecard's KPIs as a terminal table (``--kpis``): one row per unit and KPI, with value, goal, red flag, score
 and status, drawn from the JSON report alone like ``scorecard.outputs.table``.
 
+When the report holds a paced KPI (docs/semantics.md, section 8), a last column ``Pace`` says, on that KPI's rows
+only, how much of its period has passed, the forecast and the full-period goal: ``50% elapsed, forecast 80, period
+goal 100``; the ``Goal`` and ``Red flag`` columns then hold the targets to date, against which the status is judged.
+A report without paced KPIs gets no such column, so its table is as it was.
+
 Rows follow the org tree (pre-order, as in the definition) and, within a unit, the KPIs in file order; the unit is
 named on its first row only and a rule separates units. Values keep their magnitude readable: thousands separated
 and no decimals from 1,000 up, at most two decimals below, scientific notation from 1e15 (goals may be any finite
@@ -24,7 +29,7 @@ from scorecard.core.hierarchy import OrgTree
 from scorecard.outputs.table import STATUS_STYLES, events_line, status_text, unit_text
 from scorecard.outputs.terminal import plain
 
-__all__ = ["format_number", "kpi_table", "print_kpi_report"]
+__all__ = ["format_number", "kpi_table", "pace_summary", "print_kpi_report"]
 
 _NO_VALUE: Final = "-"
 _HUGE: Final = 1e15
@@ -41,8 +46,24 @@ def format_number(value: float | None) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def pace_summary(result: Mapping[str, Any]) -> str:
+    """``50% elapsed, forecast 80, period goal 100`` for a paced KPI's result; "" when it is not paced.
+
+    The forecast is a dash at f = 0 (nothing to extrapolate yet); a unit without targets of its own has no period
+    goal, so that part is left out.
+    """
+    elapsed = result.get("elapsed")
+    if elapsed is None:
+        return ""
+    parts = [f"{elapsed:.0%} elapsed", f"forecast {format_number(result.get('forecast'))}"]
+    if result.get("period_goal") is not None:
+        parts.append(f"period goal {format_number(result['period_goal'])}")
+    return ", ".join(parts)
+
+
 def kpi_table(scorecard: Scorecard, report: Mapping[str, Any], tree: OrgTree | None = None) -> Table:
-    """Units x KPIs: unit, KPI, value (with the KPI's unit of measure), goal, red flag, score and status."""
+    """Units x KPIs: unit, KPI, value (with the KPI's unit of measure), goal, red flag, score and status; ``Pace``
+    too when a KPI of the report is paced."""
     org = tree if tree is not None else OrgTree.from_scorecard(scorecard)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("Unit")  # names wrap in a narrow terminal; numbers and statuses never do
@@ -51,6 +72,9 @@ def kpi_table(scorecard: Scorecard, report: Mapping[str, Any], tree: OrgTree | N
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     units = report.get("units", {})
+    paced = any(r.get("elapsed") is not None for u in units.values() for r in u.get("kpis", {}).values())
+    if paced:
+        table.add_column("Pace")  # the one column that wraps before the names do
     shown = [unit_id for unit_id in org.units if unit_id in units]
     for position, unit_id in enumerate(shown):
         kpis = units[unit_id].get("kpis", {})
@@ -70,6 +94,7 @@ def kpi_table(scorecard: Scorecard, report: Mapping[str, Any], tree: OrgTree | N
                 Text(format_number(result.get("red_flag"))),
                 Text(_NO_VALUE if score is None else f"{score:.1f}", style=STATUS_STYLES.get(status, "")),
                 status_text(status),
+                *([Text(pace_summary(result), style="dim")] if paced else []),
                 end_section=index == len(rows) - 1 and position < len(shown) - 1,
             )
     return table

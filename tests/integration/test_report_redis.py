@@ -186,7 +186,8 @@ def test_the_page_and_the_messages_name_no_redis_password(seeded, settings, tmp_
 
 def test_status_kpis_csv_from_redis_matches_the_replay(seeded, settings, acme_events: Path) -> None:
     """`status --kpis --format csv` reads Redis; `replay --kpis --format csv` of the same events at the same time
-    gives the same rows (values within the store's fixed-point rounding), and the `--kpis` table has every row."""
+    gives the same rows (values and forecasts within the store's fixed-point rounding), and the `--kpis` table has
+    every row."""
     scorecard = load_scorecard(ACME)
     at = format_time(replay(scorecard, acme_events.read_bytes().splitlines()).at)
     runner = CliRunner(env={"COLUMNS": "200"})
@@ -206,6 +207,16 @@ def test_status_kpis_csv_from_redis_matches_the_replay(seeded, settings, acme_ev
             assert float(got["value"]) == pytest.approx(float(want["value"]), rel=1e-9, abs=0.0051)
         else:
             assert got["value"] == ""
+        # the pace columns: the same period, share and targets; the forecast is the value over the share
+        assert {k: got[k] for k in ("period_goal", "period_red_flag", "elapsed")} == {
+            k: want[k] for k in ("period_goal", "period_red_flag", "elapsed")
+        }
+        if want["forecast"]:
+            tolerance = 0.0051 / float(want["elapsed"])
+            assert float(got["forecast"]) == pytest.approx(float(want["forecast"]), rel=1e-9, abs=tolerance)
+        else:
+            assert got["forecast"] == ""
+    assert any(row["elapsed"] for row in replay_rows) and any(not row["elapsed"] for row in replay_rows)
     table = runner.invoke(main, [*status, "--kpis"])
     assert table.exit_code == 0
     rows = [line for line in table.stdout.splitlines()[3:-1] if line.strip()]

@@ -11,6 +11,7 @@ import yaml
 
 from scorecard.core.definition import Scorecard, parse_scorecard
 from scorecard.core.replay import replay
+from scorecard.core.timeutil import parse_time
 from scorecard.outputs.csv_report import KPI_COLUMNS, UNIT_COLUMNS, kpis_csv, units_csv
 
 NAMES = {
@@ -108,3 +109,123 @@ def test_on_a_terminal_names_show_their_control_characters_as_escapes() -> None:
         rows = _rows(text)
         assert "\x1b" not in text and "[bold]Leaf[/] <b>&amp;</b>\\x1b[2J" in text
         assert len(rows) == len(_rows(make(scorecard, document)))  # same rows and cells, only escaped
+
+
+# A paced sum (f is the share of the day passed) beside an average that is never paced, both named for trouble, and a
+# paced count with targets at one unit only.
+PACED = {
+    "name": "Paced",
+    "perspectives": [{"id": "money", "name": "Money"}],
+    "org": {"id": "shop", "name": "=Shop\x1b[2J", "children": [{"id": "north", "name": "North"}]},
+    "objectives": [{"id": "earn", "perspective": "money"}],
+    "kpis": [
+        {
+            "id": "sales",
+            "name": "=SUM(A1:A9)",
+            "unit": "-EUR\r",
+            "objective": "earn",
+            "aggregation": "sum",
+            "source": {"event": "sale", "field": "amount"},
+            "window": {"kind": "tumbling", "size": "1d"},
+            "pace": "linear",
+            "goal": 100,
+            "red_flag": 50,
+        },
+        {
+            "id": "basket",
+            "name": "Basket",
+            "objective": "earn",
+            "aggregation": "avg",
+            "source": {"event": "sale", "field": "amount"},
+            "window": {"kind": "tumbling", "size": "1d"},
+            "goal": 30,
+            "red_flag": 10,
+        },
+        {
+            "id": "orders",
+            "name": "Orders",
+            "objective": "earn",
+            "aggregation": "count",
+            "source": {"event": "sale"},
+            "window": {"kind": "tumbling", "size": "1d"},
+            "targets": {"north": {"goal": 6, "red_flag": 2}},  # the shop has no targets of its own
+        },
+    ],
+}
+PACED_EVENTS = [
+    {"id": "1", "type": "sale", "unit": "north", "time": "2026-11-27T00:00:00Z", "fields": {"amount": 30}},
+    {"id": "2", "type": "sale", "unit": "north", "time": "2026-11-27T03:00:00Z", "fields": {"amount": 10}},
+]
+
+
+def _paced_records(at: str, *, terminal: bool = False) -> dict[tuple[str, str], dict[str, str]]:
+    scorecard = parse_scorecard(yaml.safe_dump(PACED))
+    document = replay(scorecard, [json.dumps(e) for e in PACED_EVENTS]).evaluate(parse_time(at))
+    rows = _rows(kpis_csv(scorecard, document, terminal=terminal))
+    assert rows[0] == list(KPI_COLUMNS)
+    return {(row[1], row[3]): dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+
+
+def test_the_pace_columns_come_after_the_older_ones() -> None:
+    assert KPI_COLUMNS[:13] == (
+        "at",
+        "unit_id",
+        "unit",
+        "kpi_id",
+        "kpi",
+        "value",
+        "measure",
+        "goal",
+        "red_flag",
+        "score",
+        "status",
+        "window_start",
+        "window_end",
+    )
+    assert KPI_COLUMNS[13:] == ("period_goal", "period_red_flag", "elapsed", "forecast")
+
+
+def test_a_paced_kpi_has_its_period_targets_elapsed_share_and_forecast() -> None:
+    records = _paced_records("2026-11-27T12:00:00Z")  # half the day: to date 50 and 25, 40 so far, 80 at this pace
+    sales = records["north", "sales"]
+    assert (sales["value"], sales["goal"], sales["red_flag"]) == ("40.0", "50.0", "25.0")
+    assert (sales["period_goal"], sales["period_red_flag"], sales["elapsed"], sales["forecast"]) == (
+        "100.0",
+        "50.0",
+        "0.5",
+        "80.0",
+    )
+    assert sales["status"] == "amber" and sales["window_start"] == "2026-11-27T00:00:00Z"
+    # names that a spreadsheet would run as formulas are disarmed, the others stay exact
+    assert sales["kpi"] == "'=SUM(A1:A9)" and sales["measure"] == "'-EUR\r" and sales["unit"] == "North"
+    assert records["shop", "sales"]["unit"] == "'=Shop\x1b[2J" and records["shop", "sales"]["forecast"] == "80.0"
+    basket = records["north", "basket"]  # an average is never paced: no pace cells, its targets are the period's
+    assert (basket["value"], basket["goal"], basket["red_flag"]) == ("20.0", "30.0", "10.0")
+    assert [basket[c] for c in KPI_COLUMNS[13:]] == ["", "", "", ""]
+
+
+def test_at_the_period_start_a_paced_kpi_has_a_value_but_no_score_or_forecast() -> None:
+    records = _paced_records("2026-11-27T00:00:00Z")  # f = 0 (the replay's value holds the whole file's events)
+    sales = records["north", "sales"]
+    assert sales["value"] == "40.0" and sales["score"] == "" and sales["status"] == "no_data"
+    assert (sales["period_goal"], sales["period_red_flag"], sales["elapsed"], sales["forecast"]) == (
+        "100.0",
+        "50.0",
+        "0.0",
+        "",
+    )
+
+
+def test_on_a_terminal_the_pace_rows_keep_their_cells_and_escape_names() -> None:
+    records = _paced_records("2026-11-27T12:00:00Z", terminal=True)
+    assert records["shop", "sales"]["unit"] == "'=Shop\\x1b[2J" and records["north", "sales"]["measure"] == "'-EUR\\r"
+    assert records["north", "sales"]["forecast"] == "80.0"
+
+
+def test_a_unit_without_targets_of_its_own_has_the_elapsed_share_and_forecast_but_no_period_pair() -> None:
+    records = _paced_records("2026-11-27T12:00:00Z")
+    north, shop = records["north", "orders"], records["shop", "orders"]
+    assert [north[c] for c in KPI_COLUMNS[13:]] == ["6.0", "2.0", "0.5", "4.0"]  # 2 orders by midday: 4 by midnight
+    assert (north["goal"], north["red_flag"]) == ("3.0", "1.0")
+    assert [shop[c] for c in KPI_COLUMNS[13:]] == ["", "", "0.5", "4.0"]
+    assert shop["goal"] == "" and shop["score"] == north["score"]  # rolled up from its only child

@@ -1,4 +1,4 @@
-"""The KPI table (``--kpis``): one row per unit and KPI with value, goal, red flag, score and status."""
+"""The KPI table (``--kpis``): one row per unit and KPI with value, goal, red flag, score and status, and the pace."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rich.console import Console
 
 from scorecard.core.definition import parse_scorecard
 from scorecard.core.replay import replay
-from scorecard.outputs.kpi_table import format_number, print_kpi_report
+from scorecard.core.timeutil import parse_time
+from scorecard.outputs.kpi_table import format_number, pace_summary, print_kpi_report
 from tests.unit.outputs.test_terminal import assert_safe, hostile_scorecard, report
 
 SHOP = """
@@ -73,3 +74,71 @@ def test_hostile_names_are_shown_as_written_and_never_act_on_the_terminal() -> N
     for shown in ("[/]sales\\x1b]0;pwned\\x07", "[bold]EUR\\x1b[5m", "leaf\\rX", "[red]Root\\x1b[31m"):
         assert shown in text
     assert_safe(text)
+
+
+# A paced daily sum (f = the share of the day passed) beside an average, which is never paced.
+PACED = """
+name: Paced
+org: {id: shop, children: [{id: north, name: "[bold]North\\x1b[2J"}]}
+objectives: [{id: sell, perspective: financial}]
+kpis:
+  - {id: revenue, name: "[/]Revenue\\r", unit: EUR, objective: sell, aggregation: sum,
+     source: {event: order, field: amount}, window: {kind: tumbling, size: 1d}, pace: linear, goal: 1000,
+     red_flag: 500}
+  - {id: basket, name: Basket, unit: EUR, objective: sell, aggregation: avg, source: {event: order, field: amount},
+     window: {kind: tumbling, size: 1d}, goal: 300, red_flag: 100}
+"""
+PACED_EVENTS = [
+    {"id": "1", "type": "order", "unit": "north", "time": "2026-11-27T00:00:00Z", "fields": {"amount": 150}},
+    {"id": "2", "type": "order", "unit": "north", "time": "2026-11-27T01:00:00Z", "fields": {"amount": 250}},
+]
+
+
+def _paced_lines(at: str) -> list[str]:
+    scorecard = parse_scorecard(PACED)
+    document = replay(scorecard, [json.dumps(e) for e in PACED_EVENTS]).evaluate(parse_time(at))
+    text = _text(scorecard, document)
+    assert_safe(text)
+    return [" ".join(line.split()) for line in text.splitlines()]
+
+
+NORTH = "[bold]North\\x1b[2J north"  # the unit's label, escaped, and its id
+REVENUE = "[/]Revenue\\r 400 EUR"  # the KPI's name, escaped, and its value (150 + 250) with its unit
+
+
+def test_a_paced_kpi_shows_elapsed_share_forecast_and_period_goal_in_the_pace_column() -> None:
+    # 75% of the day: to date 750 and 375; 400 so far, 533.33 at this pace: amber, 10/3 + 10/3 x 33.33 / 500 = 3.6
+    lines = _paced_lines("2026-11-27T18:00:00Z")
+    assert lines[1] == "Unit KPI Value Goal Red flag Score Status Pace"
+    pace = "75% elapsed, forecast 533.33, period goal 1,000"
+    north = lines.index(f"{NORTH} {REVENUE} 750 375 3.6 amber {pace}")
+    assert lines[north + 1] == "Basket 200 EUR 300 100 5.0 amber"  # not paced: no pace cell
+    assert f"shop {REVENUE} 750 375 3.6 amber {pace}" in lines
+
+
+def test_at_the_period_start_a_paced_kpi_has_no_score_and_no_forecast() -> None:
+    lines = _paced_lines("2026-11-27T00:00:00Z")  # f = 0 (the replay's value holds the whole file's events)
+    assert f"{NORTH} {REVENUE} 0 0 - no data 0% elapsed, forecast -, period goal 1,000" in lines
+
+
+def test_a_report_without_paced_kpis_has_no_pace_column() -> None:
+    scorecard = parse_scorecard(SHOP)
+    document = replay(scorecard, []).evaluate(parse_time("2026-11-27T12:00:00Z"))
+    assert " ".join(_text(scorecard, document).splitlines()[1].split()) == "Unit KPI Value Goal Red flag Score Status"
+
+
+@pytest.mark.parametrize(
+    ("result", "text"),
+    [
+        ({"elapsed": None, "forecast": None, "period_goal": 100.0}, ""),
+        (
+            {"elapsed": 0.4246, "forecast": 1455169.07, "period_goal": 1200000.0},
+            "42% elapsed, forecast 1,455,169, period goal 1,200,000",
+        ),
+        ({"elapsed": 0.0, "forecast": None, "period_goal": 8.0}, "0% elapsed, forecast -, period goal 8"),
+        ({"elapsed": 0.5, "forecast": 12.5, "period_goal": None}, "50% elapsed, forecast 12.5"),  # no own targets
+        ({}, ""),
+    ],
+)
+def test_pace_summary(result: dict[str, float | None], text: str) -> None:
+    assert pace_summary(result) == text
