@@ -19,7 +19,6 @@ character written).
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 import time
@@ -42,6 +41,7 @@ from scorecard.contract import PIPELINE_CONSUMER_LAG, PIPELINE_REDIS_ERRORS
 from scorecard.core.definition import Scorecard
 from scorecard.core.engine import OUTCOMES
 from scorecard.core.hierarchy import OrgTree
+from scorecard.outputs.http_request import authenticated_request
 from scorecard.outputs.table import STATUS_STYLES, scorecard_table
 from scorecard.outputs.terminal import plain
 from scorecard.redis.store import RedisStore, StoreError
@@ -297,23 +297,11 @@ def fetch_pipeline(metrics_url: str | None) -> tuple[PipelineStats | None, str |
     if not metrics_url:
         return None, None
     try:
-        with urllib.request.urlopen(_metrics_request(metrics_url), timeout=_METRICS_TIMEOUT) as response:
+        with urllib.request.urlopen(authenticated_request(metrics_url), timeout=_METRICS_TIMEOUT) as response:
             return parse_pipeline_metrics(response.read().decode()), None
     except (OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         return None, f"not reachable at {redact_url(metrics_url)} ({reason})"
-
-
-def _metrics_request(url: str) -> urllib.request.Request:
-    """A request for ``url`` whose ``user:password@``, if any, is sent as basic authentication: ``urllib`` would
-    take it for part of the host (and name the password in its error)."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return urllib.request.Request(url)
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    token = base64.b64encode(f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()).decode()
-    return urllib.request.Request(parts._replace(netloc=host).geturl(), headers={"Authorization": f"Basic {token}"})
 
 
 def take_snapshot(

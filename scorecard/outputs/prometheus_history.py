@@ -14,7 +14,6 @@ The result has the shape of ``evaluation.report`` for the exported units (``cont
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.error
 import urllib.parse
@@ -34,6 +33,7 @@ from scorecard.contract import (
 )
 from scorecard.core.definition import Scorecard
 from scorecard.core.timeutil import format_time
+from scorecard.outputs.http_request import authenticated_request
 
 __all__ = ["PrometheusError", "report_at"]
 
@@ -110,15 +110,7 @@ def _query(url: str, metric: str, match: str, at: float, keys: tuple[str, ...]) 
 
 def _get(address: str, url: str) -> dict[str, Any]:
     """GET the API and decode its JSON (error answers carry JSON too); a ``user:password@`` goes as basic auth."""
-    parts = urllib.parse.urlsplit(address)
-    headers = {}
-    if "@" in parts.netloc:
-        userinfo, _, host = parts.netloc.rpartition("@")
-        user, _, password = userinfo.partition(":")
-        token = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
-        headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
-        address = parts._replace(netloc=host).geturl()
-    request = urllib.request.Request(address, headers=headers)
+    request = authenticated_request(address)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             payload: dict[str, Any] = json.load(response)
