@@ -110,16 +110,13 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        partitions = env("SCORECARD_PARTITIONS")
-        if not partitions.isdigit() or int(partitions) < 1:
-            raise ValueError(f"SCORECARD_PARTITIONS must be a positive integer, got {partitions!r}")
         return cls(
             kafka_bootstrap=env("SCORECARD_KAFKA_BOOTSTRAP"),
             redis_url=env("SCORECARD_REDIS_URL"),
             prometheus_url=env("SCORECARD_PROMETHEUS_URL").rstrip("/"),
             topic=env("SCORECARD_TOPIC"),
             app_id=env("SCORECARD_APP_ID"),
-            partitions=int(partitions),
+            partitions=_positive(env("SCORECARD_PARTITIONS"), "SCORECARD_PARTITIONS"),
             redis_options=RedisOptions.from_env(),
             kafka_security=KafkaSecurity.from_env(),
             replication_factor=_positive(env("SCORECARD_REPLICATION_FACTOR"), "SCORECARD_REPLICATION_FACTOR"),

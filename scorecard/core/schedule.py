@@ -17,13 +17,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Final, Literal, TypeAlias
+from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
-__all__ = ["INTERPOLATIONS", "Interpolation", "Schedule", "ScheduleEntry", "targets_instant"]
+__all__ = ["Interpolation", "Schedule", "ScheduleEntry", "targets_instant"]
 
 Interpolation: TypeAlias = Literal["step", "linear"]
-INTERPOLATIONS: Final[tuple[str, ...]] = ("step", "linear")
 
 
 @dataclass(frozen=True, slots=True)

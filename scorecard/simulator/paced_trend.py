@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from scorecard.core.pace import Profile as PaceProfile
 from scorecard.core.pace import elapsed_fraction
 
-PACED_AGGREGATIONS: Final = ("count", "sum")
 BEYOND: Final = 1.0
 """A burst aims the value to date at the paced (red flag + this x (red flag - goal)) at the end of the ramp."""
 

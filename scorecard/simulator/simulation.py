@@ -19,12 +19,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from scorecard.core.definition import Kpi, Scorecard
+from scorecard.core.definition.model import PACED_AGGREGATIONS
 from scorecard.core.pace import elapsed_fraction
 from scorecard.core.scoring import SCORE_RED_FLAG, score
 from scorecard.core.timeutil import format_time
 from scorecard.simulator.batch import history
 from scorecard.simulator.draws import SimulatedEvent, Trouble, broken_copy, draw_event, poisson, season
-from scorecard.simulator.paced_trend import PACED_AGGREGATIONS, PacedTrend, paced_trend
+from scorecard.simulator.paced_trend import PacedTrend, paced_trend
 from scorecard.simulator.plan import DAY, Dist, Planner, Profile, kpi_terms, make_plan
 
 PLAN_DAYS: Final = 30.0  # the history a live run without backfill is planned for: realistic daily rates

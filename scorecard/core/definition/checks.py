@@ -47,6 +47,8 @@ from scorecard.core.definition.model import (
     Settings,
     TumblingSpec,
     Unit,
+    first_polarity,
+    pairs_of,
     polarity_of,
 )
 from scorecard.core.definition.problems import DefinitionError, Loc, Problem, Suggester, line_of, render_path, show
@@ -398,9 +400,8 @@ def _bucket_count(window: TumblingSpec | CalendarSpec | RollingSpec) -> int:
 def _goal_problems(kpi: Kpi) -> RuleFindings:
     """Goal / red-flag pairs and schedules: both or neither, never equal, one polarity, and reachable values."""
     yield from _targets_problems(kpi.goal, kpi.red_flag, kpi.targets_schedule, kpi.interpolate, ())
-    polarity, polarity_from = None, "the KPI default"
-    for pair in _pairs(kpi.goal, kpi.red_flag, kpi.targets_schedule):
-        polarity = polarity or polarity_of(*pair)
+    polarity = first_polarity(pairs_of(kpi.goal, kpi.red_flag, kpi.targets_schedule))
+    polarity_from = "the KPI default"
     for unit_id, target in kpi.targets.items():
         loc: Loc = ("targets", unit_id)
         if target.goal is None and target.red_flag is None and target.targets_schedule is None:
@@ -417,12 +418,6 @@ def _goal_problems(kpi: Kpi) -> RuleFindings:
         elif own is not None and polarity is None:
             polarity, polarity_from = own, f"targets.{unit_id}"
     yield from _range_problems(kpi)
-
-
-def _pairs(
-    goal: float | None, red_flag: float | None, steps: tuple[ScheduleStep, ...] | None
-) -> list[tuple[float | None, float | None]]:
-    return [(s.goal, s.red_flag) for s in steps] if steps else [(goal, red_flag)]
 
 
 def _targets_problems(

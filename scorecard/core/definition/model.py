@@ -363,11 +363,11 @@ class _Phased(_Model):
     @property
     def pairs(self) -> tuple[tuple[float | None, float | None], ...]:
         """Every (goal, red_flag) written here: the fixed pair, or each phase's."""
-        return _pairs_of(self.goal, self.red_flag, self.targets_schedule)
+        return pairs_of(self.goal, self.red_flag, self.targets_schedule)
 
     @property
     def polarity(self) -> Polarity | None:
-        return _first_polarity(self.pairs)
+        return first_polarity(self.pairs)
 
 
 class Target(_Phased):
@@ -519,7 +519,7 @@ class Kpi(_Model):
     @property
     def polarity(self) -> Polarity | None:
         """Derived from goal vs red_flag: the default pair (or schedule), else the (consistent) per-unit targets."""
-        found = _first_polarity(_pairs_of(self.goal, self.red_flag, self.targets_schedule))
+        found = first_polarity(pairs_of(self.goal, self.red_flag, self.targets_schedule))
         for target in self.targets.values():
             found = found or target.polarity
         return found
@@ -703,7 +703,7 @@ def _schedule_of(steps: tuple[ScheduleStep, ...] | None, interpolate: Interpolat
     return Schedule(tuple(ScheduleEntry(s.start, s.goal, s.red_flag) for s in steps), interpolate or "step")
 
 
-def _pairs_of(
+def pairs_of(
     goal: float | None, red_flag: float | None, steps: tuple[ScheduleStep, ...] | None
 ) -> tuple[tuple[float | None, float | None], ...]:
     if steps:
@@ -711,7 +711,7 @@ def _pairs_of(
     return ((goal, red_flag),)
 
 
-def _first_polarity(pairs: tuple[tuple[float | None, float | None], ...]) -> Polarity | None:
+def first_polarity(pairs: tuple[tuple[float | None, float | None], ...]) -> Polarity | None:
     for goal, red_flag in pairs:
         found = polarity_of(goal, red_flag)
         if found is not None:
