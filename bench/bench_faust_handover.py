@@ -1,4 +1,7 @@
-"""What Faust's consumer pays per message to hand it to the streams, before any agent sees it.
+"""What Faust's consumer pays per message to hand it to the streams, before any stream sees it.
+
+The worker's input no longer takes this path (whole fetches go to the scorecard: ``streams/faust_fixes/fetches.py``);
+the messages Faust still delivers one at a time (the table's changelog during a recovery) do.
 
 Faust's drain loop (``faust.transport.consumer.Consumer._drain_messages``) delivers each fetched message with ``await
 self.wait_first(callback(message), self.suspend_flow.wait())``: mode's ``wait_first`` wraps the delivery, the flow event

@@ -1,7 +1,8 @@
 """A Faust app that does nothing with its events: the baseline of ``bench_stream.py``.
 
-Same broker, topic shape, batching (``take_events(2000, within=0.2)``), event loop (uvloop) and settings as the
-scorecard worker, but no decoding, no table and no cascade: each batch only adds its size to a Redis counter, so the
+Same broker, topic shape, event loop (uvloop) and settings as the scorecard worker, with Faust's own per-message
+streams and batching (``take_events(2000, within=0.2)``, as the worker had before it took whole fetches), but no
+decoding, no table and no cascade: each batch only adds its size to a Redis counter, so the
 benchmark can time it exactly like the pipeline. What this app reaches is Faust's own ceiling on this machine.
 
     BARE_TOPIC=t BARE_APP=a BARE_COUNTER=k python bench/faust_bare.py worker -l warn

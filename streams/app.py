@@ -18,6 +18,7 @@ rebalances hand the record to the worker that needs it (``faust_fixes/table.py``
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,7 +33,6 @@ from streams.headers import (
     SOURCE_OFFSET_HEADER,
     SOURCE_PARTITION_HEADER,
     SOURCE_TIMESTAMP_HEADER,
-    header,
     received_at,
     source_timestamp,
     text,
@@ -128,22 +128,30 @@ def create_app(
     async def on_fetch(fetched: Mapping[TP, Sequence[Any]]) -> None:
         """One fetch of input and by-unit records -> one ``Pipeline.handle`` batch.
 
-        An input record whose unit another partition owns is forwarded to the by-unit topic (keyed by unit, with
-        its input partition, offset and timestamp in headers) instead; Faust's commit waits for those sends.
+        An input record whose unit another partition owns is forwarded to the by-unit topic (to that partition, keyed
+        by unit, with its input partition, offset and timestamp in headers) instead. The batch waits until Kafka has
+        every forwarded record: a send that finally fails stops the worker before the input offset can be committed.
         """
         items: list[Item] = []
         try:
+            forwarded = []
             for tp, records in fetched.items():
                 if tp.topic == names.by_unit:
                     items.extend(forwarded_item(record) for record in records)
                     continue
                 for record in records:
                     key, decoded = decode_and_route(pipeline.engine, record.value)
-                    received = received_at(record.timestamp / 1000.0)
-                    if partition_for(key, partitions) == record.partition:
+                    owner = partition_for(key, partitions)
+                    if owner == record.partition:
+                        received = received_at(record.timestamp / 1000.0)
                         items.append(Item(key, record.value, record.partition, record.offset, decoded, received))
                     else:
-                        await by_unit.send(key=key.encode(), value=record.value, headers=forward_headers(record))
+                        headers = forward_headers(record)
+                        forwarded.append(
+                            await by_unit.send(key=key.encode(), value=record.value, partition=owner, headers=headers)
+                        )
+            if forwarded:
+                await asyncio.gather(*forwarded)
         except Exception:
             fail_stop("routing a batch failed")
         await pipeline.handle(items)
@@ -174,10 +182,11 @@ def forward_headers(record: Any) -> dict[str, bytes]:
 
 def forwarded_item(record: Any) -> Item:
     """A by-unit record as the input message it was forwarded for (``forward_headers``)."""
+    headers = {text(name): value for name, value in record.headers or ()}
     return Item(
         text(record.key),
         record.value,
-        int(header(record.headers, SOURCE_PARTITION_HEADER)),
-        int(header(record.headers, SOURCE_OFFSET_HEADER)),
-        received_at=source_timestamp(record.headers),
+        int(headers[SOURCE_PARTITION_HEADER]),
+        int(headers[SOURCE_OFFSET_HEADER]),
+        received_at=source_timestamp(headers),
     )

@@ -17,7 +17,8 @@ test_one_of_two_workers_killed_before_any_commit_then_a_third_joins_equals_repla
    several times, the last time just after its ``perform_seek``; the messages the consumer delivered in between had
    already moved Faust's read offsets past them, so they were neither in a queue any more nor read again: a few events
    lost now and then. ``ResumeKeepsQueues`` clears the queues only when flow really goes from suspended to running,
-   which is when they hold messages of the previous assignment.
+   which is when they hold messages of the previous assignment. The input no longer passes through these queues
+   (``faust_fixes/fetches.py`` takes it a whole fetch at a time); the fix stays for every message that still does.
 
 A third case: a committed offset beyond the partition's end (the topic was deleted and created again, and the group kept
 its old offsets) makes Faust drop every message below it; ``SourceConsumer`` rewinds those partitions too.
